@@ -1,0 +1,377 @@
+"""What a workload needs from the VPC: one table row per documented fact (DESIGN.md §3).
+
+`NEED_RULES` maps a workload feature to the endpoint services it needs; `PROBLEM_RULES` finds what
+no endpoint in the workload's region can serve; `NOTE_RULES` adds advice that changes nothing.
+Each matcher is a pure function of the `Workload` that yields one reason per place the feature
+appears, so a finding can say which container and which setting asked for the endpoint.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from rules.refs import PUBLIC_REGISTRIES, parse_arn, parse_image
+from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, Workload
+
+INTERFACE = "Interface"
+GATEWAY = "Gateway"
+
+# Regions opened on or after 23 Dec 2023 route ECS traffic to public endpoints unless the three ECS
+# interface endpoints exist (ECS developer guide, "Amazon ECS interface VPC endpoints").
+REGIONS_NEEDING_ECS_ENDPOINTS = frozenset(
+    {"ca-west-1", "ap-southeast-5", "ap-southeast-7", "mx-central-1", "ap-east-2", "ap-southeast-6"}
+)
+
+# Fargate platform versions before 1.4.0 pull through ecr.dkr and S3 only (no ecr.api).
+_LEGACY_FARGATE = frozenset({"1.0.0", "1.1.0", "1.2.0", "1.3.0"})
+
+# FireLens output plugin name -> endpoint service it sends to.
+_FIRELENS_OUTPUTS: dict[str, tuple[str, str]] = {
+    "cloudwatch": ("logs", INTERFACE),
+    "cloudwatch_logs": ("logs", INTERFACE),
+    "firehose": ("firehose", INTERFACE),
+    "kinesis_firehose": ("firehose", INTERFACE),
+    "kinesis": ("kinesis-streams", INTERFACE),
+    "kinesis_streams": ("kinesis-streams", INTERFACE),
+    "s3": ("s3", GATEWAY),
+}
+
+_XRAY_IMAGES = ("aws-xray-daemon", "xray-daemon", "aws-otel-collector", "aws-observability/aws-otel")
+
+
+@dataclass(frozen=True)
+class EndpointNeed:
+    """One endpoint service a workload needs, and every reason it needs it."""
+
+    service: str  # short name: "ecr.dkr", "s3", "logs"
+    type: str  # Interface or Gateway
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkloadProblem:
+    """Something no endpoint in the workload's VPC and region can serve."""
+
+    kind: str
+    summary: str
+    params: tuple[tuple[str, str], ...] = ()  # filled into the fix commands
+
+    def param(self, name: str) -> str:
+        return dict(self.params).get(name, "")
+
+
+@dataclass(frozen=True)
+class Requirements:
+    needs: tuple[EndpointNeed, ...]
+    problems: tuple[WorkloadProblem, ...]
+    notes: tuple[str, ...]
+
+    def need(self, service: str) -> EndpointNeed | None:
+        return next((n for n in self.needs if n.service == service), None)
+
+
+@dataclass(frozen=True)
+class NeedRule:
+    """A workload feature and the endpoint services it requires."""
+
+    id: str
+    services: tuple[tuple[str, str], ...]  # (service, type)
+    match: Callable[[Workload], Iterable[str]]  # yields reasons
+    source: str  # where AWS documents it
+
+
+@dataclass(frozen=True)
+class ProblemRule:
+    id: str
+    match: Callable[[Workload], Iterable[WorkloadProblem]]
+
+
+@dataclass(frozen=True)
+class NoteRule:
+    id: str
+    match: Callable[[Workload], Iterable[str]]
+
+
+# ---------------------------------------------------------------- matchers
+
+
+def _ecr_images(w: Workload, legacy: bool) -> Iterator[str]:
+    is_legacy = w.launch_type == FARGATE and (w.platform_version or "") in _LEGACY_FARGATE
+    if is_legacy != legacy:
+        return
+    for c in w.containers:
+        ref = parse_image(c.image)
+        if ref.kind == "ecr" and ref.region == w.region:
+            yield f"container {c.name}: image {c.image}"
+
+
+def _ecs_agent_on_instances(w: Workload) -> Iterator[str]:
+    if w.launch_type == EC2:
+        yield f"{w.kind} {w.name}: EC2 launch type (the ECS agent on the container instances)"
+    elif w.launch_type == MANAGED_INSTANCES:
+        yield f"{w.kind} {w.name}: ECS Managed Instances (the ECS agent runs on the instance)"
+
+
+def _service_connect(w: Workload) -> Iterator[str]:
+    if w.service_connect:
+        yield f"{w.kind} {w.name}: Service Connect (Envoy gets its configuration from ecs-agent)"
+
+
+def _log_option_region(w: Workload, region: str | None) -> bool:
+    return region in (None, "", w.region)
+
+
+def _awslogs(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        if c.log and c.log.driver == "awslogs" and _log_option_region(w, c.log.option("awslogs-region")):
+            group = c.log.option("awslogs-group") or "(default group)"
+            yield f"container {c.name}: awslogs log driver to {group}"
+
+
+def _firelens_output(service: str) -> Callable[[Workload], Iterator[str]]:
+    def match(w: Workload) -> Iterator[str]:
+        for c in w.containers:
+            if not c.log or c.log.driver != "awsfirelens":
+                continue
+            plugin = (c.log.option("Name") or "").lower()
+            if _FIRELENS_OUTPUTS.get(plugin, ("",))[0] == service and _log_option_region(
+                w, c.log.option("region")
+            ):
+                yield f"container {c.name}: FireLens output {plugin}"
+
+    return match
+
+
+def _s3_files(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        if c.firelens_config_s3:
+            yield f"container {c.name}: FireLens configuration file in S3"
+        for arn in c.environment_files_s3:
+            yield f"container {c.name}: environment file {arn}"
+
+
+def _secrets(service: str) -> Callable[[Workload], Iterator[str]]:
+    def match(w: Workload) -> Iterator[str]:
+        for c in w.containers:
+            for value in c.secrets:
+                if _secret_service(value) == service and _secret_region(w, value) == w.region:
+                    what = "repository credentials" if value == c.repository_credentials else "secret"
+                    yield f"container {c.name}: {what} {value}"
+
+    return match
+
+
+def _secret_service(value: str) -> str:
+    arn = parse_arn(value)
+    if arn is None:
+        return "ssm"  # a bare name is an SSM parameter in the task's region
+    return "secretsmanager" if arn.service == "secretsmanager" else "ssm"
+
+
+def _secret_region(w: Workload, value: str) -> str:
+    arn = parse_arn(value)
+    return arn.region if arn and arn.region else w.region
+
+
+def _exec(w: Workload) -> Iterator[str]:
+    if w.execute_command is not None:
+        yield f"{w.kind} {w.name}: ECS Exec (enableExecuteCommand)"
+
+
+def _exec_kms(w: Workload) -> Iterator[str]:
+    if w.execute_command is not None and w.execute_command.kms_key_id:
+        yield f"{w.kind} {w.name}: ECS Exec sessions encrypted with {w.execute_command.kms_key_id}"
+
+
+def _exec_s3(w: Workload) -> Iterator[str]:
+    if w.execute_command is not None and w.execute_command.log_to_s3_bucket:
+        yield f"{w.kind} {w.name}: ECS Exec session logs to s3://{w.execute_command.log_to_s3_bucket}"
+
+
+def _exec_logs(w: Workload) -> Iterator[str]:
+    if w.execute_command is not None and w.execute_command.log_to_cloudwatch_group:
+        group = w.execute_command.log_to_cloudwatch_group
+        yield f"{w.kind} {w.name}: ECS Exec session logs to {group}"
+
+
+def _xray(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        if any(marker in c.image for marker in _XRAY_IMAGES):
+            yield f"container {c.name}: X-Ray / ADOT sidecar {c.image}"
+
+
+def _inherited(service: str, kind: str) -> Callable[[Workload], Iterator[str]]:
+    def match(w: Workload) -> Iterator[str]:
+        for svc, typ, reason in w.inherited:
+            if svc == service and typ == kind:
+                yield reason
+
+    return match
+
+
+# ---------------------------------------------------------------- problems (findings)
+
+
+def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
+    for c in w.containers:
+        ref = parse_image(c.image)
+        if ref.kind == "public":
+            prefix, upstream, needs_creds = PUBLIC_REGISTRIES[ref.registry]
+            yield WorkloadProblem(
+                "public-registry-image",
+                f"container {c.name}: image {c.image} comes from {ref.registry}, which no VPC "
+                "endpoint serves; use an ECR pull-through cache rule (its first pull of each "
+                "image still needs internet egress) or a NAT gateway",
+                (("container", c.name), ("image", c.image), ("registry", ref.registry),
+                 ("prefix", prefix), ("upstream", upstream), ("credentials", "yes" if needs_creds else "")),
+            )
+        elif ref.kind == "ecr" and ref.region != w.region:
+            yield WorkloadProblem(
+                "cross-region-ecr-image",
+                f"container {c.name}: image {c.image} is in ECR in {ref.region}; endpoints in "
+                f"{w.region} cannot serve it unless they are cross-Region endpoints or the "
+                "repository is replicated",
+                (("container", c.name), ("image", c.image), ("image_region", ref.region or ""),
+                 ("image_account", ref.account or "")),
+            )
+
+
+def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
+    for c in w.containers:
+        for value in c.secrets:
+            region = _secret_region(w, value)
+            if region != w.region:
+                service = _secret_service(value)
+                yield WorkloadProblem(
+                    "cross-region-secret",
+                    f"container {c.name}: {value} is in {region}; {service} is not served "
+                    f"across Regions by endpoints in {w.region}",
+                    (("container", c.name), ("arn", value), ("secret_region", region),
+                     ("service", service)),
+                )
+
+
+def _cross_region_logs(w: Workload) -> Iterator[WorkloadProblem]:
+    for c in w.containers:
+        if not c.log:
+            continue
+        region = None
+        if c.log.driver == "awslogs":
+            region = c.log.option("awslogs-region")
+        elif c.log.driver == "awsfirelens" and (c.log.option("Name") or "").lower() in (
+            "cloudwatch", "cloudwatch_logs"):
+            region = c.log.option("region")
+        if region and region != w.region:
+            yield WorkloadProblem(
+                "cross-region-logs",
+                f"container {c.name}: logs go to CloudWatch Logs in {region}; CloudWatch Logs "
+                f"is not served across Regions by endpoints in {w.region}",
+                (("container", c.name), ("log_region", region),
+                 ("log_group", c.log.option("awslogs-group") or c.log.option("log_group_name") or "")),
+            )
+
+
+# ---------------------------------------------------------------- notes (advice only)
+
+
+def _other_registries(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        ref = parse_image(c.image)
+        if ref.kind == "other":
+            yield (f"container {c.name}: image {c.image} comes from {ref.registry}; no AWS "
+                   "endpoint serves it, so the subnet must reach that registry some other way")
+
+
+def _fargate_new_region(w: Workload) -> Iterator[str]:
+    if w.launch_type == FARGATE and w.region in REGIONS_NEEDING_ECS_ENDPOINTS:
+        yield (f"{w.region} opened after 23 Dec 2023: the ECS guide asks for the ecs, ecs-agent "
+               "and ecs-telemetry endpoints there; for Fargate it is ambiguous, so check tasks start")
+
+
+def _efs(w: Workload) -> Iterator[str]:
+    if w.efs_volumes:
+        yield f"{w.kind} {w.name}: EFS volumes mount over NFS and need no endpoint"
+
+
+def _windows(w: Workload) -> Iterator[str]:
+    if (w.os_family or "").upper().startswith("WINDOWS"):
+        yield (f"{w.kind} {w.name}: Windows images may carry foreign layers pulled from "
+               "Microsoft's registry; push them as non-distributable artifacts to ECR")
+
+
+# ---------------------------------------------------------------- the tables
+
+_ECR_SET = (("ecr.api", INTERFACE), ("ecr.dkr", INTERFACE), ("s3", GATEWAY))
+_ECS_SET = (("ecs", INTERFACE), ("ecs-agent", INTERFACE), ("ecs-telemetry", INTERFACE))
+
+NEED_RULES: tuple[NeedRule, ...] = (
+    NeedRule("ecr-image", _ECR_SET, lambda w: _ecr_images(w, legacy=False),
+             "ECR: interface VPC endpoints (AWS PrivateLink); layers come from S3"),
+    NeedRule("ecr-image-fargate-legacy", (("ecr.dkr", INTERFACE), ("s3", GATEWAY)),
+             lambda w: _ecr_images(w, legacy=True),
+             "ECR: Fargate platform 1.3.0 and earlier need only ecr.dkr and S3"),
+    NeedRule("ecs-container-instances", _ECS_SET, _ecs_agent_on_instances,
+             "ECS: interface VPC endpoints; Fargate tasks do not need them"),
+    NeedRule("service-connect", (("ecs-agent", INTERFACE),), _service_connect,
+             "ECS: Service Connect needs the ecs-agent endpoint"),
+    NeedRule("awslogs", (("logs", INTERFACE),), _awslogs, "CloudWatch Logs: interface endpoints"),
+    NeedRule("firelens-cloudwatch", (("logs", INTERFACE),), _firelens_output("logs"),
+             "FireLens to CloudWatch Logs"),
+    NeedRule("firelens-firehose", (("firehose", INTERFACE),), _firelens_output("firehose"),
+             "FireLens to Kinesis Data Firehose"),
+    NeedRule("firelens-kinesis", (("kinesis-streams", INTERFACE),), _firelens_output("kinesis-streams"),
+             "FireLens to Kinesis Data Streams"),
+    NeedRule("firelens-s3-output", (("s3", GATEWAY),), _firelens_output("s3"), "FireLens to S3"),
+    NeedRule("s3-files", (("s3", GATEWAY),), _s3_files,
+             "FireLens config file / environment files stored in S3"),
+    NeedRule("secretsmanager-secret", (("secretsmanager", INTERFACE),), _secrets("secretsmanager"),
+             "ECS: secrets and repositoryCredentials from Secrets Manager"),
+    NeedRule("ssm-parameter", (("ssm", INTERFACE),), _secrets("ssm"),
+             "ECS: secrets from SSM Parameter Store"),
+    NeedRule("ecs-exec", (("ssmmessages", INTERFACE),), _exec,
+             "ECS Exec needs ssmmessages (not ssm, not ec2messages)"),
+    NeedRule("ecs-exec-kms", (("kms", INTERFACE),), _exec_kms, "ECS Exec with a KMS key"),
+    NeedRule("ecs-exec-s3-logging", (("s3", GATEWAY),), _exec_s3, "ECS Exec session logs to S3"),
+    NeedRule("ecs-exec-cloudwatch-logging", (("logs", INTERFACE),), _exec_logs,
+             "ECS Exec session logs to CloudWatch Logs"),
+    NeedRule("xray", (("xray", INTERFACE),), _xray, "X-Ray daemon / ADOT collector sidecar"),
+)
+
+# Services a scope inherits (a new subnet in a VPC whose endpoints this tool maintains) get one
+# row per service so the reasons stay attached to the right need.
+_INHERITABLE = tuple(dict.fromkeys(s for rule in NEED_RULES for s in rule.services))
+INHERITED_RULES: tuple[NeedRule, ...] = tuple(
+    NeedRule(f"inherited-{svc}-{typ.lower()}", ((svc, typ),), _inherited(svc, typ),
+             "endpoint already serving the VPC")
+    for svc, typ in _INHERITABLE
+)
+
+PROBLEM_RULES: tuple[ProblemRule, ...] = (
+    ProblemRule("unreachable-image", _unreachable_images),
+    ProblemRule("cross-region-secret", _cross_region_secrets),
+    ProblemRule("cross-region-logs", _cross_region_logs),
+)
+
+NOTE_RULES: tuple[NoteRule, ...] = (
+    NoteRule("other-registry", _other_registries),
+    NoteRule("fargate-new-region", _fargate_new_region),
+    NoteRule("efs", _efs),
+    NoteRule("windows-foreign-layers", _windows),
+)
+
+
+def required_endpoints(workload: Workload) -> Requirements:
+    """Every endpoint service the workload needs with its reasons, plus what no endpoint serves."""
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for rule in NEED_RULES + INHERITED_RULES:
+        found = list(rule.match(workload))
+        if not found:
+            continue
+        for service in rule.services:
+            bucket = reasons.setdefault(service, [])
+            bucket.extend(r for r in found if r not in bucket)
+    needs = tuple(EndpointNeed(svc, typ, tuple(rs)) for (svc, typ), rs in sorted(reasons.items()))
+    problems = tuple(p for rule in PROBLEM_RULES for p in rule.match(workload))
+    notes = tuple(dict.fromkeys(n for rule in NOTE_RULES for n in rule.match(workload)))
+    return Requirements(needs, problems, notes)
+

@@ -1,0 +1,69 @@
+"""Parse the strings a task definition points with: image references and ARNs."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Private ECR: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/repo, and the dual-stack
+# ACCOUNT.dkr-ecr[-fips].REGION.on.aws/repo form.
+_ECR = re.compile(
+    r"^(?P<account>\d{12})\.dkr(?:\.ecr|-ecr)(?:-fips)?\.(?P<region>[a-z0-9-]+)"
+    r"\.(?:amazonaws\.com(?:\.cn)?|on\.aws)(?::\d+)?/"
+)
+
+# Registries on the public internet that no VPC endpoint can serve, mapped to the upstream URL an
+# ECR pull-through cache rule takes and whether that upstream requires stored credentials.
+PUBLIC_REGISTRIES: dict[str, tuple[str, str, bool]] = {
+    # host: (pull-through cache prefix, upstream registry URL, credentials required)
+    "docker.io": ("docker-hub", "registry-1.docker.io", True),
+    "registry-1.docker.io": ("docker-hub", "registry-1.docker.io", True),
+    "index.docker.io": ("docker-hub", "registry-1.docker.io", True),
+    "public.ecr.aws": ("ecr-public", "public.ecr.aws", False),
+    "quay.io": ("quay", "quay.io", False),
+    "ghcr.io": ("github", "ghcr.io", True),
+    "registry.k8s.io": ("kubernetes", "registry.k8s.io", False),
+    "registry.gitlab.com": ("gitlab", "registry.gitlab.com", True),
+    "mcr.microsoft.com": ("", "", False),  # no pull-through cache upstream: mirror or NAT
+    "gcr.io": ("", "", False),
+}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where an image is pulled from."""
+
+    image: str
+    registry: str  # host, "docker.io" for short Docker Hub names
+    kind: str  # "ecr", "public", "other"
+    region: str | None = None  # ECR only
+    account: str | None = None  # ECR only
+
+
+def parse_image(image: str) -> ImageRef:
+    """Classify an image reference by the registry that serves it."""
+    match = _ECR.match(image)
+    if match:
+        return ImageRef(image, image.split("/", 1)[0], "ecr", match["region"], match["account"])
+    first, sep, _ = image.partition("/")
+    # Docker's rule: the first component is a registry host only if it has a dot or a port or
+    # is "localhost"; otherwise the image lives on Docker Hub ("nginx", "bitnami/redis").
+    host = "docker.io" if not sep or not ("." in first or ":" in first or first == "localhost") else first.lower()
+    kind = "public" if host in PUBLIC_REGISTRIES else "other"
+    return ImageRef(image, host, kind)
+
+
+@dataclass(frozen=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+
+def parse_arn(value: str) -> Arn | None:
+    """Split an ARN into its parts; None when the string is not an ARN."""
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])

@@ -1,0 +1,74 @@
+"""The facts about an ECS workload that decide which VPC endpoints it needs.
+
+Plain frozen data, built by the engine from what the ECS API returns (never from the event body
+alone) and read by the rules. Nothing here talks to AWS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FARGATE = "FARGATE"
+EC2 = "EC2"
+EXTERNAL = "EXTERNAL"
+MANAGED_INSTANCES = "MANAGED_INSTANCES"
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """A container's `logConfiguration`: the driver and its options."""
+
+    driver: str
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, name: str) -> str | None:
+        for key, value in self.options:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container definition, reduced to what touches the network path."""
+
+    name: str
+    image: str
+    log: LogConfig | None = None
+    secrets: tuple[str, ...] = ()  # every `valueFrom`, from `secrets` and `repositoryCredentials`
+    repository_credentials: str | None = None
+    firelens_type: str | None = None  # "fluentbit" / "fluentd" when this is the FireLens router
+    firelens_config_s3: bool = False  # FireLens `config-file-type` = s3
+    environment_files_s3: tuple[str, ...] = ()  # S3 ARNs of `environmentFiles`
+
+
+@dataclass(frozen=True)
+class ExecConfig:
+    """ECS Exec as configured on the task and its cluster."""
+
+    kms_key_id: str | None = None
+    log_to_s3_bucket: str | None = None
+    log_to_cloudwatch_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An ECS task, service or cluster's container instances, with the network it runs in."""
+
+    kind: str  # "task", "service", "cluster", "subnet"
+    arn: str
+    name: str
+    region: str
+    account: str
+    launch_type: str  # FARGATE, EC2, EXTERNAL, MANAGED_INSTANCES
+    containers: tuple[ContainerSpec, ...] = ()
+    platform_version: str | None = None
+    os_family: str | None = None  # runtimePlatform.operatingSystemFamily
+    execute_command: ExecConfig | None = None  # None: ECS Exec off
+    service_connect: bool = False
+    efs_volumes: bool = False
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    assign_public_ip: bool | None = None  # None: unknown (EC2 instances, bridge networking)
+    task_definition_arn: str | None = None
+    # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
+    inherited: tuple[tuple[str, str, str], ...] = field(default=())  # (service, type, reason)

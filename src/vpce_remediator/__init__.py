@@ -1,0 +1,1 @@
+"""vpce-remediator engine: parse, resolve, snapshot, plan, act, report."""

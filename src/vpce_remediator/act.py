@@ -1,0 +1,174 @@
+"""Act: carry out a plan's actions in one VPC (remediate mode only).
+
+Safety rules, in order of importance: change only what the tool owns or creates; delete nothing;
+look before every create (the snapshot, then one re-read of the endpoints right before creating,
+since another run may have created one since); pass a `ClientToken` derived from the request so a
+retried create returns the same endpoint instead of a second one; tag everything it makes.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from vpce_remediator.aws import paginate
+from vpce_remediator.plan import (
+    ADD_ROUTE_TABLES,
+    ADD_SECURITY_GROUP,
+    ADD_SUBNETS,
+    AUTHORIZE_INGRESS,
+    CREATE_GATEWAY,
+    CREATE_INTERFACE,
+    CREATE_SECURITY_GROUP,
+    ENABLE_PRIVATE_DNS,
+    Action,
+    Plan,
+)
+from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
+
+DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+
+# Which IAM action each plan action calls: the template grants exactly these (contract-tested).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    CREATE_SECURITY_GROUP: ("ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
+                            "ec2:CreateTags"),
+    AUTHORIZE_INGRESS: ("ec2:AuthorizeSecurityGroupIngress",),
+    CREATE_INTERFACE: ("ec2:CreateVpcEndpoint", "ec2:CreateTags"),
+    CREATE_GATEWAY: ("ec2:CreateVpcEndpoint", "ec2:CreateTags"),
+    ADD_SUBNETS: ("ec2:ModifyVpcEndpoint",),
+    ADD_ROUTE_TABLES: ("ec2:ModifyVpcEndpoint",),
+    ADD_SECURITY_GROUP: ("ec2:ModifyVpcEndpoint",),
+    ENABLE_PRIVATE_DNS: ("ec2:ModifyVpcEndpoint",),
+}
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: Action
+    status: str  # created, modified, exists, failed, planned
+    resource_id: str
+    error: str = ""
+
+
+def client_token(vpc_id: str, *parts: object) -> str:
+    """Same request, same token: EC2 then returns the endpoint it already made (≤ 64 chars)."""
+    digest = hashlib.sha256("|".join([vpc_id, *map(str, parts)]).encode()).hexdigest()
+    return "vpcer-" + digest[:40]
+
+
+def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": resource_type, "Tags": [
+        {"Key": OWNER_TAG[0], "Value": OWNER_TAG[1]}, {"Key": "Name", "Value": name}]}]
+
+
+def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot) -> list[ActionResult]:
+    """Execute the plan's actions; permission errors become failed results, others propagate."""
+    own = snap.own_security_group
+    own_sg = own.id if own else ""
+    existing = _recheck(ec2, plan, snap)
+    results: list[ActionResult] = []
+    for action in plan.actions:
+        try:
+            if action.kind == CREATE_SECURITY_GROUP:
+                own_sg = _ensure_security_group(ec2, snap)
+                _authorize(ec2, own_sg, action.cidrs)
+                results.append(ActionResult(action, "created", own_sg))
+            elif action.kind == AUTHORIZE_INGRESS:
+                _authorize(ec2, action.resource_id, action.cidrs)
+                results.append(ActionResult(action, "modified", action.resource_id))
+            elif action.kind in (CREATE_INTERFACE, CREATE_GATEWAY) and action.service in existing:
+                results.append(ActionResult(action, "exists", existing[action.service]))
+            elif action.kind == CREATE_INTERFACE:
+                results.append(ActionResult(action, "created", _create_interface(ec2, snap, action, own_sg)))
+            elif action.kind == CREATE_GATEWAY:
+                results.append(ActionResult(action, "created", _create_gateway(ec2, snap, action)))
+            else:
+                _modify(ec2, action, own_sg)
+                results.append(ActionResult(action, "modified", action.resource_id))
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code not in DENIED:
+                raise
+            results.append(ActionResult(action, "failed", action.resource_id, code))
+    return results
+
+
+def _recheck(ec2: Any, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
+    """Endpoints that appeared since the snapshot for the services about to be created."""
+    wanted = {a.service: a.kind for a in plan.actions if a.kind in (CREATE_INTERFACE, CREATE_GATEWAY)}
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    filters = [{"Name": "vpc-id", "Values": [snap.vpc_id]},
+               {"Name": "service-name", "Values": sorted(wanted)}]
+    for page in paginate(ec2, "describe_vpc_endpoints", Filters=filters):
+        for e in page.get("VpcEndpoints", []):
+            kind = CREATE_GATEWAY if e.get("VpcEndpointType") == "Gateway" else CREATE_INTERFACE
+            if (e.get("State", "").lower() in LIVE_STATES and wanted.get(e["ServiceName"]) == kind):
+                found.setdefault(e["ServiceName"], e["VpcEndpointId"])
+    return found
+
+
+def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
+    try:
+        return str(ec2.create_security_group(
+            GroupName=OWN_SG_NAME, VpcId=snap.vpc_id,
+            Description="HTTPS from the VPC to its interface endpoints (vpce-remediator)",
+            TagSpecifications=_tags("security-group", OWN_SG_NAME))["GroupId"])
+    except ClientError as e:
+        # Security groups take no ClientToken: a concurrent run may have made it first.
+        if e.response.get("Error", {}).get("Code") != "InvalidGroup.Duplicate":
+            raise
+        groups = ec2.describe_security_groups(Filters=[
+            {"Name": "vpc-id", "Values": [snap.vpc_id]},
+            {"Name": "group-name", "Values": [OWN_SG_NAME]}])["SecurityGroups"]
+        return str(groups[0]["GroupId"])
+
+
+def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
+    if not cidrs:
+        return
+    try:
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "IpRanges": [{"CidrIp": c, "Description": "HTTPS to VPC endpoints (vpce-remediator)"}
+                         for c in cidrs]}])
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+            raise
+
+
+def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
+    short = action.service.removeprefix(service_prefix(snap.region))
+    token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True)
+    response = ec2.create_vpc_endpoint(
+        VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Interface",
+        SubnetIds=list(action.subnet_ids), SecurityGroupIds=[own_sg], PrivateDnsEnabled=True,
+        ClientToken=token, TagSpecifications=_tags("vpc-endpoint", f"vpce-remediator/{short}"))
+    return str(response["VpcEndpoint"]["VpcEndpointId"])
+
+
+def _create_gateway(ec2: Any, snap: VpcSnapshot, action: Action) -> str:
+    token = client_token(snap.vpc_id, action.service, "Gateway", action.route_table_ids)
+    response = ec2.create_vpc_endpoint(
+        VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Gateway",
+        RouteTableIds=list(action.route_table_ids), ClientToken=token,
+        TagSpecifications=_tags("vpc-endpoint", "vpce-remediator/s3"))
+    return str(response["VpcEndpoint"]["VpcEndpointId"])
+
+
+def _modify(ec2: Any, action: Action, own_sg: str) -> None:
+    args: dict[str, Any] = {"VpcEndpointId": action.resource_id}
+    if action.kind == ADD_SUBNETS:
+        args["AddSubnetIds"] = list(action.subnet_ids)
+    elif action.kind == ADD_ROUTE_TABLES:
+        args["AddRouteTableIds"] = list(action.route_table_ids)
+    elif action.kind == ADD_SECURITY_GROUP:
+        args["AddSecurityGroupIds"] = [own_sg]
+    elif action.kind == ENABLE_PRIVATE_DNS:
+        args["PrivateDnsEnabled"] = True
+    else:
+        raise ValueError(f"unknown action {action.kind}")
+    ec2.modify_vpc_endpoint(**args)

@@ -1,0 +1,74 @@
+"""AWS clients, made when first used (never at import) and counted per operation.
+
+Every door builds one `Clients` and hands it to the engine, so tests and the CLI can point all
+clients at moto or a `moto_server` with one argument.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from functools import cached_property, lru_cache
+from typing import Any
+
+# botocore's "standard" mode retries throttles (RequestLimitExceeded, ThrottlingException) with
+# exponential backoff and jitter; the queue behind the Lambda retries what is left.
+_RETRIES = {"mode": "standard", "max_attempts": 6}
+
+
+class Clients:
+    """A boto3 session's clients for one region, with a count of the calls they made."""
+
+    def __init__(self, region: str | None = None, profile: str | None = None,
+                 endpoint_url: str | None = None, session: Any = None) -> None:
+        self.session = session or _session(profile, region)
+        self.region = region or self.session.region_name
+        self.endpoint_url = endpoint_url
+        self.calls: Counter[str] = Counter()
+
+    def client(self, name: str) -> Any:
+        from botocore.config import Config
+
+        client = self.session.client(name, region_name=self.region, endpoint_url=self.endpoint_url,
+                                     config=Config(retries=_RETRIES, user_agent_extra="vpce-remediator"))
+        client.meta.events.register("before-call", self._count)
+        return client
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    @cached_property
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    @cached_property
+    def ecs(self) -> Any:
+        return self.client("ecs")
+
+    @cached_property
+    def autoscaling(self) -> Any:
+        return self.client("autoscaling")
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def write_calls(self) -> list[str]:
+        return sorted(op for op in self.calls
+                      if op.split(".")[1].startswith(("Create", "Modify", "Authorize", "Delete", "Put")))
+
+
+@lru_cache(maxsize=8)
+def _session(profile: str | None, region: str | None) -> Any:
+    """One session per profile and region per process: its loader caches the service models, which
+    otherwise cost ~0.3 s of JSON parsing per client (warm Lambda invocations reuse it)."""
+    import boto3  # deferred: importing boto3 is most of a cold start
+
+    return boto3.session.Session(profile_name=profile, region_name=region)
+
+
+def paginate(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Pages of a Describe/List call, through botocore's paginator when it has one."""
+    if client.can_paginate(operation):
+        yield from client.get_paginator(operation).paginate(**kwargs)
+    else:
+        yield getattr(client, operation)(**kwargs)

@@ -1,0 +1,188 @@
+"""`vpce-remediator demo`: the whole story on an in-process moto account (no AWS, no network).
+
+A realistic estate is seeded, the matching `events/` samples are replayed with its ids filled in,
+first in report mode, then in remediate mode, then once more to show that nothing changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+EXEC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
+
+
+@dataclass
+class Estate:
+    ids: dict[str, Any] = field(default_factory=dict)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (label, sample, overrides)
+
+
+def _container(name: str, image: str, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "name": name, "image": image, "memory": 512, "cpu": 256, "essential": True,
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": f"/ecs/{name}", "awslogs-region": REGION, "awslogs-stream-prefix": name}},
+    }
+    if secrets:
+        c["secrets"] = [{"name": f"SECRET_{i}", "valueFrom": v} for i, v in enumerate(secrets)]
+    return c
+
+
+def _private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool = True,
+                 nat: bool = False) -> dict[str, Any]:
+    vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": dns_hostnames})
+    rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    octets = cidr.split(".")
+    subnets = []
+    for i, az in enumerate(azs):
+        sn = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{octets[0]}.{octets[1]}.{i + 1}.0/24",
+                               AvailabilityZone=REGION + az)["Subnet"]["SubnetId"]
+        ec2.associate_route_table(RouteTableId=rtb, SubnetId=sn)
+        subnets.append(sn)
+    if nat:
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        public = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{octets[0]}.{octets[1]}.100.0/24",
+                                   AvailabilityZone=REGION + azs[0])["Subnet"]["SubnetId"]
+        public_rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=public_rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        ec2.associate_route_table(RouteTableId=public_rtb, SubnetId=public)
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        natgw = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]["NatGatewayId"]
+        ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=natgw)
+    sg = ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    return {"vpc": vpc, "rtb": rtb, "subnets": subnets, "sg": sg}
+
+
+def _service(ecs: Any, cluster: str, name: str, family: str, net: dict[str, Any], launch: str,
+             exec_: bool = False) -> str:
+    return str(ecs.create_service(
+        cluster=cluster, serviceName=name, taskDefinition=family, desiredCount=2, launchType=launch,
+        enableExecuteCommand=exec_,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": net["subnets"], "securityGroups": [net["sg"]],
+                                                      "assignPublicIp": "DISABLED"}},
+    )["service"]["serviceArn"])
+
+
+def _net_overrides(net: dict[str, Any]) -> dict[str, Any]:
+    base = "detail.requestParameters.networkConfiguration.awsvpcConfiguration"
+    return {f"{base}.subnets": net["subnets"], f"{base}.securityGroups": [net["sg"]]}
+
+
+def seed(boto3: Any) -> Estate:
+    """Build the demo account; return its ids and the events to replay."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ecs = boto3.client("ecs", region_name=REGION)
+    prod = _private_vpc(ec2, "prod", "10.10.0.0/16", "abc")
+    legacy = _private_vpc(ec2, "legacy", "10.20.0.0/16", "ab", dns_hostnames=False)
+    shared = _private_vpc(ec2, "shared-nat", "10.30.0.0/16", "ab", nat=True)
+    ecs.create_cluster(clusterName="prod")
+
+    def register(family: str, containers: list[dict[str, Any]], compat: str) -> str:
+        return str(ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=[compat], cpu="512", memory="1024",
+            executionRoleArn=EXEC_ROLE, containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"])
+
+    web = register("web", [_container("web", f"{ECR}/web:1.4", (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-password-AbCdEf",))], "FARGATE")
+    api = register("api", [_container("api", f"{ECR}/api:2.0")], "EC2")
+    edge = register("edge", [_container("edge", "nginx:1.27")], "FARGATE")
+    batch = register("batch", [_container("batch", f"{ECR}/batch:7")], "FARGATE")
+    report = register("report", [_container("report", f"{ECR}/report:3")], "FARGATE")
+
+    svc = "detail.requestParameters"
+    resp = "detail.responseElements.service"
+    events = [
+        ("Fargate service web (ECR image, awslogs, Secrets Manager) in VPC prod, 3 AZs",
+         "ecs-CreateService", {**_net_overrides(prod), f"{svc}.serviceName": "web",
+                               f"{resp}.serviceArn": _service(ecs, "prod", "web", web, prod, "FARGATE")}),
+        ("EC2-launch-type service api with ECS Exec in VPC prod", "ecs-CreateService-ec2-exec",
+         {**_net_overrides(prod), f"{svc}.serviceName": "api",
+          f"{resp}.serviceArn": _service(ecs, "prod", "api", api, prod, "EC2", exec_=True)}),
+        ("Fargate service edge with a Docker Hub image in VPC prod", "ecs-CreateService",
+         {**_net_overrides(prod), f"{svc}.serviceName": "edge",
+          f"{resp}.serviceArn": _service(ecs, "prod", "edge", edge, prod, "FARGATE")}),
+        ("RunTask batch in VPC legacy (enableDnsHostnames=false)", "ecs-RunTask",
+         {**_net_overrides(legacy), f"{svc}.taskDefinition": "batch:1",
+          "detail.responseElements.tasks.0.taskDefinitionArn": batch}),
+        ("RunTask report in a NAT-routed VPC", "ecs-RunTask",
+         {**_net_overrides(shared), f"{svc}.taskDefinition": "report:1",
+          "detail.responseElements.tasks.0.taskDefinitionArn": report}),
+        ("A RunTask that failed (AccessDenied)", "ecs-RunTask-failed", {}),
+    ]
+    new_subnet = ec2.create_subnet(VpcId=prod["vpc"], CidrBlock="10.10.4.0/24",
+                                   AvailabilityZone=REGION + "d")["Subnet"]["SubnetId"]
+    ec2.associate_route_table(RouteTableId=prod["rtb"], SubnetId=new_subnet)
+    events.append(("CreateSubnet: a fourth AZ (us-east-1d) in VPC prod", "ec2-CreateSubnet", {
+        "detail.responseElements.subnet.subnetId": new_subnet,
+        "detail.responseElements.subnet.vpcId": prod["vpc"],
+        "detail.requestParameters.vpcId": prod["vpc"]}))
+    return Estate({"prod": prod, "legacy": legacy, "shared": shared}, events)
+
+
+def run_demo(as_json: bool = False) -> int:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        os.environ[key] = "demo"  # moto accepts anything; never a real credential
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.engine import Settings, evaluate_event
+    from vpce_remediator.render import summary
+    from vpce_remediator.samples import load_event
+
+    started = time.monotonic()
+    with mock_aws():
+        estate = seed(boto3)
+        print("Demo account (in-process moto): "
+              + "; ".join(f"VPC {k} {v['vpc']} ({len(v['subnets'])} subnets)" for k, v in estate.ids.items()))
+        totals: dict[str, int] = {}
+        for pass_name, mode in (("1. report", "report"), ("2. remediate", "remediate"),
+                                ("3. remediate again", "remediate")):
+            print(f"\n=== pass {pass_name}: mode={mode} " + "=" * 40)
+            writes = 0
+            for label, sample, overrides in estate.events:
+                clients = Clients(region=REGION)
+                outcome = evaluate_event(load_event(sample, overrides), clients, Settings(mode=mode))
+                result = outcome.to_dict()
+                writes += len(clients.write_calls())
+                print(f"\n--- {label}")
+                print(json.dumps(result, indent=2) if as_json else
+                      (_one_line(result) if pass_name.startswith("3") else summary(result, brief=True)))
+            totals[pass_name] = writes
+            print(f"\n(pass {pass_name}: {writes} AWS write calls)")
+        ec2 = boto3.client("ec2", region_name=REGION)
+        eps = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        print("\n=== endpoints now in the account " + "=" * 40)
+        for e in sorted(eps, key=lambda e: (e["VpcId"], e["ServiceName"])):
+            if e["VpcEndpointType"] == "Gateway":
+                where = "route tables " + ", ".join(e.get("RouteTableIds", []))
+            else:
+                dns = "on" if e.get("PrivateDnsEnabled") else "off"
+                where = f"private DNS {dns}, {len(e.get('SubnetIds', []))} subnets, SG " + ", ".join(
+                    g["GroupId"] for g in e.get("Groups", []))
+            print(f"  {e['VpcId']}  {e['ServiceName']:<40} {e['VpcEndpointType']:<9} {where}")
+    last = totals.get("3. remediate again", -1)
+    print(f"\nThe last pass made {last} write calls: "
+          + ("nothing left to change." if last == 0 else "NOT IDEMPOTENT."))
+    print(f"Demo finished in {time.monotonic() - started:.1f} s.")
+    return 0 if last == 0 else 1
+
+
+def _one_line(result: dict[str, Any]) -> str:
+    event = result.get("event") or {}
+    extra = result.get("reason") or f"{len(result.get('findings', []))} finding(s), " \
+                                     f"{sum(1 for a in result.get('actions', []) if a['status'] != 'planned')} action(s)"
+    return f"{event.get('name', '?')}: {result['status'].upper()} ({extra})"

@@ -1,0 +1,248 @@
+"""The engine: event -> parse -> resolve -> snapshot -> plan -> act or report -> `Outcome`.
+
+Every door (Lambda handler, CLI `invoke`, demo) calls `evaluate_event`; none has logic of its own.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules import Workload, required_endpoints
+from vpce_remediator.act import ActionResult, apply_plan
+from vpce_remediator.aws import Clients
+from vpce_remediator.plan import (
+    ADD_ROUTE_TABLES,
+    ADD_SECURITY_GROUP,
+    ADD_SUBNETS,
+    AUTHORIZE_INGRESS,
+    ENABLE_PRIVATE_DNS,
+    Action,
+    Finding,
+    Plan,
+    ServiceState,
+    WorkloadNeeds,
+    plan_remediation,
+)
+from vpce_remediator.resolve import Resolved, resolve
+from vpce_remediator.snapshot import MODE_TAG, SubnetInfo, VpcSnapshot, read_offers, read_vpc, service_prefix
+from vpce_remediator.triggers import Ignored, Trigger, parse_event
+
+MODES = ("report", "remediate", "opt-in")
+
+COMPLIANT, REMEDIATED, NON_COMPLIANT, IGNORED = "compliant", "remediated", "non_compliant", "ignored"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "report"
+    enforce_on_nat_routed: bool = False
+    excluded_vpcs: frozenset[str] = frozenset()
+    own_role_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Settings from the Lambda environment the SAM template sets."""
+        return cls(
+            mode=env.get("MODE", "report"),
+            enforce_on_nat_routed=env.get("ENFORCE_ON_NAT_ROUTED_SUBNETS", "false").lower() == "true",
+            excluded_vpcs=frozenset(v.strip() for v in env.get("EXCLUDED_VPC_IDS", "").split(",") if v.strip()),
+            own_role_arn=env.get("OWN_ROLE_ARN") or None,
+        )
+
+
+def effective_mode(settings: Settings, vpc_id: str, tags: Mapping[str, str]) -> str:
+    """report, remediate or ignore for one VPC, from the stack mode and the VPC's tag."""
+    tag = tags.get(MODE_TAG, "").strip().lower()
+    if vpc_id in settings.excluded_vpcs or tag == "ignore":
+        return "ignore"
+    if settings.mode == "remediate":
+        return "report" if tag == "report" else "remediate"
+    if settings.mode == "opt-in":
+        return "remediate" if tag == "remediate" else "report"
+    return "report"
+
+
+@dataclass
+class VpcOutcome:
+    vpc_id: str
+    mode: str
+    plan: Plan | None = None
+    results: list[ActionResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    ignored: str | None = None
+
+
+@dataclass
+class Outcome:
+    """The result of one event, serialised by `to_dict` as the documented JSON contract."""
+
+    status: str
+    trigger: Trigger | Ignored | None = None
+    reason: str | None = None
+    workloads: list[Workload] = field(default_factory=list)
+    vpcs: list[VpcOutcome] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for v in self.vpcs for f in v.findings]
+
+    @property
+    def results(self) -> list[ActionResult]:
+        return [r for v in self.vpcs for r in v.results]
+
+    @property
+    def services(self) -> list[tuple[str, ServiceState]]:
+        return [(v.vpc_id, s) for v in self.vpcs if v.plan for s in v.plan.services]
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for v in self.vpcs if v.plan for n in v.plan.notes] + [
+            f"{v.vpc_id}: {v.ignored}" for v in self.vpcs if v.ignored]
+
+    def to_dict(self) -> dict[str, Any]:
+        created = {r.action.service: r.resource_id for r in self.results if r.status == "created" and r.action.service}
+        updated = {r.action.service for r in self.results if r.status == "modified" and r.action.service}
+        out: dict[str, Any] = {"status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        t = self.trigger
+        if t is not None:
+            out["event"] = {"id": t.event_id, "name": t.name,
+                            **({"source": t.source} if isinstance(t, Trigger) else {})}
+        out["mode"] = ", ".join(sorted({v.mode for v in self.vpcs})) or None
+        out["workloads"] = [{"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
+                             "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)}
+                            for w in self.workloads]
+        out["required"] = [{"service": s.service, "type": s.type, "reasons": list(s.reasons),
+                            "status": "created" if s.service in created else
+                            "updated" if s.service in updated and s.status == "incomplete" else s.status,
+                            "endpoint_id": created.get(s.service, s.endpoint_id) or None, "vpc_id": vpc}
+                           for vpc, s in self.services]
+        out["actions"] = [{"action": r.action.kind, "service": r.action.service or None,
+                           "resource_id": r.resource_id or None, "status": r.status,
+                           **({"subnet_ids": list(r.action.subnet_ids)} if r.action.subnet_ids else {}),
+                           **({"route_table_ids": list(r.action.route_table_ids)}
+                              if r.action.route_table_ids else {}),
+                           **({"error": r.error} if r.error else {})}
+                          for r in self.results]
+        out["findings"] = [{"resource_type": f.resource_type, "resource_id": f.resource_id,
+                            "problem": f.problem, "summary": f.summary, "fix": list(f.fix),
+                            **({"service": f.service} if f.service else {})} for f in self.findings]
+        out["notes"] = self.notes
+        out["api_calls"] = {"total": sum(self.api_calls.values()), "by_operation": dict(sorted(self.api_calls.items()))}
+        return out
+
+
+def evaluate_event(event: Any, clients: Clients, settings: Settings) -> Outcome:
+    """Run the whole engine on one EventBridge event. Raises `BadInput` for malformed events."""
+    parsed = parse_event(event, settings.own_role_arn)
+    if isinstance(parsed, Ignored):
+        return Outcome(IGNORED, parsed, parsed.reason)
+    resolved = resolve(parsed, clients)
+    outcome = Outcome(IGNORED, parsed, resolved.ignored, list(resolved.workloads))
+    if resolved.ignored is None:
+        for vpc_id, workloads in _by_vpc(resolved).items():
+            outcome.vpcs.append(evaluate_vpc(clients, parsed, vpc_id, workloads, resolved, settings))
+        outcome.status, outcome.reason = _status(outcome)
+    outcome.api_calls = dict(clients.calls)
+    return outcome
+
+
+def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
+    groups: dict[str, list[Workload]] = {}
+    if resolved.new_subnet is not None:
+        groups[resolved.new_subnet.vpc_id] = []
+    for w in resolved.workloads:
+        for vpc in sorted({resolved.subnets[s].vpc_id for s in w.subnet_ids if s in resolved.subnets}):
+            groups.setdefault(vpc, []).append(w)
+    return groups
+
+
+def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[Workload],
+                 resolved: Resolved, settings: Settings) -> VpcOutcome:
+    """Snapshot one VPC, plan for its workloads, then act (remediate) or report."""
+    ec2 = clients.ec2
+    vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+    tags = {t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])}
+    mode = effective_mode(settings, vpc_id, tags)
+    if mode == "ignore":
+        why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"
+        return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} is {why}: not evaluated")
+    snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
+    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
+    if resolved.new_subnet is not None:
+        inherited = _inherit(resolved.new_subnet, needs, snap)
+        if inherited is None:
+            return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
+                                                    "of this tool: nothing for the new subnet to inherit")
+        needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
+    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+    if plan.needs_offers:
+        snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
+        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+    outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
+    if mode == "remediate" and plan.actions:
+        outcome.results = apply_plan(ec2, plan, snap)
+        outcome.findings += [_permission_finding(r, snap) for r in outcome.results if r.status == "failed"]
+    else:
+        outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]
+        outcome.findings = [_as_finding(a, snap) for a in plan.actions] + outcome.findings
+    return outcome
+
+
+def _inherit(subnet: SubnetInfo, needs: list[WorkloadNeeds], snap: VpcSnapshot) -> Workload | None:
+    """A new subnet gets what the VPC's services need and the endpoints this tool keeps there."""
+    prefix = service_prefix(snap.region)
+    services: dict[tuple[str, str], str] = {}
+    for wn in needs:
+        for n in wn.requirements.needs:
+            services.setdefault((n.service, n.type), f"VPC's ECS workload {wn.workload.name} needs it")
+    for e in snap.endpoints:
+        if e.owned and e.live and e.service_name.startswith(prefix):
+            services.setdefault((e.service_name.removeprefix(prefix), e.type),
+                                f"endpoint {e.id} this tool keeps in the VPC")
+    if not services:
+        return None
+    return Workload(kind="subnet", arn=subnet.id, name=subnet.id, region=snap.region, account=snap.account,
+                    launch_type="FARGATE", subnet_ids=(subnet.id,),
+                    inherited=tuple((s, t, f"new subnet {subnet.id} ({subnet.az}): {why}")
+                                    for (s, t), why in sorted(services.items())))
+
+
+def _as_finding(action: Action, snap: VpcSnapshot) -> Finding:
+    if action.kind in (ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP, ENABLE_PRIVATE_DNS):
+        rtype, rid = "AWS::EC2::VPCEndpoint", action.resource_id
+    elif action.kind == AUTHORIZE_INGRESS:
+        rtype, rid = "AWS::EC2::SecurityGroup", action.resource_id
+    else:
+        rtype, rid = "AWS::EC2::VPC", snap.vpc_id
+    return Finding(rtype, rid, action.problem, action.summary, action.fix, action.service)
+
+
+def _permission_finding(result: ActionResult, snap: VpcSnapshot) -> Finding:
+    from vpce_remediator.act import PERMISSIONS
+
+    needed = ", ".join(PERMISSIONS.get(result.action.kind, ()))
+    base = _as_finding(result.action, snap)
+    return Finding(base.resource_type, base.resource_id, "permission-missing",
+                   f"permission missing: {needed} ({result.error}) while trying: {result.action.summary}",
+                   result.action.fix, result.action.service)
+
+
+def _status(outcome: Outcome) -> tuple[str, str | None]:
+    evaluated = [v for v in outcome.vpcs if v.ignored is None]
+    if not evaluated:
+        reasons = "; ".join(v.ignored or "" for v in outcome.vpcs) or "no workload in a VPC"
+        return IGNORED, reasons
+    if outcome.findings:
+        return NON_COMPLIANT, None
+    if any(r.status in ("created", "modified") for r in outcome.results):
+        return REMEDIATED, None
+    return COMPLIANT, None

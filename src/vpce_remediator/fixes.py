@@ -1,0 +1,115 @@
+"""Problem kind -> the AWS CLI commands that fix it, with the real ids filled in.
+
+One table, one row per problem the engine can raise. Each template is a `str.format` string over
+the finding's parameters; list parameters arrive already joined with spaces. Every command names
+its region so it can be pasted into any shell.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+TAGS = ("--tag-specifications 'ResourceType={rtype},Tags=[{{Key=managed-by,Value=vpce-remediator}}]'")
+_EP_TAGS = TAGS.replace("{rtype}", "vpc-endpoint")
+_SG_TAGS = TAGS.replace("{rtype}", "security-group")
+
+# The own security group may not exist yet when a report is written: look it up by name so each
+# command still works on its own once the group has been created.
+OWN_SG_LOOKUP = (
+    "\"$(aws ec2 describe-security-groups --region {region} --filters Name=vpc-id,Values={vpc_id} "
+    "Name=group-name,Values=vpce-remediator-endpoints --query 'SecurityGroups[0].GroupId' --output text)\""
+)
+
+FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "vpc-dns-support-off": (
+        "aws ec2 modify-vpc-attribute --region {region} --vpc-id {vpc_id} --enable-dns-support Value=true",
+    ),
+    "vpc-dns-hostnames-off": (
+        "aws ec2 modify-vpc-attribute --region {region} --vpc-id {vpc_id} --enable-dns-hostnames Value=true",
+    ),
+    "endpoint-security-group-missing": (
+        "aws ec2 create-security-group --region {region} --vpc-id {vpc_id} --group-name "
+        "vpce-remediator-endpoints --description 'HTTPS from the VPC to its interface endpoints' "
+        + _SG_TAGS,
+        "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
+        "--ip-permissions {ip_permissions}",
+    ),
+    "endpoint-missing": (
+        "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
+        "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
+        "--private-dns-enabled " + _EP_TAGS,
+    ),
+    "gateway-endpoint-missing": (
+        "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Gateway "
+        "--service-name {service} --route-table-ids {route_table_ids} " + _EP_TAGS,
+    ),
+    "endpoint-missing-az": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--add-subnet-ids {subnet_ids}",
+    ),
+    "s3-gateway-missing-route-table": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--add-route-table-ids {route_table_ids}",
+    ),
+    "private-dns-off": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} --private-dns-enabled",
+    ),
+    "endpoint-security-group-detached": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--add-security-group-ids {security_group}",
+    ),
+    "endpoint-sg-closed": (
+        "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
+        "--ip-permissions {ip_permissions}",
+    ),
+    "s3-policy-blocks-ecr-layers": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--policy-document '{policy}'",
+    ),
+    "service-not-offered": (
+        "aws ec2 describe-vpc-endpoint-services --region {region} --service-names {service} "
+        "--query 'ServiceDetails[].AvailabilityZones'",
+    ),
+    "public-registry-image": (
+        "aws ecr create-pull-through-cache-rule --region {region} --ecr-repository-prefix {prefix} "
+        "--upstream-registry-url {upstream}{credential_arg}",
+    ),
+    "unmirrorable-registry-image": (
+        "aws ecr create-repository --region {region} --repository-name {repository}",
+    ),
+    "cross-region-ecr-image": (
+        "aws ecr describe-registry --region {image_region} --query replicationConfiguration",
+        "aws ecr put-replication-configuration --region {image_region} --replication-configuration "
+        "'{{\"rules\":[{{\"destinations\":[{{\"region\":\"{region}\",\"registryId\":\"{image_account}\"}}]}}]}}'",
+    ),
+    "cross-region-secretsmanager": (
+        "aws secretsmanager replicate-secret-to-regions --region {secret_region} --secret-id {arn} "
+        "--add-replica-regions Region={region}",
+    ),
+    "cross-region-ssm": (
+        "aws ssm put-parameter --region {region} --name {parameter} --type SecureString --value "
+        "\"$(aws ssm get-parameter --region {secret_region} --name {parameter} --with-decryption "
+        "--query Parameter.Value --output text)\"",
+    ),
+    "cross-region-logs": (
+        "aws logs create-log-group --region {region} --log-group-name {log_group}",
+    ),
+    "permission-missing": (
+        "aws iam simulate-principal-policy --policy-source-arn {role_arn} --action-names {iam_action}",
+    ),
+}
+
+
+def fix_commands(kind: str, params: Mapping[str, str]) -> tuple[str, ...]:
+    """The commands that fix a problem of `kind`, or none when the table has no row for it."""
+    return tuple(t.format(**params) for t in FIX_TEMPLATES.get(kind, ()))
+
+
+def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> str:
+    """`--ip-permissions` shorthand for TCP 443 from CIDRs and/or security groups."""
+    parts = ["IpProtocol=tcp", "FromPort=443", "ToPort=443"]
+    desc = f",Description={why}" if why and " " not in why else ""
+    if cidrs:
+        parts.append("IpRanges=[" + ",".join(f"{{CidrIp={c}{desc}}}" for c in cidrs) + "]")
+    if group_ids:
+        parts.append("UserIdGroupPairs=[" + ",".join(f"{{GroupId={g}}}" for g in group_ids) + "]")
+    return "'" + ",".join(parts) + "'"

@@ -1,0 +1,504 @@
+"""Plan: (what workloads need, what the VPC has, settings) -> actions and findings. Pure.
+
+The planner never calls AWS and is deterministic: the same inputs give the same plan, and a plan
+applied to the VPC then planned again gives no actions. When it needs to know which AZs offer a
+service it has not been told about, it says so in `needs_offers` and the engine asks AWS and plans
+again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
+from vpce_remediator import prices
+from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
+from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, service_prefix
+
+CREATE_SECURITY_GROUP = "create-security-group"
+AUTHORIZE_INGRESS = "authorize-security-group-ingress"
+CREATE_INTERFACE = "create-interface-endpoint"
+CREATE_GATEWAY = "create-gateway-endpoint"
+ADD_SUBNETS = "add-endpoint-subnets"
+ADD_ROUTE_TABLES = "add-endpoint-route-tables"
+ADD_SECURITY_GROUP = "add-endpoint-security-group"
+ENABLE_PRIVATE_DNS = "enable-private-dns"
+
+_NOT_READ = object()  # an offer the engine has not read yet
+
+
+@dataclass(frozen=True)
+class WorkloadNeeds:
+    workload: Workload
+    requirements: Requirements
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change the remediator may make; `fix` is the same change as CLI commands."""
+
+    kind: str
+    service: str  # full service name, "" for the security group
+    resource_id: str  # the endpoint or security group changed; "" when it is created
+    problem: str  # the finding this becomes when the change is not made (report mode)
+    summary: str
+    fix: tuple[str, ...]
+    subnet_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    resource_type: str
+    resource_id: str
+    problem: str
+    summary: str
+    fix: tuple[str, ...]
+    service: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    service: str
+    type: str
+    reasons: tuple[str, ...]
+    status: str  # present, missing, incomplete, not-enforced, unavailable
+    endpoint_id: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    vpc_id: str
+    services: tuple[ServiceState, ...]
+    actions: tuple[Action, ...]
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+    needs_offers: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Need:
+    reasons: list[str] = field(default_factory=list)
+    subnets: set[str] = field(default_factory=set)  # enforced workload subnets
+    groups: set[str] = field(default_factory=set)  # workload security groups
+    not_enforced: bool = False
+
+
+def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
+                     enforce_on_nat_routed: bool = False) -> Plan:
+    """Decide what to create or change, and what to report, for the workloads in one VPC."""
+    b = _Builder(snap)
+    aggregated: dict[tuple[str, str], _Need] = {}
+    nat_subnets: dict[str, str] = {}
+    for wn in needs:
+        enforced = b.enforced_subnets(wn.workload, enforce_on_nat_routed, nat_subnets)
+        for need in wn.requirements.needs:
+            agg = aggregated.setdefault((need.service, need.type), _Need())
+            agg.reasons.extend(r for r in need.reasons if r not in agg.reasons)
+            agg.subnets.update(enforced)
+            agg.groups.update(wn.workload.security_group_ids)
+            agg.not_enforced = agg.not_enforced or not enforced
+        if enforced:
+            for problem in wn.requirements.problems:
+                b.workload_problem(wn.workload, problem, sorted(enforced))
+        b.notes.extend(n for n in wn.requirements.notes if n not in b.notes)
+
+    if any(t == INTERFACE and a.subnets for (_, t), a in aggregated.items()):
+        b.check_vpc_dns()
+    # Interface endpoints first so the security group they share is planned before them.
+    for (short, typ), agg in sorted(aggregated.items(), key=lambda kv: (kv[0][1] != INTERFACE, kv[0])):
+        if typ == GATEWAY:
+            b.plan_gateway(short, agg)
+        else:
+            b.plan_interface(short, agg)
+    b.plan_own_security_group()
+    if nat_subnets:
+        b.nat_note(nat_subnets, aggregated)
+    return b.build()
+
+
+class _Builder:
+    def __init__(self, snap: VpcSnapshot) -> None:
+        self.snap = snap
+        self.prefix = service_prefix(snap.region)
+        self.actions: list[Action] = []
+        self.findings: list[Finding] = []
+        self.notes: list[str] = []
+        self.states: list[ServiceState] = []
+        self.needs_offers: set[str] = set()
+        self.own = snap.own_security_group
+        self.uses_own_sg = False
+        self.dns_ok = snap.dns_support and snap.dns_hostnames
+        self.base = {"region": snap.region, "vpc_id": snap.vpc_id}
+
+    # ------------------------------------------------------------ scope
+
+    def enforced_subnets(self, w: Workload, enforce_nat: bool, nat_subnets: dict[str, str]) -> list[str]:
+        """Workload subnets in this VPC that have no other way out to AWS services."""
+        out = []
+        for sid in w.subnet_ids:
+            subnet = self.snap.subnets.get(sid)
+            if subnet is None or subnet.vpc_id != self.snap.vpc_id:
+                continue
+            table = self.snap.route_table_of(sid)
+            egress = table.egress if table else None
+            # An internet gateway only carries traffic from addresses with a public IP.
+            if egress == "igw" and w.assign_public_ip is False:
+                egress = None
+            if egress in ("nat", "igw") and not enforce_nat:
+                nat_subnets[sid] = f"{egress} {table.egress_target}" if table else egress
+                continue
+            out.append(sid)
+        return out
+
+    def az(self, subnet_id: str) -> str:
+        subnet = self.snap.subnets.get(subnet_id)
+        return subnet.az if subnet else ""
+
+    def one_subnet_per_az(self, subnets: Iterable[str], azs: Iterable[str]) -> tuple[str, ...]:
+        wanted = set(azs)
+        chosen: dict[str, str] = {}
+        for sid in sorted(subnets):
+            az = self.az(sid)
+            if az in wanted and az not in chosen:
+                chosen[az] = sid
+        return tuple(chosen[az] for az in sorted(chosen))
+
+    # ------------------------------------------------------------ VPC
+
+    def check_vpc_dns(self) -> None:
+        for ok, attr, kind in ((self.snap.dns_support, "enableDnsSupport", "vpc-dns-support-off"),
+                               (self.snap.dns_hostnames, "enableDnsHostnames", "vpc-dns-hostnames-off")):
+            if not ok:
+                self.findings.append(Finding(
+                    "AWS::EC2::VPC", self.snap.vpc_id, kind,
+                    f"VPC {self.snap.vpc_id} has {attr}=false: private DNS of interface endpoints "
+                    "cannot work, so tasks resolve AWS services to public addresses they cannot reach",
+                    fix_commands(kind, self.base)))
+
+    # ------------------------------------------------------------ interface endpoints
+
+    def plan_interface(self, short: str, need: _Need) -> None:
+        service = self.prefix + short
+        reasons = tuple(need.reasons)
+        if not need.subnets:
+            self.states.append(ServiceState(service, INTERFACE, reasons, "not-enforced"))
+            return
+        live = self.live_endpoints(service, INTERFACE)
+        azs = {self.az(s) for s in need.subnets}
+        offer = self.snap.offers.get(service, _NOT_READ) if service in self.snap.offers else _NOT_READ
+        if not live:
+            self.plan_new_interface(service, reasons, need, azs, offer)
+            return
+        endpoint = min(live, key=lambda e: (not e.private_dns, not e.owned, e.id))
+        before = len(self.actions) + len(self.findings)
+        covered = {self.az(s) for e in live for s in e.subnet_ids}
+        missing_azs = azs - covered
+        if missing_azs:
+            if offer is _NOT_READ:
+                self.needs_offers.add(service)
+            else:
+                offered = missing_azs & (offer.azs if offer else frozenset())  # type: ignore[union-attr]
+                self.note_unoffered(service, missing_azs - offered)
+                subnets = self.one_subnet_per_az(need.subnets, offered)
+                if subnets:
+                    params = {**self.base, "endpoint_id": endpoint.id, "subnet_ids": " ".join(subnets)}
+                    summary = (f"{service} endpoint {endpoint.id} has no subnet in "
+                               f"{', '.join(sorted(self.az(s) for s in subnets))}, where the workload runs")
+                    self.change_endpoint(endpoint, ADD_SUBNETS, "endpoint-missing-az", service, summary,
+                                         params, subnet_ids=subnets)
+        if not any(e.private_dns for e in live):
+            summary = (f"{service} endpoint {endpoint.id} has private DNS off: the default "
+                       f"hostname still resolves to public addresses")
+            if not endpoint.owned or self.dns_ok:
+                self.change_endpoint(endpoint, ENABLE_PRIVATE_DNS, "private-dns-off", service, summary,
+                                     {**self.base, "endpoint_id": endpoint.id})
+        if endpoint.owned:
+            self.uses_own_sg = True
+            if self.own is None or self.own.id not in endpoint.group_ids:
+                params = {**self.base, "endpoint_id": endpoint.id, "security_group": self.own_sg_ref()}
+                self.actions.append(Action(
+                    ADD_SECURITY_GROUP, service, endpoint.id, "endpoint-security-group-detached",
+                    f"{service} endpoint {endpoint.id} lacks the remediator's security group",
+                    fix_commands("endpoint-security-group-detached", params)))
+        else:
+            self.check_foreign_security_groups(service, endpoint, need)
+        status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
+        self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id))
+
+    def plan_new_interface(self, service: str, reasons: tuple[str, ...], need: _Need,
+                           azs: set[str], offer: object) -> None:
+        if offer is _NOT_READ:
+            self.needs_offers.add(service)
+            self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
+            return
+        offered = azs & (offer.azs if offer else frozenset())  # type: ignore[attr-defined]
+        subnets = self.one_subnet_per_az(need.subnets, offered)
+        if not subnets:
+            self.findings.append(Finding(
+                "AWS::EC2::VPC", self.snap.vpc_id, "service-not-offered",
+                f"{service} is not offered in {', '.join(sorted(azs))}: no endpoint can serve it there",
+                fix_commands("service-not-offered", {**self.base, "service": service}), service))
+            self.states.append(ServiceState(service, INTERFACE, reasons, "unavailable"))
+            return
+        self.note_unoffered(service, azs - offered)
+        params = {**self.base, "service": service, "subnet_ids": " ".join(subnets),
+                  "security_group": self.own_sg_ref()}
+        summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
+                   f"{_first(reasons)}")
+        if not self.dns_ok:
+            # Private DNS is refused while the VPC DNS attributes are off, and an endpoint without
+            # it serves nobody: report, and create it once the VPC finding is fixed.
+            self.findings.append(Finding(
+                "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-missing",
+                summary + " (waits for the VPC DNS attributes, see that finding)",
+                fix_commands("endpoint-missing", params), service))
+        else:
+            self.uses_own_sg = True
+            self.actions.append(Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
+                                       fix_commands("endpoint-missing", params), subnet_ids=subnets))
+        self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
+
+    def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
+        closed = sorted(s for s in need.subnets
+                        if not self.sg_allows(endpoint.group_ids, self.snap.subnets[s].cidr, need.groups))
+        if not closed or not endpoint.group_ids:
+            return
+        group = endpoint.group_ids[0]
+        if need.groups:
+            permissions = ingress_443(group_ids=tuple(sorted(need.groups)))
+            source = "security group " + ", ".join(sorted(need.groups))
+        else:
+            cidrs = tuple(self.snap.subnets[s].cidr for s in closed)
+            permissions = ingress_443(cidrs=cidrs)
+            source = ", ".join(cidrs)
+        params = {**self.base, "security_group": group, "ip_permissions": permissions}
+        self.findings.append(Finding(
+            "AWS::EC2::SecurityGroup", group, "endpoint-sg-closed",
+            f"{service} endpoint {endpoint.id}: its security groups ({', '.join(endpoint.group_ids)}) "
+            f"allow no TCP 443 from {', '.join(closed)}; allow it from {source}",
+            fix_commands("endpoint-sg-closed", params), service))
+
+    def sg_allows(self, group_ids: Iterable[str], cidr: str, sources: set[str]) -> bool:
+        for gid in group_ids:
+            group = self.snap.security_groups.get(gid)
+            if group is None:
+                return True  # not readable here: do not accuse what we cannot see
+            for rule in group.ingress:
+                if rule.allows_https() and (set(rule.group_ids) & sources
+                                            or any(_contains(r, cidr) for r in rule.cidrs)):
+                    return True
+        return False
+
+    def note_unoffered(self, service: str, azs: set[str]) -> None:
+        if azs:
+            self.notes.append(f"{service} is not offered in {', '.join(sorted(azs))}: tasks there "
+                              "reach it through an endpoint in another AZ")
+
+    # ------------------------------------------------------------ gateway endpoints
+
+    def plan_gateway(self, short: str, need: _Need) -> None:
+        service = self.prefix + short
+        reasons = tuple(need.reasons)
+        if not need.subnets:
+            self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
+            return
+        tables = sorted({t.id for s in need.subnets if (t := self.snap.route_table_of(s))})
+        live = self.live_endpoints(service, GATEWAY)
+        if not live:
+            params = {**self.base, "service": service, "route_table_ids": " ".join(tables)}
+            self.actions.append(Action(
+                CREATE_GATEWAY, service, "", "gateway-endpoint-missing",
+                f"no {service} gateway endpoint on {', '.join(tables)}; needed by {_first(reasons)}",
+                fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables)))
+            self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
+            return
+        endpoint = min(live, key=lambda e: (not e.owned, e.id))
+        before = len(self.actions) + len(self.findings)
+        covered = {t for e in live for t in e.route_table_ids}
+        missing = tuple(t for t in tables if t not in covered)
+        if missing:
+            params = {**self.base, "endpoint_id": endpoint.id, "route_table_ids": " ".join(missing)}
+            summary = (f"{service} gateway endpoint {endpoint.id} is not on route table(s) "
+                       f"{', '.join(missing)} used by the workload's subnets")
+            self.change_endpoint(endpoint, ADD_ROUTE_TABLES, "s3-gateway-missing-route-table", service,
+                                 summary, params, route_table_ids=missing)
+        if short == "s3":
+            for e in live:
+                if not policy_allows_ecr_layers(e.policy, self.snap.region):
+                    self.findings.append(Finding(
+                        "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
+                        f"{service} gateway endpoint {e.id}: its policy does not allow s3:GetObject on "
+                        f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers",
+                        fix_commands("s3-policy-blocks-ecr-layers",
+                                     {**self.base, "endpoint_id": e.id,
+                                      "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
+                        service))
+        status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
+        self.states.append(ServiceState(service, GATEWAY, reasons, status, endpoint.id))
+
+    # ------------------------------------------------------------ shared
+
+    def live_endpoints(self, service: str, typ: str) -> list[EndpointInfo]:
+        return [e for e in self.snap.endpoints if e.service_name == service and e.type == typ and e.live]
+
+    def change_endpoint(self, endpoint: EndpointInfo, kind: str, problem: str, service: str,
+                        summary: str, params: dict[str, str], **extra: tuple[str, ...]) -> None:
+        """A change to an endpoint: an action when the tool owns it, a finding otherwise."""
+        fix = fix_commands(problem, params)
+        if endpoint.owned:
+            self.actions.append(Action(kind, service, endpoint.id, problem, summary, fix, **extra))
+        else:
+            self.findings.append(Finding("AWS::EC2::VPCEndpoint", endpoint.id, problem,
+                                         summary + " (not created by this tool: fix it yourself)",
+                                         fix, service))
+
+    def own_sg_ref(self) -> str:
+        return self.own.id if self.own else OWN_SG_LOOKUP.format(**self.base)
+
+    def plan_own_security_group(self) -> None:
+        if not self.uses_own_sg:
+            return
+        cidrs = self.snap.cidrs
+        if self.own is None:
+            params = {**self.base, "security_group": self.own_sg_ref(),
+                      "ip_permissions": ingress_443(cidrs=cidrs, why="vpce-remediator")}
+            self.actions.insert(0, Action(
+                CREATE_SECURITY_GROUP, "", "", "endpoint-security-group-missing",
+                f"no security group for the remediator's endpoints in {self.snap.vpc_id} "
+                f"(TCP 443 from {', '.join(cidrs)})",
+                fix_commands("endpoint-security-group-missing", params), cidrs=cidrs))
+            return
+        missing = tuple(c for c in cidrs if not self.sg_allows((self.own.id,), c, set()))
+        if missing:
+            params = {**self.base, "security_group": self.own.id,
+                      "ip_permissions": ingress_443(cidrs=missing, why="vpce-remediator")}
+            self.actions.insert(0, Action(
+                AUTHORIZE_INGRESS, "", self.own.id, "endpoint-sg-closed",
+                f"security group {self.own.id} lacks TCP 443 from {', '.join(missing)}",
+                fix_commands("endpoint-sg-closed", params), cidrs=missing))
+
+    def workload_problem(self, w: Workload, problem: WorkloadProblem, subnets: list[str]) -> None:
+        params = {**self.base, **dict(problem.params)}
+        kind = problem.kind
+        fix_kind = kind
+        if kind == "public-registry-image":
+            if not problem.param("prefix"):
+                fix_kind = "unmirrorable-registry-image"
+                params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
+            params["credential_arg"] = (
+                f" --credential-arn \"$(aws secretsmanager describe-secret --region {self.snap.region} "
+                f"--secret-id ecr-pullthroughcache/{problem.param('prefix')} --query ARN --output text)\""
+                if problem.param("credentials") else "")
+        elif kind == "cross-region-secret":
+            fix_kind = f"cross-region-{problem.param('service')}"
+            resource = problem.param("arn").split(":", 5)[-1]
+            rest = resource.split("/", 1)[-1]
+            params["parameter"] = "/" + rest if "/" in rest else rest
+        elif kind == "cross-region-logs":
+            params["log_group"] = problem.param("log_group") or "/ecs/" + w.name
+        resource_type, resource_id = _workload_resource(w)
+        self.findings.append(Finding(resource_type, resource_id, kind, problem.summary,
+                                     fix_commands(fix_kind, params)))
+
+    def nat_note(self, nat_subnets: dict[str, str], aggregated: dict[tuple[str, str], _Need]) -> None:
+        interface_services = sum(1 for (_, t) in aggregated if t == INTERFACE)
+        azs = {self.az(s) for s in nat_subnets}
+        routes = ", ".join(f"{s} ({target})" for s, target in sorted(nat_subnets.items()))
+        self.notes.append(
+            f"not enforced: {routes} route 0.0.0.0/0 to a NAT or internet gateway, so the workload "
+            f"reaches AWS services without endpoints (set EnforceOnNatRoutedSubnets to enforce). "
+            + prices.cost_comparison(interface_services * len(azs), len(azs)))
+
+    def build(self) -> Plan:
+        return Plan(self.snap.vpc_id, tuple(self.states), tuple(self.actions), tuple(self.findings),
+                    tuple(self.notes), frozenset(self.needs_offers))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _first(reasons: tuple[str, ...]) -> str:
+    if not reasons:
+        return "the workload"
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return reasons[0] + more
+
+
+def _contains(rule_cidr: str, cidr: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).subnet_of(ipaddress.ip_network(rule_cidr, strict=False))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
+
+
+def _workload_resource(w: Workload) -> tuple[str, str]:
+    if w.kind == "service":
+        return "AWS::ECS::Service", w.arn
+    if w.task_definition_arn:
+        return "AWS::ECS::TaskDefinition", w.task_definition_arn
+    return "AWS::ECS::Cluster", w.arn
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def layer_bucket_arn(region: str) -> str:
+    return f"arn:{_partition(region)}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(patterns: object, value: str) -> bool:
+    import fnmatch
+
+    return any(isinstance(p, str) and fnmatch.fnmatchcase(value.lower(), p.lower()) for p in _as_list(patterns))
+
+
+def policy_allows_ecr_layers(policy: str | None, region: str) -> bool:
+    """Whether an S3 endpoint policy lets ECR layer downloads through (conditions assumed met)."""
+    if not policy:
+        return True
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return True
+    statements = _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []
+    layer = layer_bucket_arn(region).replace("*", "sha256-layer")
+    allowed = denied = False
+    for s in statements:
+        if not isinstance(s, dict) or "NotAction" in s or "NotResource" in s:
+            continue
+        hit = _matches(s.get("Action"), "s3:GetObject") and _matches(s.get("Resource"), layer)
+        if not hit:
+            continue
+        if s.get("Effect") == "Deny" and "Condition" not in s:
+            denied = True
+        elif s.get("Effect") == "Allow":
+            allowed = True
+    return allowed and not denied
+
+
+def policy_with_ecr_layers(policy: str | None, region: str) -> str:
+    """The endpoint's policy plus a statement allowing the ECR layer bucket."""
+    try:
+        doc = json.loads(policy or "{}")
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    doc.setdefault("Version", "2012-10-17")
+    doc["Statement"] = _as_list(doc.get("Statement", [])) + [{
+        "Sid": "AllowEcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": layer_bucket_arn(region)}]
+    return json.dumps(doc, separators=(",", ":")).replace("'", "'\\''")

@@ -1,0 +1,241 @@
+"""Snapshot: one read of everything in a VPC that decides whether a workload reaches its services.
+
+`VpcSnapshot` and its parts are frozen data the planner reads; `read_vpc` is the only I/O, a fixed
+handful of Describe calls per VPC whatever the number of workloads (DESIGN.md §6: the EC2 Describe
+bucket is shared with every other tool in the account).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from vpce_remediator.aws import paginate
+
+OWNER_TAG = ("managed-by", "vpce-remediator")
+MODE_TAG = "vpce-remediator:mode"
+OWN_SG_NAME = "vpce-remediator-endpoints"
+LIVE_STATES = frozenset({"available", "pending", "pendingacceptance", "modifying"})
+
+
+@dataclass(frozen=True)
+class SubnetInfo:
+    id: str
+    vpc_id: str
+    az: str
+    cidr: str
+
+
+@dataclass(frozen=True)
+class RouteTableInfo:
+    id: str
+    main: bool
+    egress: str | None  # where 0.0.0.0/0 goes: "nat", "igw", "tgw", ... or None (private)
+    egress_target: str | None
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    protocol: str  # "tcp", "udp", "icmp", "-1"
+    from_port: int
+    to_port: int
+    cidrs: tuple[str, ...]
+    group_ids: tuple[str, ...]
+
+    def allows_https(self) -> bool:
+        return self.protocol == "-1" or (self.protocol == "tcp" and self.from_port <= 443 <= self.to_port)
+
+
+@dataclass(frozen=True)
+class SecurityGroupInfo:
+    id: str
+    name: str
+    ingress: tuple[IngressRule, ...]
+    owned: bool
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    id: str
+    service_name: str
+    type: str  # Interface / Gateway / GatewayLoadBalancer
+    state: str
+    subnet_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    private_dns: bool
+    route_table_ids: tuple[str, ...]
+    policy: str | None
+    owned: bool
+
+    @property
+    def live(self) -> bool:
+        return self.state.lower() in LIVE_STATES
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """What `DescribeVpcEndpointServices` says about one service in this region."""
+
+    name: str
+    types: tuple[str, ...]
+    azs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class VpcSnapshot:
+    vpc_id: str
+    region: str
+    account: str
+    cidrs: tuple[str, ...]
+    tags: Mapping[str, str]
+    dns_support: bool
+    dns_hostnames: bool
+    subnets: Mapping[str, SubnetInfo]  # workload subnets and endpoint subnets
+    route_tables: Mapping[str, RouteTableInfo]
+    endpoints: tuple[EndpointInfo, ...]
+    security_groups: Mapping[str, SecurityGroupInfo]
+    offers: Mapping[str, ServiceOffer | None] = field(default_factory=dict)  # None: not offered
+
+    def route_table_of(self, subnet_id: str) -> RouteTableInfo | None:
+        """The table a subnet uses: its explicit association, else the VPC's main table."""
+        main = None
+        for table in self.route_tables.values():
+            if subnet_id in table.subnet_ids:
+                return table
+            if table.main:
+                main = table
+        return main
+
+    @property
+    def own_security_group(self) -> SecurityGroupInfo | None:
+        owned = [g for g in self.security_groups.values() if g.owned or g.name == OWN_SG_NAME]
+        return min(owned, key=lambda g: g.id) if owned else None
+
+    def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
+        return replace(self, offers={**self.offers, **offers})
+
+
+def service_prefix(region: str) -> str:
+    """Endpoint service names are `com.amazonaws.REGION.x`, `cn.com.amazonaws.…` in China."""
+    return f"cn.com.amazonaws.{region}." if region.startswith("cn-") else f"com.amazonaws.{region}."
+
+
+def _tags(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in items or ()}
+
+
+def _owned(tags: Mapping[str, str]) -> bool:
+    return tags.get(OWNER_TAG[0]) == OWNER_TAG[1]
+
+
+def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
+    """Describe subnets by id (one paginated call)."""
+    ids = sorted(set(subnet_ids))
+    if not ids:
+        return {}
+    out: dict[str, SubnetInfo] = {}
+    for page in paginate(ec2, "describe_subnets", SubnetIds=ids):
+        for s in page.get("Subnets", []):
+            out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
+                                            s.get("CidrBlock", ""))
+    return out
+
+
+def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
+    for r in routes:
+        if r.get("DestinationCidrBlock") != "0.0.0.0/0" or r.get("State") == "blackhole":
+            continue
+        for key, kind in (("NatGatewayId", "nat"), ("TransitGatewayId", "tgw"),
+                          ("VpcPeeringConnectionId", "peering"), ("NetworkInterfaceId", "eni"),
+                          ("InstanceId", "instance"), ("CoreNetworkArn", "cloudwan")):
+            if r.get(key):
+                return kind, r[key]
+        gateway = r.get("GatewayId", "")
+        if gateway.startswith("igw-"):
+            return "igw", gateway
+        if gateway.startswith("vgw-"):
+            return "vgw", gateway
+    return None, None
+
+
+def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
+             known_subnets: Mapping[str, SubnetInfo]) -> VpcSnapshot:
+    """Read the rest of a described VPC once: attributes, endpoints, route tables, security groups."""
+    vpc_id = vpc["VpcId"]
+    cidrs = tuple(a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
+                  if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
+    cidrs = cidrs or (vpc["CidrBlock"],)
+    dns_support = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")
+    dns_hostnames = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")
+    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+    endpoints = []
+    for page in paginate(ec2, "describe_vpc_endpoints", Filters=vpc_filter):
+        for e in page.get("VpcEndpoints", []):
+            endpoints.append(EndpointInfo(
+                id=e["VpcEndpointId"], service_name=e["ServiceName"],
+                type=e.get("VpcEndpointType", "Interface"), state=e.get("State", "available"),
+                subnet_ids=tuple(e.get("SubnetIds", [])),
+                group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
+                private_dns=bool(e.get("PrivateDnsEnabled")),
+                route_table_ids=tuple(e.get("RouteTableIds", [])),
+                policy=e.get("PolicyDocument"), owned=_owned(_tags(e.get("Tags"))),
+            ))
+    subnets = dict(known_subnets)
+    # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
+    unknown = {s for e in endpoints if e.live for s in e.subnet_ids} - set(subnets)
+    subnets.update(describe_subnets(ec2, unknown))
+
+    tables = {}
+    for page in paginate(ec2, "describe_route_tables", Filters=vpc_filter):
+        for t in page.get("RouteTables", []):
+            assocs = t.get("Associations", [])
+            egress, target = _egress(t.get("Routes", []))
+            tables[t["RouteTableId"]] = RouteTableInfo(
+                id=t["RouteTableId"], main=any(a.get("Main") for a in assocs),
+                egress=egress, egress_target=target,
+                subnet_ids=tuple(a["SubnetId"] for a in assocs if a.get("SubnetId")),
+            )
+
+    groups = {}
+    for page in paginate(ec2, "describe_security_groups", Filters=vpc_filter):
+        for g in page.get("SecurityGroups", []):
+            rules = tuple(
+                IngressRule(
+                    protocol=str(p.get("IpProtocol", "-1")), from_port=int(p.get("FromPort", 0)),
+                    to_port=int(p.get("ToPort", 65535)),
+                    cidrs=tuple(r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r),
+                    group_ids=tuple(u["GroupId"] for u in p.get("UserIdGroupPairs", []) if "GroupId" in u),
+                )
+                for p in g.get("IpPermissions", [])
+            )
+            groups[g["GroupId"]] = SecurityGroupInfo(g["GroupId"], g.get("GroupName", ""), rules,
+                                                     _owned(_tags(g.get("Tags"))))
+
+    return VpcSnapshot(
+        vpc_id=vpc_id, region=region, account=account, cidrs=cidrs, tags=_tags(vpc.get("Tags")),
+        dns_support=bool(dns_support["EnableDnsSupport"]["Value"]),
+        dns_hostnames=bool(dns_hostnames["EnableDnsHostnames"]["Value"]),
+        subnets=subnets, route_tables=tables, endpoints=tuple(endpoints), security_groups=groups,
+    )
+
+
+def read_offers(ec2: Any, service_names: Iterable[str]) -> dict[str, ServiceOffer | None]:
+    """Which AZs offer each service (`None` for a service this region does not offer)."""
+    names = sorted(set(service_names))
+    if not names:
+        return {}
+    found: dict[str, ServiceOffer | None] = {n: None for n in names}
+    response = ec2.describe_vpc_endpoint_services(ServiceNames=names)
+    for d in response.get("ServiceDetails", []):
+        name = d["ServiceName"]
+        if name not in found:
+            continue
+        previous = found[name]
+        types = tuple(t["ServiceType"] for t in d.get("ServiceType", []))
+        azs = frozenset(d.get("AvailabilityZones", []))
+        if previous is not None:  # S3 is listed twice, once per endpoint type
+            types, azs = previous.types + types, previous.azs | azs
+        found[name] = ServiceOffer(name, types, azs)
+    return found

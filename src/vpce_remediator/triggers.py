@@ -1,0 +1,210 @@
+"""Parse: an EventBridge "AWS API Call via CloudTrail" event becomes a typed `Trigger`.
+
+Which events are handled, and where each one keeps its ids, is the table `TRIGGERS`: one row per
+(eventSource, eventName), with JMESPath expressions tried in order (CloudTrail's EC2 records use
+XML-derived shapes whose wrapper keys vary, so several paths may be listed). Adding an event is
+one row. Nothing here calls AWS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jmespath
+
+from vpce_remediator.errors import BadInput
+
+DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+STR, STRS, BOOL = "string", "list of strings", "boolean"
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    kind: str  # task, service, cluster, subnet: how `resolve` finds the workloads
+    fields: dict[str, tuple[str, tuple[str, ...]]]  # field -> (type, JMESPath expressions)
+
+
+_NET = "networkConfiguration.awsvpcConfiguration"
+
+
+def _ecs_task_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {
+        "cluster": (STR, ("requestParameters.cluster", "responseElements.tasks[0].clusterArn")),
+        "task_definition": (STR, ("responseElements.tasks[0].taskDefinitionArn",
+                                  "requestParameters.taskDefinition")),
+        "subnets": (STRS, (f"requestParameters.{_NET}.subnets",)),
+        "security_groups": (STRS, (f"requestParameters.{_NET}.securityGroups",)),
+        "assign_public_ip": (STR, (f"requestParameters.{_NET}.assignPublicIp",)),
+        "launch_type": (STR, ("responseElements.tasks[0].launchType", "requestParameters.launchType")),
+        "capacity_providers": (STRS, ("requestParameters.capacityProviderStrategy[].capacityProvider",)),
+        "platform_version": (STR, ("responseElements.tasks[0].platformVersion",
+                                   "requestParameters.platformVersion")),
+        "execute_command": (BOOL, ("requestParameters.enableExecuteCommand",
+                                   "responseElements.tasks[0].enableExecuteCommand")),
+        "task_arns": (STRS, ("responseElements.tasks[].taskArn",)),
+    }
+
+
+def _ecs_service_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {
+        "cluster": (STR, ("responseElements.service.clusterArn", "requestParameters.cluster")),
+        "service": (STR, ("responseElements.service.serviceArn", "requestParameters.serviceName",
+                          "requestParameters.service")),
+        # Fallbacks only: DescribeServices is authoritative when it returns these keys.
+        "execute_command": (BOOL, ("responseElements.service.enableExecuteCommand",
+                                   "requestParameters.enableExecuteCommand")),
+        "service_connect": (BOOL, ("requestParameters.serviceConnectConfiguration.enabled",
+                                   "responseElements.service.deployments[0].serviceConnectConfiguration.enabled")),
+    }
+
+
+TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
+    ("ecs.amazonaws.com", "RunTask"): TriggerSpec("task", _ecs_task_fields()),
+    ("ecs.amazonaws.com", "StartTask"): TriggerSpec("task", _ecs_task_fields()),
+    ("ecs.amazonaws.com", "CreateService"): TriggerSpec("service", _ecs_service_fields()),
+    ("ecs.amazonaws.com", "UpdateService"): TriggerSpec("service", _ecs_service_fields()),
+    ("ecs.amazonaws.com", "CreateCluster"): TriggerSpec("cluster", {
+        "cluster": (STR, ("responseElements.cluster.clusterArn", "requestParameters.clusterName")),
+        "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
+                                      "requestParameters.capacityProviders")),
+    }),
+    ("ec2.amazonaws.com", "CreateSubnet"): TriggerSpec("subnet", {
+        "subnet_id": (STR, ("responseElements.subnet.subnetId",
+                            "responseElements.CreateSubnetResponse.subnet.subnetId")),
+        "vpc_id": (STR, ("responseElements.subnet.vpcId", "requestParameters.vpcId",
+                         "requestParameters.CreateSubnetRequest.VpcId",
+                         "responseElements.CreateSubnetResponse.subnet.vpcId")),
+    }),
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What an event says happened, with the ids to re-read from the API."""
+
+    event_id: str
+    source: str
+    name: str
+    kind: str
+    account: str
+    region: str
+    actor: str | None = None
+    cluster: str | None = None
+    task_definition: str | None = None
+    service: str | None = None
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    assign_public_ip: str | None = None
+    launch_type: str | None = None
+    capacity_providers: tuple[str, ...] = ()
+    platform_version: str | None = None
+    execute_command: bool | None = None
+    service_connect: bool | None = None
+    task_arns: tuple[str, ...] = ()
+    subnet_id: str | None = None
+    vpc_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.split('.')[0]}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event this tool deliberately does nothing with, and why."""
+
+    reason: str
+    event_id: str = ""
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignored:
+    """Turn an EventBridge event into a `Trigger`, or say why it is ignored.
+
+    Raises `BadInput` (one line) when the event is not the shape EventBridge delivers.
+    """
+    if not isinstance(event, dict):
+        raise BadInput(f"event must be a JSON object, got {_type_name(event)}")
+    detail_type = event.get("detail-type")
+    if not isinstance(detail_type, str):
+        raise BadInput("event has no 'detail-type' string: not an EventBridge event")
+    if detail_type != DETAIL_TYPE:
+        return Ignored(f"detail-type {detail_type!r} is not handled (only {DETAIL_TYPE!r})")
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise BadInput("event 'detail' must be an object holding the CloudTrail record")
+    source, name = detail.get("eventSource"), detail.get("eventName")
+    if not isinstance(source, str) or not isinstance(name, str):
+        raise BadInput("detail.eventSource and detail.eventName must be strings")
+    event_id = _optional_str(detail, "eventID") or _optional_str(event, "id") or ""
+    if detail.get("errorCode") is not None:
+        return Ignored(f"{name} failed ({detail.get('errorCode')}): nothing was launched",
+                       event_id, name)
+    actor = _actor(detail)
+    if own_role_arn and actor == own_role_arn:
+        return Ignored(f"{name} was made by this remediator's own role", event_id, name)
+    spec = TRIGGERS.get((source, name))
+    if spec is None:
+        return Ignored(f"{source} {name} is not an event this tool handles", event_id, name)
+    region = _optional_str(detail, "awsRegion") or _optional_str(event, "region")
+    account = (_optional_str(detail, "recipientAccountId") or _optional_str(event, "account") or "")
+    if not region:
+        raise BadInput("event has no region (detail.awsRegion or region)")
+    for key in ("requestParameters", "responseElements"):
+        if detail.get(key) is not None and not isinstance(detail[key], dict):
+            raise BadInput(f"detail.{key} must be an object or null, got {_type_name(detail[key])}")
+    values: dict[str, Any] = {}
+    for fname, (ftype, paths) in spec.fields.items():
+        values[fname] = _extract(detail, fname, ftype, paths)
+    if values.get("assign_public_ip") is not None:
+        values["assign_public_ip"] = values["assign_public_ip"].upper()
+    for tuple_field in ("subnets", "security_groups", "capacity_providers", "task_arns"):
+        if tuple_field in values:
+            values[tuple_field] = tuple(values[tuple_field] or ())
+    values = {k: v for k, v in values.items() if v is not None}
+    return Trigger(event_id=event_id, source=source, name=name, kind=spec.kind, account=account,
+                   region=region, actor=actor, **values)
+
+
+def _extract(detail: dict[str, Any], fname: str, ftype: str, paths: tuple[str, ...]) -> Any:
+    for path in paths:
+        value = jmespath.search(path, detail)
+        if value is None or value == []:
+            continue
+        if ftype == STR and isinstance(value, str):
+            return value
+        if ftype == BOOL and isinstance(value, bool):
+            return value
+        if ftype == STRS and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise BadInput(f"detail.{path} must be a {ftype}, got {_type_name(value)}")
+    return None
+
+
+def _actor(detail: dict[str, Any]) -> str | None:
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, dict):
+        return None
+    issuer = identity.get("sessionContext", {})
+    issuer = issuer.get("sessionIssuer", {}) if isinstance(issuer, dict) else {}
+    arn = issuer.get("arn") if isinstance(issuer, dict) else None
+    if isinstance(arn, str):
+        return arn
+    value = identity.get("arn")
+    return value if isinstance(value, str) else None
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{key!r} must be a string, got {_type_name(value)}")
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
