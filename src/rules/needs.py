@@ -29,8 +29,8 @@ _LEGACY_FARGATE = frozenset({"1.0.0", "1.1.0", "1.2.0", "1.3.0"})
 _FIRELENS_OUTPUTS: dict[str, tuple[str, str]] = {
     "cloudwatch": ("logs", INTERFACE),
     "cloudwatch_logs": ("logs", INTERFACE),
-    "firehose": ("firehose", INTERFACE),
-    "kinesis_firehose": ("firehose", INTERFACE),
+    "firehose": ("kinesis-firehose", INTERFACE),
+    "kinesis_firehose": ("kinesis-firehose", INTERFACE),
     "kinesis": ("kinesis-streams", INTERFACE),
     "kinesis_streams": ("kinesis-streams", INTERFACE),
     "s3": ("s3", GATEWAY),
@@ -96,7 +96,9 @@ class NoteRule:
 
 
 def _ecr_images(w: Workload, legacy: bool) -> Iterator[str]:
-    is_legacy = w.launch_type == FARGATE and (w.platform_version or "") in _LEGACY_FARGATE
+    # Windows Fargate numbers its platform versions separately (its current one is 1.0.0).
+    is_legacy = (w.launch_type == FARGATE and (w.platform_version or "") in _LEGACY_FARGATE
+                 and not (w.os_family or "").upper().startswith("WINDOWS"))
     if is_legacy != legacy:
         return
     for c in w.containers:
@@ -154,17 +156,20 @@ def _secrets(service: str) -> Callable[[Workload], Iterator[str]]:
     def match(w: Workload) -> Iterator[str]:
         for c in w.containers:
             for value in c.secrets:
-                if _secret_service(value) == service and _secret_region(w, value) == w.region:
-                    what = "repository credentials" if value == c.repository_credentials else "secret"
+                is_creds = value == c.repository_credentials
+                if _secret_service(value, is_creds) == service and _secret_region(w, value) == w.region:
+                    what = "repository credentials" if is_creds else "secret"
                     yield f"container {c.name}: {what} {value}"
 
     return match
 
 
-def _secret_service(value: str) -> str:
+def _secret_service(value: str, repository_credentials: bool = False) -> str:
     arn = parse_arn(value)
     if arn is None:
-        return "ssm"  # a bare name is an SSM parameter in the task's region
+        # A bare name is a same-region SSM parameter for `secrets`, but a Secrets Manager secret
+        # for `repositoryCredentials.credentialsParameter`.
+        return "secretsmanager" if repository_credentials else "ssm"
     return "secretsmanager" if arn.service == "secretsmanager" else "ssm"
 
 
@@ -200,15 +205,6 @@ def _xray(w: Workload) -> Iterator[str]:
             yield f"container {c.name}: X-Ray / ADOT sidecar {c.image}"
 
 
-def _inherited(service: str, kind: str) -> Callable[[Workload], Iterator[str]]:
-    def match(w: Workload) -> Iterator[str]:
-        for svc, typ, reason in w.inherited:
-            if svc == service and typ == kind:
-                yield reason
-
-    return match
-
-
 # ---------------------------------------------------------------- problems (findings)
 
 
@@ -241,7 +237,7 @@ def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
         for value in c.secrets:
             region = _secret_region(w, value)
             if region != w.region:
-                service = _secret_service(value)
+                service = _secret_service(value, value == c.repository_credentials)
                 yield WorkloadProblem(
                     "cross-region-secret",
                     f"container {c.name}: {value} is in {region}; {service} is not served "
@@ -317,7 +313,7 @@ NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("awslogs", (("logs", INTERFACE),), _awslogs, "CloudWatch Logs: interface endpoints"),
     NeedRule("firelens-cloudwatch", (("logs", INTERFACE),), _firelens_output("logs"),
              "FireLens to CloudWatch Logs"),
-    NeedRule("firelens-firehose", (("firehose", INTERFACE),), _firelens_output("firehose"),
+    NeedRule("firelens-firehose", (("kinesis-firehose", INTERFACE),), _firelens_output("kinesis-firehose"),
              "FireLens to Kinesis Data Firehose"),
     NeedRule("firelens-kinesis", (("kinesis-streams", INTERFACE),), _firelens_output("kinesis-streams"),
              "FireLens to Kinesis Data Streams"),
@@ -337,15 +333,6 @@ NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("xray", (("xray", INTERFACE),), _xray, "X-Ray daemon / ADOT collector sidecar"),
 )
 
-# Services a scope inherits (a new subnet in a VPC whose endpoints this tool maintains) get one
-# row per service so the reasons stay attached to the right need.
-_INHERITABLE = tuple(dict.fromkeys(s for rule in NEED_RULES for s in rule.services))
-INHERITED_RULES: tuple[NeedRule, ...] = tuple(
-    NeedRule(f"inherited-{svc}-{typ.lower()}", ((svc, typ),), _inherited(svc, typ),
-             "endpoint already serving the VPC")
-    for svc, typ in _INHERITABLE
-)
-
 PROBLEM_RULES: tuple[ProblemRule, ...] = (
     ProblemRule("unreachable-image", _unreachable_images),
     ProblemRule("cross-region-secret", _cross_region_secrets),
@@ -363,13 +350,19 @@ NOTE_RULES: tuple[NoteRule, ...] = (
 def required_endpoints(workload: Workload) -> Requirements:
     """Every endpoint service the workload needs with its reasons, plus what no endpoint serves."""
     reasons: dict[tuple[str, str], list[str]] = {}
-    for rule in NEED_RULES + INHERITED_RULES:
+    for rule in NEED_RULES:
         found = list(rule.match(workload))
         if not found:
             continue
         for service in rule.services:
             bucket = reasons.setdefault(service, [])
             bucket.extend(r for r in found if r not in bucket)
+    # What an enclosing scope already asks for (a new subnet inherits the VPC's endpoints), kept
+    # whatever the service, so an endpoint made under an older table is still covered.
+    for svc, typ, reason in workload.inherited:
+        bucket = reasons.setdefault((svc, typ), [])
+        if reason not in bucket:
+            bucket.append(reason)
     needs = tuple(EndpointNeed(svc, typ, tuple(rs)) for (svc, typ), rs in sorted(reasons.items()))
     problems = tuple(p for rule in PROBLEM_RULES for p in rule.match(workload))
     notes = tuple(dict.fromkeys(n for rule in NOTE_RULES for n in rule.match(workload)))

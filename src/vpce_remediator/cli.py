@@ -76,11 +76,11 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(code: int, message: str, as_json: bool, **extra: str) -> int:
+def _fail(exit_code: int, message: str, as_json: bool, **extra: str) -> int:
     if as_json:
         print(json.dumps({"status": "error", "error": message, **extra}))
     print(f"vpce-remediator: {message}", file=sys.stderr)
-    return code
+    return exit_code
 
 
 if __name__ == "__main__":

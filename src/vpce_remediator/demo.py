@@ -23,7 +23,8 @@ class Estate:
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (label, sample, overrides)
 
 
-def _container(name: str, image: str, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+def container(name: str, image: str, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A container definition with the awslogs driver (and secrets, when given)."""
     c: dict[str, Any] = {
         "name": name, "image": image, "memory": 512, "cpu": 256, "essential": True,
         "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -34,7 +35,7 @@ def _container(name: str, image: str, secrets: tuple[str, ...] = ()) -> dict[str
     return c
 
 
-def _private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool = True,
+def private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool = True,
                  nat: bool = False) -> dict[str, Any]:
     vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]["VpcId"]
@@ -63,7 +64,7 @@ def _private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool =
     return {"vpc": vpc, "rtb": rtb, "subnets": subnets, "sg": sg}
 
 
-def _service(ecs: Any, cluster: str, name: str, family: str, net: dict[str, Any], launch: str,
+def create_service(ecs: Any, cluster: str, name: str, family: str, net: dict[str, Any], launch: str,
              exec_: bool = False) -> str:
     return str(ecs.create_service(
         cluster=cluster, serviceName=name, taskDefinition=family, desiredCount=2, launchType=launch,
@@ -73,7 +74,14 @@ def _service(ecs: Any, cluster: str, name: str, family: str, net: dict[str, Any]
     )["service"]["serviceArn"])
 
 
-def _net_overrides(net: dict[str, Any]) -> dict[str, Any]:
+def register_task_definition(ecs: Any, family: str, containers: list[dict[str, Any]],
+                             compat: str = "FARGATE") -> str:
+    return str(ecs.register_task_definition(
+        family=family, networkMode="awsvpc", requiresCompatibilities=[compat], cpu="512", memory="1024",
+        executionRoleArn=EXEC_ROLE, containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"])
+
+
+def net_overrides(net: dict[str, Any]) -> dict[str, Any]:
     base = "detail.requestParameters.networkConfiguration.awsvpcConfiguration"
     return {f"{base}.subnets": net["subnets"], f"{base}.securityGroups": [net["sg"]]}
 
@@ -82,40 +90,38 @@ def seed(boto3: Any) -> Estate:
     """Build the demo account; return its ids and the events to replay."""
     ec2 = boto3.client("ec2", region_name=REGION)
     ecs = boto3.client("ecs", region_name=REGION)
-    prod = _private_vpc(ec2, "prod", "10.10.0.0/16", "abc")
-    legacy = _private_vpc(ec2, "legacy", "10.20.0.0/16", "ab", dns_hostnames=False)
-    shared = _private_vpc(ec2, "shared-nat", "10.30.0.0/16", "ab", nat=True)
+    prod = private_vpc(ec2, "prod", "10.10.0.0/16", "abc")
+    legacy = private_vpc(ec2, "legacy", "10.20.0.0/16", "ab", dns_hostnames=False)
+    shared = private_vpc(ec2, "shared-nat", "10.30.0.0/16", "ab", nat=True)
     ecs.create_cluster(clusterName="prod")
 
     def register(family: str, containers: list[dict[str, Any]], compat: str) -> str:
-        return str(ecs.register_task_definition(
-            family=family, networkMode="awsvpc", requiresCompatibilities=[compat], cpu="512", memory="1024",
-            executionRoleArn=EXEC_ROLE, containerDefinitions=containers)["taskDefinition"]["taskDefinitionArn"])
+        return register_task_definition(ecs, family, containers, compat)
 
-    web = register("web", [_container("web", f"{ECR}/web:1.4", (
+    web = register("web", [container("web", f"{ECR}/web:1.4", (
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-password-AbCdEf",))], "FARGATE")
-    api = register("api", [_container("api", f"{ECR}/api:2.0")], "EC2")
-    edge = register("edge", [_container("edge", "nginx:1.27")], "FARGATE")
-    batch = register("batch", [_container("batch", f"{ECR}/batch:7")], "FARGATE")
-    report = register("report", [_container("report", f"{ECR}/report:3")], "FARGATE")
+    api = register("api", [container("api", f"{ECR}/api:2.0")], "EC2")
+    edge = register("edge", [container("edge", "nginx:1.27")], "FARGATE")
+    batch = register("batch", [container("batch", f"{ECR}/batch:7")], "FARGATE")
+    report = register("report", [container("report", f"{ECR}/report:3")], "FARGATE")
 
     svc = "detail.requestParameters"
     resp = "detail.responseElements.service"
     events = [
         ("Fargate service web (ECR image, awslogs, Secrets Manager) in VPC prod, 3 AZs",
-         "ecs-CreateService", {**_net_overrides(prod), f"{svc}.serviceName": "web",
-                               f"{resp}.serviceArn": _service(ecs, "prod", "web", web, prod, "FARGATE")}),
+         "ecs-CreateService", {**net_overrides(prod), f"{svc}.serviceName": "web",
+                               f"{resp}.serviceArn": create_service(ecs, "prod", "web", web, prod, "FARGATE")}),
         ("EC2-launch-type service api with ECS Exec in VPC prod", "ecs-CreateService-ec2-exec",
-         {**_net_overrides(prod), f"{svc}.serviceName": "api",
-          f"{resp}.serviceArn": _service(ecs, "prod", "api", api, prod, "EC2", exec_=True)}),
+         {**net_overrides(prod), f"{svc}.serviceName": "api",
+          f"{resp}.serviceArn": create_service(ecs, "prod", "api", api, prod, "EC2", exec_=True)}),
         ("Fargate service edge with a Docker Hub image in VPC prod", "ecs-CreateService",
-         {**_net_overrides(prod), f"{svc}.serviceName": "edge",
-          f"{resp}.serviceArn": _service(ecs, "prod", "edge", edge, prod, "FARGATE")}),
+         {**net_overrides(prod), f"{svc}.serviceName": "edge",
+          f"{resp}.serviceArn": create_service(ecs, "prod", "edge", edge, prod, "FARGATE")}),
         ("RunTask batch in VPC legacy (enableDnsHostnames=false)", "ecs-RunTask",
-         {**_net_overrides(legacy), f"{svc}.taskDefinition": "batch:1",
+         {**net_overrides(legacy), f"{svc}.taskDefinition": "batch:1",
           "detail.responseElements.tasks.0.taskDefinitionArn": batch}),
         ("RunTask report in a NAT-routed VPC", "ecs-RunTask",
-         {**_net_overrides(shared), f"{svc}.taskDefinition": "report:1",
+         {**net_overrides(shared), f"{svc}.taskDefinition": "report:1",
           "detail.responseElements.tasks.0.taskDefinitionArn": report}),
         ("A RunTask that failed (AccessDenied)", "ecs-RunTask-failed", {}),
     ]

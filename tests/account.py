@@ -1,0 +1,73 @@
+"""Helpers that build and inspect a moto account the way a user would look at a real one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vpce_remediator.aws import Clients
+from vpce_remediator.demo import (
+    ECR,
+    container,
+    create_service,
+    net_overrides,
+    private_vpc,
+    register_task_definition,
+)
+from vpce_remediator.engine import Outcome, Settings, evaluate_event
+from vpce_remediator.samples import load_event
+
+REGION = "us-east-1"
+PREFIX = f"com.amazonaws.{REGION}."
+
+__all__ = ["ECR", "REGION", "PREFIX", "Run", "container", "create_service", "private_vpc",
+           "register_task_definition", "run", "run_task_event", "endpoints", "by_service", "sg_allows_443"]
+
+
+@dataclass
+class Run:
+    outcome: Outcome
+    result: dict[str, Any]
+    clients: Clients
+
+    @property
+    def writes(self) -> list[str]:
+        return self.clients.write_calls()
+
+
+def run(event: dict[str, Any], mode: str = "remediate", **settings: Any) -> Run:
+    clients = Clients(region=REGION)
+    outcome = evaluate_event(event, clients, Settings(mode=mode, **settings))
+    return Run(outcome, outcome.to_dict(), clients)
+
+
+def run_task_event(net: dict[str, Any], td_arn: str, launch: str | None = "FARGATE", **extra: Any) -> dict[str, Any]:
+    overrides: dict[str, Any] = {**net_overrides(net), "detail.requestParameters.taskDefinition": td_arn.split("/")[-1],
+                                 "detail.responseElements.tasks.0.taskDefinitionArn": td_arn}
+    if launch:
+        overrides["detail.requestParameters.launchType"] = launch
+        overrides["detail.responseElements.tasks.0.launchType"] = launch
+    overrides.update(extra)
+    return load_event("ecs-RunTask", overrides)
+
+
+def endpoints(boto3: Any, vpc: str) -> list[dict[str, Any]]:
+    eps = boto3.client("ec2", region_name=REGION).describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+    return [e for e in eps if e["State"].lower() not in ("deleted", "deleting")]
+
+
+def by_service(eps: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for e in eps:
+        out.setdefault(e["ServiceName"].removeprefix(PREFIX), []).append(e)
+    return out
+
+
+def sg_allows_443(boto3: Any, group_ids: list[str], cidr: str) -> bool:
+    groups = boto3.client("ec2", region_name=REGION).describe_security_groups(GroupIds=group_ids)["SecurityGroups"]
+    for g in groups:
+        for p in g.get("IpPermissions", []):
+            if p.get("IpProtocol") == "tcp" and p.get("FromPort", 0) <= 443 <= p.get("ToPort", 0) \
+                    and any(r.get("CidrIp") == cidr for r in p.get("IpRanges", [])):
+                return True
+    return False

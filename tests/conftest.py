@@ -1,0 +1,27 @@
+"""Shared fixtures: dummy credentials always, an in-process moto account on request."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach AWS: fake credentials, no profile, one region."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """An in-process moto account; yields the boto3 module (clients are made after the mock starts)."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3

@@ -1,0 +1,165 @@
+"""The `vpce-remediator` CLI as a user runs it, against a `moto_server` on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from account import ECR, PREFIX, REGION, container, private_vpc, register_task_definition, run_task_event
+
+CLI = shutil.which("vpce-remediator", path=str(Path(sys.executable).parent)) or "vpce-remediator"
+ACCOUNT = "123456789012"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def account(server: str) -> Any:
+    urllib.request.urlopen(urllib.request.Request(server + "/moto-api/reset", method="POST"), timeout=5)
+
+    class Account:
+        url = server
+
+        @staticmethod
+        def client(name: str) -> Any:
+            return boto3.client(name, region_name=REGION, endpoint_url=server)
+
+    return Account
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, env=env, input=stdin)
+
+
+def _seed(account: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    net = private_vpc(account.client("ec2"), "app", "10.20.0.0/16", "ab")
+    ecs = account.client("ecs")
+    ecs.create_cluster(clusterName="prod")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1.4", (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf",
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/web/key"))])
+    return net, run_task_event(net, td)
+
+
+def test_invoke_remediates_then_reports_compliant(account: Any, tmp_path: Path) -> None:
+    net, event = _seed(account)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    args = ("invoke", str(path), "--mode", "remediate", "--endpoint-url", account.url, "--region", REGION, "--json")
+
+    first = cli(*args)
+
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["status"] == "remediated"
+    eps = account.client("ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["VpcEndpoints"]
+    found = {e["ServiceName"].removeprefix(PREFIX): e for e in eps}
+    assert set(found) == {"ecr.api", "ecr.dkr", "s3", "logs", "secretsmanager", "ssm"}
+    assert found["s3"]["VpcEndpointType"] == "Gateway" and found["s3"]["RouteTableIds"] == [net["rtb"]]
+    assert all(e["PrivateDnsEnabled"] and sorted(e["SubnetIds"]) == sorted(net["subnets"])
+               for s, e in found.items() if s != "s3")
+
+    second = cli(*args)
+
+    result = json.loads(second.stdout)
+    assert second.returncode == 0 and result["status"] == "compliant"
+    writes = [op for op in result["api_calls"]["by_operation"]
+              if op.split(".")[1].startswith(("Create", "Modify", "Authorize", "Delete"))]
+    assert writes == []
+
+
+def test_invoke_prints_a_readable_summary_by_default(account: Any, tmp_path: Path) -> None:
+    net, event = _seed(account)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+
+    out = cli("invoke", str(path), "--endpoint-url", account.url, "--region", REGION)
+
+    assert out.returncode == 0
+    assert "NON_COMPLIANT (report mode)" in out.stdout
+    assert "MISSING     com.amazonaws.us-east-1.ecr.dkr (Interface)" in out.stdout
+    assert f"because container web: image {ECR}/web:1.4" in out.stdout
+    assert f"$ aws ec2 create-vpc-endpoint --region {REGION} --vpc-id {net['vpc']}" in out.stdout
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json at all", "is not JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"detail-type": "AWS API Call via CloudTrail", "detail": []}', "'detail' must be an object"),
+    ('{"detail-type": "AWS API Call via CloudTrail", "region": "us-east-1", "detail": {"eventSource": '
+     '"ecs.amazonaws.com", "eventName": "RunTask", "requestParameters": {"networkConfiguration": '
+     '{"awsvpcConfiguration": {"subnets": "subnet-1"}}}}}', "must be a list of strings"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_aws_call(account: Any, tmp_path: Path, content: str,
+                                                       message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+
+    out = cli("invoke", str(path), "--mode", "remediate", "--endpoint-url", account.url, "--region", REGION)
+
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_file_is_exit_2(tmp_path: Path) -> None:
+    out = cli("invoke", str(tmp_path / "nope.json"))
+
+    assert out.returncode == 2 and "cannot read" in out.stderr
+
+
+def test_ignored_event_exits_0_with_the_reason(account: Any) -> None:
+    failed = Path(__file__).resolve().parents[2] / "events" / "ecs-RunTask-failed.json"
+
+    out = cli("invoke", str(failed), "--endpoint-url", account.url, "--json")
+
+    assert out.returncode == 0
+    result = json.loads(out.stdout)
+    assert result["status"] == "ignored" and "AccessDeniedException" in result["reason"]
+
+
+def test_aws_error_is_exit_1_with_its_code(account: Any, tmp_path: Path) -> None:
+    net, event = _seed(account)
+    event["detail"]["requestParameters"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = [
+        "subnet-0000000000000dead"]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+
+    out = cli("invoke", str(path), "--endpoint-url", account.url, "--region", REGION, "--json")
+
+    assert out.returncode == 1
+    assert "InvalidSubnetID.NotFound" in out.stderr
+    assert json.loads(out.stdout)["code"] == "InvalidSubnetID.NotFound", out.stderr
