@@ -1,0 +1,246 @@
+"""The planner on plain data: no AWS, no moto. Snapshots are built by hand like a small VPC."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from rules import Workload, required_endpoints
+from rules.workload import ContainerSpec, LogConfig
+from vpce_remediator.plan import (
+    ADD_SUBNETS,
+    AUTHORIZE_INGRESS,
+    CREATE_GATEWAY,
+    CREATE_INTERFACE,
+    CREATE_SECURITY_GROUP,
+    ENABLE_PRIVATE_DNS,
+    WorkloadNeeds,
+    plan_remediation,
+    policy_allows_ecr_layers,
+    policy_with_ecr_layers,
+)
+from vpce_remediator.snapshot import (
+    EndpointInfo,
+    IngressRule,
+    RouteTableInfo,
+    SecurityGroupInfo,
+    ServiceOffer,
+    SubnetInfo,
+    VpcSnapshot,
+)
+
+REGION = "us-east-1"
+P = f"com.amazonaws.{REGION}."
+VPC = "vpc-1"
+SUBNETS = {f"subnet-{az}": SubnetInfo(f"subnet-{az}", VPC, REGION + az, f"10.0.{i}.0/24")
+           for i, az in enumerate("abc", start=1)}
+ALL_AZS = frozenset(REGION + az for az in "abcdef")
+IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/web:1"
+
+
+def snapshot(**kw: Any) -> VpcSnapshot:
+    base = VpcSnapshot(
+        vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
+        dns_support=True, dns_hostnames=True, subnets=SUBNETS,
+        route_tables={"rtb-private": RouteTableInfo("rtb-private", False, None, None, tuple(SUBNETS)),
+                      "rtb-main": RouteTableInfo("rtb-main", True, None, None, ())},
+        endpoints=(), security_groups={},
+        offers={P + s: ServiceOffer(P + s, ("Interface",), ALL_AZS) for s in ("ecr.api", "ecr.dkr", "logs")},
+    )
+    return replace(base, **kw)
+
+
+def web(subnets: tuple[str, ...] = ("subnet-a", "subnet-b"), **kw: Any) -> WorkloadNeeds:
+    w = Workload(kind="task", arn="arn:aws:ecs:task/1", name="web:1", region=REGION, account="123456789012",
+                 launch_type="FARGATE", subnet_ids=subnets, security_group_ids=("sg-task",),
+                 containers=(ContainerSpec("web", IMAGE, LogConfig("awslogs", (("awslogs-group", "/ecs/web"),))),),
+                 assign_public_ip=False, **kw)
+    return WorkloadNeeds(w, required_endpoints(w))
+
+
+def endpoint(service: str, subnets: tuple[str, ...] = ("subnet-a", "subnet-b"), owned: bool = True,
+             **kw: Any) -> EndpointInfo:
+    fields: dict[str, Any] = {"id": f"vpce-{service}", "service_name": P + service, "type": "Interface",
+                              "state": "available", "subnet_ids": subnets, "group_ids": ("sg-own",),
+                              "private_dns": True, "route_table_ids": (), "policy": None, "owned": owned}
+    fields.update(kw)
+    return EndpointInfo(**fields)
+
+
+OWN_SG = SecurityGroupInfo("sg-own", "vpce-remediator-endpoints",
+                           (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
+COMPLIANT = dict(
+    endpoints=(endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"),
+               endpoint("s3", subnets=(), type="Gateway", route_table_ids=("rtb-private",), group_ids=())),
+    security_groups={"sg-own": OWN_SG}, offers={})
+
+
+def kinds(plan: Any) -> list[str]:
+    return [a.kind for a in plan.actions]
+
+
+def test_a_fresh_vpc_gets_one_security_group_three_interfaces_and_a_gateway() -> None:
+    plan = plan_remediation([web()], snapshot())
+
+    assert kinds(plan) == [CREATE_SECURITY_GROUP] + [CREATE_INTERFACE] * 3 + [CREATE_GATEWAY]
+    creates = {a.service: a for a in plan.actions if a.kind == CREATE_INTERFACE}
+    assert set(creates) == {P + "ecr.api", P + "ecr.dkr", P + "logs"}
+    assert all(a.subnet_ids == ("subnet-a", "subnet-b") for a in creates.values())
+    (gateway,) = [a for a in plan.actions if a.kind == CREATE_GATEWAY]
+    assert gateway.route_table_ids == ("rtb-private",)
+    assert plan.findings == () and plan.needs_offers == frozenset()
+
+
+def test_a_compliant_vpc_plans_nothing_and_needs_no_service_catalog() -> None:
+    plan = plan_remediation([web()], snapshot(**COMPLIANT))
+
+    assert plan.actions == () and plan.findings == ()
+    assert plan.needs_offers == frozenset()  # no DescribeVpcEndpointServices for a compliant VPC
+    assert {s.status for s in plan.services} == {"present"}
+
+
+def test_planning_is_deterministic() -> None:
+    assert plan_remediation([web()], snapshot()) == plan_remediation([web()], snapshot())
+
+
+def test_unknown_offers_are_asked_for_before_creating() -> None:
+    plan = plan_remediation([web()], snapshot(offers={}))
+
+    assert plan.needs_offers == {P + "ecr.api", P + "ecr.dkr", P + "logs"}
+    assert CREATE_INTERFACE not in kinds(plan)
+
+
+def test_one_subnet_per_az_and_unoffered_azs_are_noted() -> None:
+    two_in_a = {**SUBNETS, "subnet-a2": SubnetInfo("subnet-a2", VPC, REGION + "a", "10.0.9.0/24")}
+    offers = {P + s: ServiceOffer(P + s, ("Interface",), frozenset({REGION + "a"}))
+              for s in ("ecr.api", "ecr.dkr", "logs")}
+
+    plan = plan_remediation([web(("subnet-a2", "subnet-a", "subnet-b"))],
+                            snapshot(subnets=two_in_a, offers=offers))
+
+    assert {a.subnet_ids for a in plan.actions if a.kind == CREATE_INTERFACE} == {("subnet-a",)}
+    assert any("not offered in us-east-1b" in n for n in plan.notes)
+
+
+def test_a_service_the_region_does_not_offer_is_a_finding() -> None:
+    offers = {P + "ecr.api": None, P + "ecr.dkr": ServiceOffer(P + "ecr.dkr", ("Interface",), ALL_AZS),
+              P + "logs": ServiceOffer(P + "logs", ("Interface",), ALL_AZS)}
+
+    plan = plan_remediation([web()], snapshot(offers=offers))
+
+    (finding,) = [f for f in plan.findings if f.problem == "service-not-offered"]
+    assert finding.service == P + "ecr.api"
+    assert P + "ecr.api" not in {a.service for a in plan.actions}
+
+
+def test_vpc_dns_off_is_reported_per_attribute_and_holds_interface_creates() -> None:
+    plan = plan_remediation([web()], snapshot(dns_support=False, dns_hostnames=False))
+
+    fixes = {f.problem: f.fix for f in plan.findings}
+    assert fixes["vpc-dns-support-off"] == (
+        f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-support Value=true",)
+    assert fixes["vpc-dns-hostnames-off"] == (
+        f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-hostnames Value=true",)
+    assert kinds(plan) == [CREATE_GATEWAY]
+    assert [f.problem for f in plan.findings].count("endpoint-missing") == 3
+
+
+def test_owned_endpoint_missing_an_az_gets_the_subnet_foreign_one_gets_a_finding() -> None:
+    owned = snapshot(**{**COMPLIANT, "endpoints": (endpoint("ecr.api", ("subnet-a",)),) + COMPLIANT["endpoints"][1:],
+                        "offers": {P + "ecr.api": ServiceOffer(P + "ecr.api", ("Interface",), ALL_AZS)}})
+    plan = plan_remediation([web()], owned)
+    assert [(a.kind, a.resource_id, a.subnet_ids) for a in plan.actions] == [
+        (ADD_SUBNETS, "vpce-ecr.api", ("subnet-b",))]
+
+    foreign = replace(owned, endpoints=(endpoint("ecr.api", ("subnet-a",), owned=False),) + owned.endpoints[1:])
+    plan = plan_remediation([web()], foreign)
+    assert plan.actions == ()
+    (finding,) = plan.findings
+    assert finding.problem == "endpoint-missing-az" and finding.resource_id == "vpce-ecr.api"
+    assert finding.fix == (f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-ecr.api "
+                           "--add-subnet-ids subnet-b",)
+
+
+def test_private_dns_off_is_fixed_when_owned() -> None:
+    eps = (endpoint("ecr.dkr", private_dns=False),) + tuple(e for e in COMPLIANT["endpoints"]
+                                                             if e.service_name != P + "ecr.dkr")
+    plan = plan_remediation([web()], snapshot(**{**COMPLIANT, "endpoints": eps}))
+
+    assert [(a.kind, a.resource_id) for a in plan.actions] == [(ENABLE_PRIVATE_DNS, "vpce-ecr.dkr")]
+
+
+def test_own_security_group_gains_a_new_vpc_cidr() -> None:
+    plan = plan_remediation([web()], snapshot(**COMPLIANT, cidrs=("10.0.0.0/16", "10.1.0.0/16")))
+
+    assert [(a.kind, a.cidrs) for a in plan.actions] == [(AUTHORIZE_INGRESS, ("10.1.0.0/16",))]
+
+
+def test_foreign_security_group_counts_a_wider_cidr_or_the_task_group() -> None:
+    def with_rule(rule: IngressRule) -> VpcSnapshot:
+        group = SecurityGroupInfo("sg-theirs", "theirs", (rule,), False)
+        eps = tuple(replace(e, owned=False, group_ids=("sg-theirs",)) if e.type == "Interface" else e
+                    for e in COMPLIANT["endpoints"])
+        return snapshot(**{**COMPLIANT, "endpoints": eps, "security_groups": {"sg-theirs": group}})
+
+    assert plan_remediation([web()], with_rule(IngressRule("tcp", 0, 65535, ("10.0.0.0/8",), ()))).findings == ()
+    assert plan_remediation([web()], with_rule(IngressRule("-1", 0, 0, (), ("sg-task",)))).findings == ()
+    closed = plan_remediation([web()], with_rule(IngressRule("tcp", 22, 22, ("10.0.0.0/16",), ())))
+    assert {f.problem for f in closed.findings} == {"endpoint-sg-closed"}
+    assert all(f.resource_id == "sg-theirs" for f in closed.findings)
+
+
+@pytest.mark.parametrize("public_ip, enforced", [(False, True), (True, False)])
+def test_an_internet_gateway_only_helps_tasks_with_a_public_ip(public_ip: bool, enforced: bool) -> None:
+    igw = {"rtb-private": RouteTableInfo("rtb-private", False, "igw", "igw-1", tuple(SUBNETS)),
+           "rtb-main": RouteTableInfo("rtb-main", True, None, None, ())}
+    needs = web()
+    needs = WorkloadNeeds(replace(needs.workload, assign_public_ip=public_ip), needs.requirements)
+
+    plan = plan_remediation([needs], snapshot(route_tables=igw))
+
+    assert bool(plan.actions) is enforced
+    assert any(n.startswith("not enforced") for n in plan.notes) is not enforced
+
+
+def test_a_subnet_without_an_explicit_table_uses_the_main_one() -> None:
+    tables = {"rtb-main": RouteTableInfo("rtb-main", True, None, None, ())}
+
+    plan = plan_remediation([web()], snapshot(route_tables=tables))
+
+    (gateway,) = [a for a in plan.actions if a.kind == CREATE_GATEWAY]
+    assert gateway.route_table_ids == ("rtb-main",)
+
+
+def test_s3_policy_that_blocks_the_layer_bucket_is_reported_with_a_policy_that_works() -> None:
+    narrow = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                        "Resource": "arn:aws:s3:::my-bucket/*"}]})
+    eps = tuple(replace(e, policy=narrow, owned=False) if e.type == "Gateway" else e for e in COMPLIANT["endpoints"])
+
+    plan = plan_remediation([web()], snapshot(**{**COMPLIANT, "endpoints": eps}))
+
+    (finding,) = plan.findings
+    assert finding.problem == "s3-policy-blocks-ecr-layers"
+    fixed = finding.fix[0].split("--policy-document '", 1)[1].rstrip("'")
+    assert policy_allows_ecr_layers(fixed, REGION)
+
+
+@pytest.mark.parametrize("statement, allowed", [
+    ({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}, True),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:Get*",
+      "Resource": f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*"}, True),
+    ({"Effect": "Allow", "Principal": "*", "Action": ["s3:PutObject"], "Resource": "*"}, False),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+      "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"}, False),
+])
+def test_policy_allows_ecr_layers(statement: dict[str, Any], allowed: bool) -> None:
+    assert policy_allows_ecr_layers(json.dumps({"Statement": [statement]}), REGION) is allowed
+
+
+def test_an_explicit_deny_wins() -> None:
+    doc = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                         {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+    assert not policy_allows_ecr_layers(json.dumps(doc), REGION)
+    assert policy_allows_ecr_layers(None, REGION)  # no policy: full access
+    assert policy_allows_ecr_layers(policy_with_ecr_layers(json.dumps({"Statement": []}), REGION), REGION)
