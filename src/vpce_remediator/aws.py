@@ -10,6 +10,16 @@ from collections.abc import Iterator
 from functools import cached_property, lru_cache
 from typing import Any
 
+# Every read the engine can make, as IAM actions. The template grants exactly these plus the write
+# actions in `act.PERMISSIONS` and the lock's in `lock.LOCK_ACTIONS` (tests/contract checks both ways).
+READ_ACTIONS: tuple[str, ...] = (
+    "ecs:DescribeTaskDefinition", "ecs:DescribeServices", "ecs:DescribeClusters",
+    "ecs:DescribeCapacityProviders", "ecs:ListClusters", "ecs:ListServices",
+    "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcEndpointServices",
+)
+
 # botocore's "standard" mode retries throttles (RequestLimitExceeded, ThrottlingException) with
 # exponential backoff and jitter; the queue behind the Lambda retries what is left.
 _RETRIES = {"mode": "standard", "max_attempts": 6}
@@ -47,6 +57,10 @@ class Clients:
     @cached_property
     def autoscaling(self) -> Any:
         return self.client("autoscaling")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
 
     @property
     def total_calls(self) -> int:

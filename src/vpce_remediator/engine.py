@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules import Workload, required_endpoints
-from vpce_remediator.act import ActionResult, apply_plan
+from vpce_remediator.act import PERMISSIONS, ActionResult, apply_plan
 from vpce_remediator.aws import Clients
+from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -140,8 +141,11 @@ class Outcome:
         return out
 
 
-def evaluate_event(event: Any, clients: Clients, settings: Settings) -> Outcome:
-    """Run the whole engine on one EventBridge event. Raises `BadInput` for malformed events."""
+def evaluate_event(event: Any, clients: Clients, settings: Settings, lock: VpcLock | None = None) -> Outcome:
+    """Run the whole engine on one EventBridge event. Raises `BadInput` for malformed events.
+
+    `lock` serialises remediation per VPC across concurrent runs (the Lambda passes one).
+    """
     parsed = parse_event(event, settings.own_role_arn)
     if isinstance(parsed, Ignored):
         return Outcome(IGNORED, parsed, parsed.reason)
@@ -149,7 +153,7 @@ def evaluate_event(event: Any, clients: Clients, settings: Settings) -> Outcome:
     outcome = Outcome(IGNORED, parsed, resolved.ignored, list(resolved.workloads))
     if resolved.ignored is None:
         for vpc_id, workloads in _by_vpc(resolved).items():
-            outcome.vpcs.append(evaluate_vpc(clients, parsed, vpc_id, workloads, resolved, settings))
+            outcome.vpcs.append(evaluate_vpc(clients, parsed, vpc_id, workloads, resolved, settings, lock))
         outcome.status, outcome.reason = _status(outcome)
     outcome.api_calls = dict(clients.calls)
     return outcome
@@ -166,7 +170,7 @@ def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
 
 
 def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[Workload],
-                 resolved: Resolved, settings: Settings) -> VpcOutcome:
+                 resolved: Resolved, settings: Settings, lock: VpcLock | None = None) -> VpcOutcome:
     """Snapshot one VPC, plan for its workloads, then act (remediate) or report."""
     ec2 = clients.ec2
     vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
@@ -183,10 +187,31 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
+    snap, plan = _plan(ec2, needs, snap, settings)
+    if mode == "remediate" and plan.actions and lock is not None:
+        lock.acquire(vpc_id)
+        try:
+            # Another run may have changed the VPC while we read it or waited: read it again
+            # under the lock, so what we create is what is still missing.
+            fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
+                             trigger.account, resolved.subnets)
+            snap, plan = _plan(ec2, needs, fresh.with_offers(snap.offers), settings)
+            return _act_or_report(ec2, vpc_id, mode, plan, snap)
+        finally:
+            lock.release(vpc_id)
+    return _act_or_report(ec2, vpc_id, mode, plan, snap)
+
+
+def _plan(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
+    """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
     plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
     if plan.needs_offers:
         snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+    return snap, plan
+
+
+def _act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot) -> VpcOutcome:
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
         outcome.results = apply_plan(ec2, plan, snap)
@@ -227,8 +252,6 @@ def _as_finding(action: Action, snap: VpcSnapshot) -> Finding:
 
 
 def _permission_finding(result: ActionResult, snap: VpcSnapshot) -> Finding:
-    from vpce_remediator.act import PERMISSIONS
-
     needed = ", ".join(PERMISSIONS.get(result.action.kind, ()))
     base = _as_finding(result.action, snap)
     return Finding(base.resource_type, base.resource_id, "permission-missing",

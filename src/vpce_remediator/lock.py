@@ -1,0 +1,66 @@
+"""One remediation per VPC at a time: a DynamoDB conditional write with an expiry.
+
+Two batches may carry events for the same VPC and run at once; each would see the endpoint
+missing and create one. Before changing a VPC the engine takes this lock, re-reads the VPC, and
+only then acts; the holder's item expires on its own (TTL attribute `expiration`, the same layout
+as Powertools idempotency records, so one table serves both) if a function dies holding it.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+LOCK_ACTIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+
+
+class VpcBusy(RuntimeError):
+    """Another run holds the VPC's lock for longer than we wait: the record is retried later."""
+
+
+class VpcLock:
+    def __init__(self, dynamodb: Any, table: str, lease_seconds: int = 120, wait_seconds: float = 30.0,
+                 poll_seconds: float = 0.5) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.lease = lease_seconds
+        self.wait = wait_seconds
+        self.poll = poll_seconds
+        self.owner = uuid.uuid4().hex  # this invocation
+
+    @staticmethod
+    def key(vpc_id: str) -> dict[str, Any]:
+        return {"id": {"S": f"vpc-lock#{vpc_id}"}}
+
+    def acquire(self, vpc_id: str) -> None:
+        """Take the lock, waiting up to `wait_seconds`; raises `VpcBusy` after that."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            now = int(time.time())
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table,
+                    Item={**self.key(vpc_id), "owner": {"S": self.owner},
+                          "expiration": {"N": str(now + self.lease)}},
+                    ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                    ExpressionAttributeValues={":now": {"N": str(now)}},
+                )
+                return
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+            if time.monotonic() >= deadline:
+                raise VpcBusy(f"VPC {vpc_id} is being remediated by another run; retry later")
+            time.sleep(self.poll)
+
+    def release(self, vpc_id: str) -> None:
+        try:
+            self.dynamodb.delete_item(TableName=self.table, Key=self.key(vpc_id),
+                                      ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner"},
+                                      ExpressionAttributeValues={":me": {"S": self.owner}})
+        except ClientError as e:
+            # Expired and taken over by another run: theirs to release.
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise

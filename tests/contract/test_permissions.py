@@ -1,0 +1,115 @@
+"""The template's IAM grants exactly what the code calls: nothing missing, no write to spare.
+
+Static: the actions declared in the code (`READ_ACTIONS`, `act.PERMISSIONS`, `LOCK_ACTIONS`) equal
+the actions the function role grants for EC2, ECS, Auto Scaling and DynamoDB. Dynamic: a demo
+estate replayed in remediate mode with a lock, plus an Auto Scaling cluster, calls only those.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from account import REGION, private_vpc
+from test_events_and_template import load_template
+
+from vpce_remediator.act import PERMISSIONS
+from vpce_remediator.aws import READ_ACTIONS, Clients
+from vpce_remediator.demo import seed
+from vpce_remediator.engine import Settings, evaluate_event
+from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
+from vpce_remediator.samples import load_event
+
+ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:")
+WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
+DECLARED = set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
+
+
+def role_statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every statement the function role can hold: its own policies and the conditional one."""
+    resources = load_template()["Resources"]
+    out = [(p["PolicyName"], s) for p in resources["FunctionRole"]["Properties"]["Policies"]
+           for s in p["PolicyDocument"]["Statement"]]
+    for name, r in resources.items():
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": "FunctionRole"} in r["Properties"]["Roles"]:
+            label = f"{name} (remediate/opt-in only)" if r.get("Condition") == "CanRemediate" else name
+            out += [(label, s) for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    return out
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def test_every_statement_has_a_sid_and_no_wildcard_action() -> None:
+    for policy, s in role_statements():
+        assert s.get("Sid"), f"a statement of {policy} has no Sid"
+        assert all("*" not in a for a in actions_of(s)), s["Sid"]
+
+
+def test_granted_engine_actions_equal_the_declared_ones() -> None:
+    granted = {a for _, s in role_statements() for a in actions_of(s) if a.startswith(ENGINE_SERVICES)}
+
+    assert granted == DECLARED
+
+
+def test_every_ec2_write_is_conditioned_and_none_deletes() -> None:
+    for policy, s in role_statements():
+        writes = [a for a in actions_of(s) if a.startswith("ec2:") and a.split(":")[1].startswith(WRITE_VERBS)]
+        assert not [a for a in writes if a.startswith(("ec2:Delete", "ec2:Revoke"))], s["Sid"]
+        if writes:
+            assert s.get("Condition"), f"{s['Sid']} grants {writes} without a condition"
+            assert "remediate/opt-in only" in policy, f"{s['Sid']} would grant EC2 writes in report mode"
+
+
+def test_other_writes_touch_only_the_stacks_own_resources() -> None:
+    for _, s in role_statements():
+        writes = [a for a in actions_of(s) if not a.startswith(("ec2:", "xray:"))
+                  and a.split(":")[1].startswith((*WRITE_VERBS, "Delete"))]
+        if writes:
+            assert s["Resource"] != "*" and "Fn::GetAtt" in s["Resource"], s["Sid"]
+
+
+def test_report_mode_grants_no_ec2_write() -> None:
+    template = load_template()
+    assert template["Resources"]["RemediatePolicy"]["Condition"] == "CanRemediate"
+    assert template["Conditions"]["CanRemediate"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "Mode"}, "report"]}]}
+
+
+def test_endpoint_creation_requires_amazon_services_and_the_owner_tag() -> None:
+    by_sid = {s["Sid"]: s for _, s in role_statements()}
+    endpoint = by_sid["CreateAmazonEndpointsTagged"]["Condition"]["StringEquals"]
+    assert endpoint == {"ec2:VpceServiceOwner": "amazon", "aws:RequestTag/managed-by": "vpce-remediator"}
+    assert by_sid["TagOnlyWhileCreating"]["Condition"]["StringEquals"]["ec2:CreateAction"] == [
+        "CreateVpcEndpoint", "CreateSecurityGroup"]
+    opt_in, remediate = by_sid["CreateEndpointsInVpc"]["Condition"]["Fn::If"][1:]
+    assert opt_in == {"StringEquals": {"ec2:ResourceTag/vpce-remediator:mode": "remediate"}}
+    assert remediate == {"StringNotEquals": {"ec2:ResourceTag/vpce-remediator:mode": ["report", "ignore"]}}
+
+
+def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
+    estate = seed(aws)
+    dynamodb = aws.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(TableName="locks", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    asg = aws.client("autoscaling", region_name=REGION)
+    net = private_vpc(aws.client("ec2", region_name=REGION), "asg", "10.90.0.0/16", "a")
+    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
+    asg.create_auto_scaling_group(AutoScalingGroupName="g", LaunchConfigurationName="lc", MinSize=0, MaxSize=1,
+                                  VPCZoneIdentifier=net["subnets"][0])
+    arn = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["AutoScalingGroupARN"]
+    aws.client("ecs", region_name=REGION).create_capacity_provider(
+        name="prod-ec2-asg", autoScalingGroupProvider={"autoScalingGroupArn": arn})
+    clients = Clients(region=REGION)
+    lock = VpcLock(clients.dynamodb, "locks")
+    events = [load_event(sample, overrides) for _, sample, overrides in estate.events]
+    events.append(load_event("ecs-CreateCluster-capacity-providers"))
+
+    for mode in ("report", "remediate"):
+        for event in events:
+            evaluate_event(event, clients, Settings(mode=mode), lock)
+
+    called = {op.replace(".", ":") for op in clients.calls}
+    assert called <= DECLARED, sorted(called - DECLARED)
+    assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:CreateSecurityGroup",
+            "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem"} <= called  # the replay reached them

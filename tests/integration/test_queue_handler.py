@@ -1,0 +1,132 @@
+"""The queue door end to end: an SQS batch through the deployed handler, under moto."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from account import (
+    ECR,
+    REGION,
+    by_service,
+    container,
+    endpoints,
+    private_vpc,
+    register_task_definition,
+    run_task_event,
+)
+from test_handler import LambdaContext
+
+from vpce_remediator.aws import Clients
+from vpce_remediator.batch import BatchRun
+from vpce_remediator.engine import Settings
+from vpce_remediator.lock import VpcBusy, VpcLock
+from vpce_remediator.samples import load_event
+
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:vpce-remediator-events"
+
+
+def sqs_record(body: str) -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "receiptHandle": "AQEB" + uuid.uuid4().hex, "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764417600000",
+                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764417600001"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": QUEUE_ARN, "awsRegion": REGION}
+
+
+def lock_table(aws: Any) -> str:
+    aws.client("dynamodb", region_name=REGION).create_table(
+        TableName="locks", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return "locks"
+
+
+@pytest.fixture
+def workload(aws: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    net = private_vpc(aws.client("ec2", region_name=REGION), "app", "10.20.0.0/16", "ab")
+    ecs = aws.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="prod")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")])
+    return net, run_task_event(net, td)
+
+
+def test_a_batch_fails_only_its_malformed_record_and_evaluates_a_duplicate_once(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from handlers.queue import handler
+
+    net, event = workload
+    monkeypatch.setenv("MODE", "remediate")
+    monkeypatch.setenv("LOCK_TABLE", lock_table(aws))
+    good, duplicate = sqs_record(json.dumps(event)), sqs_record(json.dumps(event))
+    malformed = sqs_record('{"detail-type": "AWS API Call via CloudTrail", "detail": "truncated')
+    failed_call = sqs_record(json.dumps(load_event("ecs-RunTask-failed")))
+
+    response = handler({"Records": [good, duplicate, malformed, failed_call]}, LambdaContext())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": malformed["messageId"]}]}
+    svc = by_service(endpoints(aws, net["vpc"]))
+    assert set(svc) == {"ecr.api", "ecr.dkr", "s3", "logs"}
+    assert all(len(v) == 1 for v in svc.values())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    evaluated = [entry for entry in lines if entry.get("message") == "record evaluated"]
+    assert [e["status"] for e in evaluated] == ["remediated", "ignored", "ignored"]
+    assert "duplicate delivery" in evaluated[1]["reason"]
+    assert "AccessDeniedException" in evaluated[2]["reason"]
+    assert any(e.get("message") == "record rejected" and e["message_id"] == malformed["messageId"] for e in lines)
+
+
+def test_the_duplicate_costs_no_aws_call(aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, event = workload
+    clients = Clients(region=REGION)
+    run = BatchRun(clients, Settings(mode="report"))
+
+    run.process(json.dumps(event))
+    first = clients.total_calls
+    again = run.process(json.dumps(event))
+
+    assert clients.total_calls == first
+    assert again["status"] == "ignored"
+
+
+def test_two_runs_on_one_vpc_at_once_create_one_endpoint_per_service(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """The lock in action: two batches for the same VPC at the same moment (threads)."""
+    net, event = workload
+    table = lock_table(aws)
+    start = threading.Barrier(2)
+    results: list[dict[str, Any]] = []
+
+    def worker() -> None:
+        clients = Clients(region=REGION)
+        run = BatchRun(clients, Settings(mode="remediate"), VpcLock(clients.dynamodb, table, poll_seconds=0.05))
+        body = json.dumps(load_event("ecs-RunTask", {"detail": event["detail"]}))  # a new event id
+        start.wait()
+        results.append(run.process(body))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    svc = by_service(endpoints(aws, net["vpc"]))
+    assert {k: len(v) for k, v in svc.items()} == {"ecr.api": 1, "ecr.dkr": 1, "s3": 1, "logs": 1}
+    assert sorted(r["status"] for r in results) == ["compliant", "remediated"]
+
+
+def test_a_held_lock_makes_the_record_retry_later(aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    net, event = workload
+    clients = Clients(region=REGION)
+    table = lock_table(aws)
+    VpcLock(clients.dynamodb, table).acquire(net["vpc"])  # another run holds it
+    run = BatchRun(clients, Settings(mode="remediate"), VpcLock(clients.dynamodb, table, wait_seconds=0.2,
+                                                                  poll_seconds=0.05))
+
+    with pytest.raises(VpcBusy):
+        run.process(json.dumps(event))
+
+    assert endpoints(aws, net["vpc"]) == []
