@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ class LambdaContext:
 
 def test_handler_remediates_in_remediate_mode(aws: Any, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from handlers.event import handler
+    from handlers.event import handler, logger
 
+    logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]  # Powertools keeps the first stream
     monkeypatch.setenv("MODE", "remediate")
     net = private_vpc(aws.client("ec2", region_name=REGION), "app", "10.20.0.0/16", "ab")
     td = register_task_definition(aws.client("ecs", region_name=REGION), "web", [container("web", f"{ECR}/web:1")])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import uuid
 from typing import Any
@@ -56,8 +57,9 @@ def workload(aws: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_a_batch_fails_only_its_malformed_record_and_evaluates_a_duplicate_once(
         aws: Any, workload: tuple[dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from handlers.queue import handler
+    from handlers.queue import handler, logger
 
+    logger.registered_handler.stream = sys.stdout  # type: ignore[attr-defined]  # Powertools keeps the first stream
     net, event = workload
     monkeypatch.setenv("MODE", "remediate")
     monkeypatch.setenv("LOCK_TABLE", lock_table(aws))
