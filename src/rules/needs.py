@@ -214,7 +214,7 @@ def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
         if ref.kind == "public":
             prefix, upstream, needs_creds = PUBLIC_REGISTRIES[ref.registry]
             yield WorkloadProblem(
-                "public-registry-image",
+                "public-registry-image" if prefix else "unmirrorable-registry-image",
                 f"container {c.name}: image {c.image} comes from {ref.registry}, which no VPC "
                 "endpoint serves; use an ECR pull-through cache rule (its first pull of each "
                 "image still needs internet egress) or a NAT gateway",
@@ -239,7 +239,7 @@ def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
             if region != w.region:
                 service = _secret_service(value, value == c.repository_credentials)
                 yield WorkloadProblem(
-                    "cross-region-secret",
+                    "cross-region-secret" if service == "secretsmanager" else "cross-region-parameter",
                     f"container {c.name}: {value} is in {region}; {service} is not served "
                     f"across Regions by endpoints in {w.region}",
                     (("container", c.name), ("arn", value), ("secret_region", region),

@@ -1,12 +1,14 @@
-"""Problem kind -> the AWS CLI commands that fix it, with the real ids filled in.
+"""Problem kind -> what it is called, how bad it is, where AWS documents it, and the AWS CLI
+commands that fix it with the real ids filled in.
 
-One table, one row per problem the engine can raise. Each template is a `str.format` string over
-the finding's parameters; list parameters arrive already joined with spaces. Every command names
-its region so it can be pasted into any shell.
+One table (`PROBLEMS`), one row per finding kind the engine can raise. Each command template is a
+`str.format` string over the finding's parameters; list parameters arrive already joined with
+spaces. Every command names its region so it can be pasted into any shell.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 TAGS = ("--tag-specifications 'ResourceType={rtype},Tags=[{{Key=managed-by,Value=vpce-remediator}}]'")
 _EP_TAGS = TAGS.replace("{rtype}", "vpc-endpoint")
@@ -19,7 +21,7 @@ OWN_SG_LOOKUP = (
     "Name=group-name,Values=vpce-remediator-endpoints --query 'SecurityGroups[0].GroupId' --output text)\""
 )
 
-FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
+_FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "vpc-dns-support-off": (
         "aws ec2 modify-vpc-attribute --region {region} --vpc-id {vpc_id} --enable-dns-support Value=true",
     ),
@@ -81,11 +83,11 @@ FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
         "aws ecr put-replication-configuration --region {image_region} --replication-configuration "
         "'{{\"rules\":[{{\"destinations\":[{{\"region\":\"{region}\",\"registryId\":\"{image_account}\"}}]}}]}}'",
     ),
-    "cross-region-secretsmanager": (
+    "cross-region-secret": (
         "aws secretsmanager replicate-secret-to-regions --region {secret_region} --secret-id {arn} "
         "--add-replica-regions Region={region}",
     ),
-    "cross-region-ssm": (
+    "cross-region-parameter": (
         "aws ssm put-parameter --region {region} --name {parameter} --type SecureString --value "
         "\"$(aws ssm get-parameter --region {secret_region} --name {parameter} --with-decryption "
         "--query Parameter.Value --output text)\"",
@@ -99,9 +101,65 @@ FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 
 
+_PRIVATELINK = "https://docs.aws.amazon.com/vpc/latest/privatelink/"
+_ECS_VPCE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html"
+_ECR_VPCE = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    title: str
+    severity: str  # Security Hub label: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL
+    url: str  # the AWS guide a finding links to
+    fix: tuple[str, ...]  # command templates
+
+
+def _row(kind: str, title: str, severity: str, url: str) -> tuple[str, ProblemKind]:
+    return kind, ProblemKind(title, severity, url, _FIX_TEMPLATES[kind])
+
+
+PROBLEMS: dict[str, ProblemKind] = dict([
+    _row("vpc-dns-support-off", "VPC DNS resolution is off", "HIGH",
+         _PRIVATELINK + "privatelink-access-aws-services.html#interface-endpoint-dns-hostnames"),
+    _row("vpc-dns-hostnames-off", "VPC DNS hostnames are off", "HIGH",
+         _PRIVATELINK + "privatelink-access-aws-services.html#interface-endpoint-dns-hostnames"),
+    _row("endpoint-security-group-missing", "No security group for the endpoints", "HIGH",
+         _PRIVATELINK + "create-interface-endpoint.html"),
+    _row("endpoint-missing", "Interface endpoint missing", "HIGH", _ECS_VPCE),
+    _row("gateway-endpoint-missing", "S3 gateway endpoint missing", "HIGH", _ECR_VPCE),
+    _row("endpoint-missing-az", "Endpoint missing a workload AZ", "MEDIUM",
+         _PRIVATELINK + "interface-endpoints.html"),
+    _row("s3-gateway-missing-route-table", "S3 gateway endpoint not on the workload's route table", "HIGH",
+         "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html"),
+    _row("private-dns-off", "Endpoint private DNS is off", "HIGH",
+         _PRIVATELINK + "privatelink-access-aws-services.html#interface-endpoint-private-dns"),
+    _row("endpoint-security-group-detached", "Endpoint lacks the remediator's security group", "HIGH",
+         _PRIVATELINK + "interface-endpoints.html"),
+    _row("endpoint-sg-closed", "Endpoint security group blocks HTTPS from the workload", "HIGH",
+         _PRIVATELINK + "create-interface-endpoint.html"),
+    _row("s3-policy-blocks-ecr-layers", "S3 endpoint policy blocks ECR image layers", "HIGH", _ECR_VPCE),
+    _row("service-not-offered", "Endpoint service not offered where the workload runs", "MEDIUM",
+         _PRIVATELINK + "aws-services-privatelink-support.html"),
+    _row("public-registry-image", "Image from a public registry", "MEDIUM",
+         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html"),
+    _row("unmirrorable-registry-image", "Image from a registry no pull-through cache serves", "MEDIUM",
+         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html"),
+    _row("cross-region-ecr-image", "Image in ECR of another Region", "MEDIUM",
+         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html"),
+    _row("cross-region-secret", "Secret in another Region", "MEDIUM",
+         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/create-manage-multi-region-secrets.html"),
+    _row("cross-region-parameter", "SSM parameter in another Region", "MEDIUM",
+         "https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-parameter-store.html"),
+    _row("cross-region-logs", "Logs sent to another Region", "MEDIUM",
+         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"),
+    _row("permission-missing", "The remediator lacks a permission", "MEDIUM",
+         "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"),
+])
+
+
 def fix_commands(kind: str, params: Mapping[str, str]) -> tuple[str, ...]:
-    """The commands that fix a problem of `kind`, or none when the table has no row for it."""
-    return tuple(t.format(**params) for t in FIX_TEMPLATES.get(kind, ()))
+    """The commands that fix a problem of `kind` (every kind the engine raises has a row)."""
+    return tuple(t.format(**params) for t in PROBLEMS[kind].fix)
 
 
 def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> str:

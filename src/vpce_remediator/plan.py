@@ -248,7 +248,7 @@ class _Builder:
         params = {**self.base, "service": service, "subnet_ids": " ".join(subnets),
                   "security_group": self.own_sg_ref()}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
-                   f"{_first(reasons)}")
+                   f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
         if not self.dns_ok:
             # Private DNS is refused while the VPC DNS attributes are off, and an endpoint without
             # it serves nobody: report, and create it once the VPC finding is fixed.
@@ -312,7 +312,8 @@ class _Builder:
             params = {**self.base, "service": service, "route_table_ids": " ".join(tables)}
             self.actions.append(Action(
                 CREATE_GATEWAY, service, "", "gateway-endpoint-missing",
-                f"no {service} gateway endpoint on {', '.join(tables)}; needed by {_first(reasons)}",
+                f"no {service} gateway endpoint on {', '.join(tables)}; needed by {_first(reasons)} "
+                "(gateway endpoints are free)",
                 fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables)))
             self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
             return
@@ -384,17 +385,14 @@ class _Builder:
     def workload_problem(self, w: Workload, problem: WorkloadProblem, subnets: list[str]) -> None:
         params = {**self.base, **dict(problem.params)}
         kind = problem.kind
-        fix_kind = kind
-        if kind == "public-registry-image":
-            if not problem.param("prefix"):
-                fix_kind = "unmirrorable-registry-image"
-                params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
+        if kind == "unmirrorable-registry-image":
+            params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
+        elif kind == "public-registry-image":
             params["credential_arg"] = (
                 f" --credential-arn \"$(aws secretsmanager describe-secret --region {self.snap.region} "
                 f"--secret-id ecr-pullthroughcache/{problem.param('prefix')} --query ARN --output text)\""
                 if problem.param("credentials") else "")
-        elif kind == "cross-region-secret":
-            fix_kind = f"cross-region-{problem.param('service')}"
+        elif kind in ("cross-region-secret", "cross-region-parameter"):
             resource = problem.param("arn").split(":", 5)[-1]
             rest = resource.split("/", 1)[-1]
             params["parameter"] = "/" + rest if "/" in rest else rest
@@ -402,7 +400,7 @@ class _Builder:
             params["log_group"] = problem.param("log_group") or "/ecs/" + w.name
         resource_type, resource_id = _workload_resource(w)
         self.findings.append(Finding(resource_type, resource_id, kind, problem.summary,
-                                     fix_commands(fix_kind, params)))
+                                     fix_commands(kind, params)))
 
     def nat_note(self, nat_subnets: dict[str, str], aggregated: dict[tuple[str, str], _Need]) -> None:
         interface_services = sum(1 for (_, t) in aggregated if t == INTERFACE)

@@ -30,3 +30,10 @@ def cost_comparison(interface_endpoint_azs: int, azs: int) -> str:
         f"/month + ${INTERFACE_ENDPOINT_PER_GB}/GB (S3 gateway free) vs NAT gateways in {azs} AZ(s) "
         f"${nat_monthly(azs):.2f}/month + ${NAT_GATEWAY_PER_GB}/GB (us-east-1 prices, {PRICES_AS_OF})"
     )
+
+
+def endpoint_vs_nat(azs: int) -> str:
+    """The monthly cost of one interface endpoint in `azs` AZs, against NAT gateways there."""
+    return (f"${endpoints_monthly(azs):.2f}/month in {azs} AZ(s) + ${INTERFACE_ENDPOINT_PER_GB}/GB; "
+            f"NAT gateways there: ${nat_monthly(azs):.2f}/month + ${NAT_GATEWAY_PER_GB}/GB "
+            f"(us-east-1, {PRICES_AS_OF})")

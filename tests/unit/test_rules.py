@@ -476,17 +476,18 @@ def test_repository_credentials_given_by_secret_name_need_secretsmanager() -> No
 
 
 @pytest.mark.parametrize(
-    ("value", "service"),
+    ("value", "service", "kind"),
     [
-        (f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:prod/db-AbCdEf", "secretsmanager"),
-        (f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/prod/db/password", "ssm"),
+        (f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:prod/db-AbCdEf", "secretsmanager",
+         "cross-region-secret"),
+        (f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/prod/db/password", "ssm", "cross-region-parameter"),
     ],
 )
-def test_secret_in_another_region_is_a_problem_and_no_need(value: str, service: str) -> None:
+def test_secret_in_another_region_is_a_problem_and_no_need(value: str, service: str, kind: str) -> None:
     req = required_endpoints(task(ctr("web", secrets=(value,))))
 
     assert needs_of(req) == ECR_SET
-    problem = only_problem(req, "cross-region-secret")
+    problem = only_problem(req, kind)
     assert problem.param("container") == "web"
     assert problem.param("arn") == value
     assert problem.param("secret_region") == "eu-west-1"
