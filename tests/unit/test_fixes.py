@@ -77,7 +77,7 @@ def test_every_kind_the_engine_raises_has_a_row() -> None:
 
     assert raised, "the scan found no kinds: the test would prove nothing"
     assert raised <= set(PROBLEMS), sorted(raised - set(PROBLEMS))
-    assert {"endpoint-missing", "vpc-dns-hostnames-off", "public-registry-image"} <= raised
+    assert {"endpoint-missing", "private-dns-off", "public-registry-image"} <= raised
 
 
 def test_ingress_shorthand_is_valid_for_cidrs_and_groups() -> None:
