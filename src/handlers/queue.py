@@ -15,5 +15,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run = BatchRun.from_env()
-    return process_partial_response(event=event, record_handler=run.record_handler, processor=processor,
-                                    context=context)
+    response = process_partial_response(event=event, record_handler=run.record_handler, processor=processor,
+                                        context=context)
+    run.finish()  # Security Hub and the Config refresh, once for the whole batch
+    return response

@@ -62,6 +62,14 @@ class Clients:
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
 
+    @cached_property
+    def config(self) -> Any:
+        return self.client("config")
+
+    @cached_property
+    def securityhub(self) -> Any:
+        return self.client("securityhub")
+
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())

@@ -17,6 +17,8 @@ from vpce_remediator.aws import Clients
 from vpce_remediator.engine import Settings, evaluate_event
 from vpce_remediator.errors import BadInput
 from vpce_remediator.lock import VpcLock
+from vpce_remediator.plan import Finding
+from vpce_remediator.report import SecurityHubReporter, request_config_refresh
 
 logger = Logger(service="vpce-remediator", child=True)
 
@@ -24,11 +26,16 @@ _LOGGED = ("status", "reason", "event", "actions", "findings")
 
 
 class BatchRun:
-    def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None) -> None:
+    def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None,
+                 config_rule: str | None = None, security_hub: bool = False) -> None:
         self.clients = clients
         self.settings = settings
         self.lock = lock
+        self.config_rule = config_rule
+        self.security_hub = security_hub
         self.seen: dict[str, dict[str, Any]] = {}
+        self.findings: dict[str, list[Finding]] = {}  # per VPC, from every record of the batch
+        self.account = ""
 
     @classmethod
     def from_env(cls) -> BatchRun:
@@ -37,7 +44,8 @@ class BatchRun:
         table = os.environ.get("LOCK_TABLE")
         lock = VpcLock(clients.dynamodb, table, lease_seconds=int(os.environ.get("LOCK_LEASE_SECONDS", "120"))) \
             if table else None
-        return cls(clients, Settings.from_env(), lock)
+        return cls(clients, Settings.from_env(), lock, config_rule=os.environ.get("CONFIG_RULE_NAME"),
+                   security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true")
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -50,11 +58,34 @@ class BatchRun:
             result = {"status": "ignored", "reason": f"duplicate delivery of event {key} in this batch",
                       "first": {k: self.seen[key].get(k) for k in ("status",)}}
         else:
-            result = evaluate_event(event, self.clients, self.settings, self.lock).to_dict()
+            outcome = evaluate_event(event, self.clients, self.settings, self.lock)
+            result = outcome.to_dict()
             if key:
                 self.seen[key] = result
+            for vpc in outcome.vpcs:
+                bucket = self.findings.setdefault(vpc.vpc_id, [])
+                bucket.extend(f for f in vpc.findings if f not in bucket)
+            if outcome.trigger is not None and getattr(outcome.trigger, "account", ""):
+                self.account = outcome.trigger.account  # type: ignore[union-attr]
         logger.info("record evaluated", extra={k: result[k] for k in _LOGGED if k in result})
         return result
+
+    def finish(self) -> dict[str, Any]:
+        """Once per batch: Security Hub findings, and a Config re-evaluation when a problem stays.
+
+        The event path sees one workload at a time, so it only upserts findings; the Config rule,
+        which sees whole VPCs, archives the ones that are fixed.
+        """
+        done: dict[str, Any] = {}
+        open_findings = {vpc: f for vpc, f in self.findings.items() if f}
+        if self.security_hub and open_findings and self.account:
+            done["security_hub"] = SecurityHubReporter(self.clients.securityhub, self.clients.region,
+                                                       self.account).sync({}, open_findings)
+        if open_findings and self.config_rule:
+            done["config_refresh"] = request_config_refresh(self.clients.config, self.config_rule)
+        if done:
+            logger.info("batch reported", extra=done)
+        return done
 
     def record_handler(self, record: Any) -> dict[str, Any]:
         """`process_partial_response`'s callback: logs and re-raises what fails the record."""

@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vpce-remediator", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     inv = sub.add_parser("invoke", help="run the engine on one EventBridge event file")
-    inv.add_argument("event_file", help="EventBridge 'AWS API Call via CloudTrail' event (JSON); - for stdin")
+    inv.add_argument("event_file", help="EventBridge 'AWS API Call via CloudTrail' event, or an AWS Config "
+                                        "rule invocation (JSON); - for stdin")
     inv.add_argument("--mode", default="report", choices=("report", "remediate", "opt-in"))
     inv.add_argument("--region")
     inv.add_argument("--profile")
@@ -46,8 +47,9 @@ def _invoke(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from vpce_remediator.aws import Clients
+    from vpce_remediator.config_rule import evaluate_config_event, is_config_event
     from vpce_remediator.engine import Settings, evaluate_event
-    from vpce_remediator.render import summary
+    from vpce_remediator.render import render_evaluations, summary
 
     try:
         text = sys.stdin.read() if args.event_file == "-" else Path(args.event_file).read_text()
@@ -62,6 +64,12 @@ def _invoke(args: argparse.Namespace) -> int:
         clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
                           endpoint_url=args.endpoint_url)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        if is_config_event(event):
+            # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
+            # TESTMODE sends them in test mode) instead of the event contract.
+            run = evaluate_config_event(event, clients, settings)
+            print(json.dumps(run.to_dict(), indent=2) if args.json else render_evaluations(run.to_dict()))
+            return 0
         outcome = evaluate_event(event, clients, settings)
     except BadInput as e:
         return _fail(2, f"bad event: {e}", args.json)

@@ -187,7 +187,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
-    snap, plan = _plan(ec2, needs, snap, settings)
+    snap, plan = plan_vpc(ec2, needs, snap, settings)
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
         try:
@@ -195,14 +195,14 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             # under the lock, so what we create is what is still missing.
             fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
                              trigger.account, resolved.subnets)
-            snap, plan = _plan(ec2, needs, fresh.with_offers(snap.offers), settings)
-            return _act_or_report(ec2, vpc_id, mode, plan, snap)
+            snap, plan = plan_vpc(ec2, needs, fresh.with_offers(snap.offers), settings)
+            return outcome_for(ec2, vpc_id, mode, plan, snap)
         finally:
             lock.release(vpc_id)
-    return _act_or_report(ec2, vpc_id, mode, plan, snap)
+    return outcome_for(ec2, vpc_id, mode, plan, snap)
 
 
-def _plan(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
+def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
     plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
     if plan.needs_offers:
@@ -211,7 +211,7 @@ def _plan(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Set
     return snap, plan
 
 
-def _act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot) -> VpcOutcome:
+def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot) -> VpcOutcome:
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
         outcome.results = apply_plan(ec2, plan, snap)

@@ -50,3 +50,11 @@ def summary(result: dict[str, Any], brief: bool = False) -> str:
     if calls:
         lines.append(f"  AWS API calls: {calls.get('total', 0)}")
     return "\n".join(lines)
+
+
+def render_evaluations(result: dict[str, Any]) -> str:
+    """The Config rule's evaluations, one line each."""
+    lines = [f"AWS Config evaluations ({result['put_evaluations_calls']} PutEvaluations call(s)):"]
+    for e in result["evaluations"]:
+        lines.append(f"  {e['compliance']:<15} {e['resource_type']} {e['resource_id']}: {e['annotation']}")
+    return "\n".join(lines)

@@ -126,8 +126,9 @@ def _service_workload(s: dict[str, Any], region: str, account: str, clients: Cli
                      exec_=_exec(exec_on, cluster), service_connect=bool(connect.get("enabled")))
 
 
-def discover_services(clients: Clients, subnet_ids: set[str]) -> Iterator[dict[str, Any]]:
-    """Every ECS service in the region whose awsvpc subnets touch `subnet_ids` (10 per describe)."""
+def discover_services(clients: Clients, subnet_ids: set[str] | None) -> Iterator[dict[str, Any]]:
+    """Every ECS service in the region whose awsvpc subnets touch `subnet_ids` (all awsvpc services
+    when None), described 10 at a time."""
     ecs = clients.ecs
     for page in paginate(ecs, "list_clusters"):
         for cluster in page.get("clusterArns", []):
@@ -135,7 +136,7 @@ def discover_services(clients: Clients, subnet_ids: set[str]) -> Iterator[dict[s
             for i in range(0, len(arns), 10):
                 for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10]).get("services", []):
                     net = (s.get("networkConfiguration") or {}).get("awsvpcConfiguration", {})
-                    if set(net.get("subnets", [])) & subnet_ids:
+                    if net.get("subnets") and (subnet_ids is None or set(net["subnets"]) & subnet_ids):
                         yield s
 
 

@@ -19,7 +19,7 @@ def load_event(name: str, overrides: dict[str, Any] | None = None, fresh_id: boo
     event = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     for path, value in (overrides or {}).items():
         set_path(event, path, copy.deepcopy(value))
-    if fresh_id:
+    if fresh_id and "detail-type" in event:
         event["id"] = str(uuid.uuid4())
         if isinstance(event.get("detail"), dict):
             event["detail"]["eventID"] = str(uuid.uuid4())

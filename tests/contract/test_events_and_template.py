@@ -17,7 +17,7 @@ from vpce_remediator.samples import EVENTS_DIR, load_event
 from vpce_remediator.triggers import DETAIL_TYPE, TRIGGERS
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-FILES = sorted(p.name for p in EVENTS_DIR.iterdir())
+FILES = sorted(p.name for p in EVENTS_DIR.iterdir() if p.is_file())
 SAMPLES = sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
 FILE_NAME = re.compile(r"^(?P<service>[a-z][a-z0-9]*)-(?P<event>[A-Z][A-Za-z0-9]*)(?:-(?P<variant>[a-z0-9]+(?:-[a-z0-9]+)*))?"
                        r"\.json$")

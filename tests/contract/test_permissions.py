@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from account import REGION, private_vpc
 from test_events_and_template import load_template
 
@@ -16,20 +17,23 @@ from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.demo import seed
 from vpce_remediator.engine import Settings, evaluate_event
 from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
+from vpce_remediator.report import CONFIG_REPORT_ACTIONS, EVENT_REPORT_ACTIONS
 from vpce_remediator.samples import load_event
 
-ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:")
+ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:")
 WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
-DECLARED = set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
+DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
+            | set(EVENT_REPORT_ACTIONS))
+CONFIG_DECLARED = set(READ_ACTIONS) | set(CONFIG_REPORT_ACTIONS)
 
 
-def role_statements() -> list[tuple[str, dict[str, Any]]]:
-    """Every statement the function role can hold: its own policies and the conditional one."""
+def role_statements(role: str = "FunctionRole") -> list[tuple[str, dict[str, Any]]]:
+    """Every statement a role can hold: its own policies and the conditional one."""
     resources = load_template()["Resources"]
-    out = [(p["PolicyName"], s) for p in resources["FunctionRole"]["Properties"]["Policies"]
+    out = [(p["PolicyName"], s) for p in resources[role]["Properties"]["Policies"]
            for s in p["PolicyDocument"]["Statement"]]
     for name, r in resources.items():
-        if r["Type"] == "AWS::IAM::Policy" and {"Ref": "FunctionRole"} in r["Properties"]["Roles"]:
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]:
             label = f"{name} (remediate/opt-in only)" if r.get("Condition") == "CanRemediate" else name
             out += [(label, s) for s in r["Properties"]["PolicyDocument"]["Statement"]]
     return out
@@ -40,8 +44,9 @@ def actions_of(statement: dict[str, Any]) -> list[str]:
     return actions if isinstance(actions, list) else [actions]
 
 
-def test_every_statement_has_a_sid_and_no_wildcard_action() -> None:
-    for policy, s in role_statements():
+@pytest.mark.parametrize("role", ["FunctionRole", "ConfigFunctionRole"])
+def test_every_statement_has_a_sid_and_no_wildcard_action(role: str) -> None:
+    for policy, s in role_statements(role):
         assert s.get("Sid"), f"a statement of {policy} has no Sid"
         assert all("*" not in a for a in actions_of(s)), s["Sid"]
 
@@ -50,6 +55,14 @@ def test_granted_engine_actions_equal_the_declared_ones() -> None:
     granted = {a for _, s in role_statements() for a in actions_of(s) if a.startswith(ENGINE_SERVICES)}
 
     assert granted == DECLARED
+
+
+def test_the_config_rule_role_reads_and_reports_only() -> None:
+    granted = {a for _, s in role_statements("ConfigFunctionRole") for a in actions_of(s)
+               if a.startswith(ENGINE_SERVICES)}
+
+    assert granted == CONFIG_DECLARED
+    assert not [a for a in granted if a.startswith("ec2:") and not a.startswith("ec2:Describe")]
 
 
 def test_every_ec2_write_is_conditioned_and_none_deletes() -> None:

@@ -1,0 +1,272 @@
+"""Report: findings where security teams look. AWS Config evaluations and Security Hub (ASFF).
+
+Pure builders (`annotation`, `evaluation`, `asff_finding`) turn the engine's findings into the
+payloads; the small I/O classes (`ConfigReporter`, `SecurityHubReporter`, `request_config_refresh`)
+send them in the batch sizes the APIs allow and treat the expected errors as what they are.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from vpce_remediator.fixes import PROBLEMS
+from vpce_remediator.plan import Finding
+
+log = logging.getLogger("vpce-remediator")
+
+# IAM actions per door (contract-tested against template.yaml): the event path upserts findings
+# and asks for a refresh; the Config rule writes evaluations and archives fixed findings.
+EVENT_REPORT_ACTIONS: tuple[str, ...] = ("config:StartConfigRulesEvaluation", "securityhub:BatchImportFindings")
+CONFIG_REPORT_ACTIONS: tuple[str, ...] = ("config:PutEvaluations", "config:GetResourceConfigHistory",
+                                          "securityhub:BatchImportFindings", "securityhub:GetFindings")
+
+COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE = "COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"
+ANNOTATION_MAX = 256
+RECOMMENDATION_MAX = 512
+DESCRIPTION_MAX = 1024
+BATCH = 100  # PutEvaluations and BatchImportFindings both take at most 100 a call
+GENERATOR = "vpce-remediator"
+
+# ASFF resource types of what findings are about.
+ASFF_TYPES = {
+    "AWS::EC2::VPC": ("AwsEc2Vpc", "vpc"),
+    "AWS::EC2::SecurityGroup": ("AwsEc2SecurityGroup", "security-group"),
+    "AWS::EC2::VPCEndpoint": ("Other", "vpc-endpoint"),
+    "AWS::EC2::RouteTable": ("AwsEc2RouteTable", "route-table"),
+    "AWS::ECS::Service": ("AwsEcsService", ""),
+    "AWS::ECS::TaskDefinition": ("AwsEcsTaskDefinition", ""),
+    "AWS::ECS::Cluster": ("AwsEcsCluster", ""),
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary and marked with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(",;:") + "…"
+
+
+def _short_service(service: str) -> str:
+    parts = service.split(".")
+    return ".".join(parts[3:]) if service.startswith("com.amazonaws.") else ".".join(parts[4:]) or service
+
+
+def annotation(findings: Sequence[Finding]) -> str:
+    """One line a person understands: 'missing ecr.dkr, logs; private DNS off: …; sg-… lacks 443 …'."""
+    missing = [_short_service(f.service) for f in findings
+               if f.problem in ("endpoint-missing", "gateway-endpoint-missing") and f.service]
+    parts = [f"missing {', '.join(sorted(set(missing)))}"] if missing else []
+    for f in findings:
+        if f.problem in ("endpoint-missing", "gateway-endpoint-missing"):
+            continue
+        if f.problem in ("vpc-dns-support-off", "vpc-dns-hostnames-off"):
+            attr = "enableDnsSupport" if "support" in f.problem else "enableDnsHostnames"
+            parts.append(f"private DNS off: VPC {attr}=false")
+        elif f.problem == "endpoint-sg-closed":
+            parts.append(f"{f.resource_id} lacks 443 from the workload")
+        else:
+            svc = f" {_short_service(f.service)}" if f.service else ""
+            parts.append(f"{PROBLEMS[f.problem].title.lower()}{svc} ({f.resource_id})")
+    return shorten("; ".join(dict.fromkeys(parts)) or "all required VPC endpoints present and reachable",
+                   ANNOTATION_MAX)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    resource_type: str
+    resource_id: str
+    compliance: str
+    annotation: str
+
+    def to_api(self, ordering_timestamp: datetime) -> dict[str, Any]:
+        return {"ComplianceResourceType": self.resource_type, "ComplianceResourceId": self.resource_id,
+                "ComplianceType": self.compliance, "Annotation": shorten(self.annotation, ANNOTATION_MAX),
+                "OrderingTimestamp": ordering_timestamp}
+
+
+def evaluation(resource_type: str, resource_id: str, findings: Sequence[Finding]) -> Evaluation:
+    return Evaluation(resource_type, resource_id, NON_COMPLIANT if findings else COMPLIANT, annotation(findings))
+
+
+class ConfigReporter:
+    """`PutEvaluations` 100 at a time; a `ResultToken` of TESTMODE runs in test mode."""
+
+    def __init__(self, config: Any, result_token: str) -> None:
+        self.config = config
+        self.token = result_token
+
+    def put(self, evaluations: Sequence[Evaluation], ordering_timestamp: datetime) -> int:
+        calls = 0
+        for i in range(0, len(evaluations), BATCH):
+            chunk = [e.to_api(ordering_timestamp) for e in evaluations[i:i + BATCH]]
+            kwargs: dict[str, Any] = {"Evaluations": chunk, "ResultToken": self.token}
+            if self.token == "TESTMODE":
+                kwargs["TestMode"] = True
+            self.config.put_evaluations(**kwargs)
+            calls += 1
+        return calls
+
+
+def request_config_refresh(config: Any, rule_name: str | None) -> str:
+    """Ask Config to re-evaluate the rule now; a run already going or a throttle is fine."""
+    if not rule_name:
+        return "no rule configured"
+    try:
+        config.start_config_rules_evaluation(ConfigRuleNames=[rule_name])
+        return "requested"
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "")
+        if code in ("ResourceInProgressException", "LimitExceededException", "ThrottlingException"):
+            return f"not needed now ({code}): the running or periodic evaluation will catch up"
+        if code == "NoSuchConfigRuleException":
+            log.warning("config rule %s does not exist; skipping the refresh", rule_name)
+            return code
+        raise
+
+
+# ---------------------------------------------------------------- Security Hub
+
+
+def finding_id(region: str, account: str, finding: Finding) -> str:
+    """Deterministic per resource, problem and service, so a re-import updates, never duplicates."""
+    key = f"{finding.resource_id}|{finding.problem}|{finding.service}"
+    return f"{GENERATOR}/{region}/{account}/{finding.problem}/{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def resource_arn(region: str, account: str, resource_type: str, resource_id: str) -> str:
+    if resource_id.startswith("arn:"):
+        return resource_id
+    kind = ASFF_TYPES.get(resource_type, ("Other", ""))[1] or "resource"
+    return f"arn:{_partition(region)}:ec2:{region}:{account}:{kind}/{resource_id}"
+
+
+def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: str,
+                 compliance: str = "FAILED") -> dict[str, Any]:
+    """An ASFF finding: the summary as description, the first fix as the recommendation, every
+    command in ProductFields (the recommendation text is capped at 512 characters)."""
+    row = PROBLEMS[finding.problem]
+    fields = {"vpce-remediator/Problem": finding.problem, "vpce-remediator/VpcId": vpc_id}
+    if finding.service:
+        fields["vpce-remediator/Service"] = finding.service
+    for i, command in enumerate(finding.fix, start=1):
+        fields[f"vpce-remediator/Fix{i}"] = command
+    first = finding.fix[0] if finding.fix else "see the description"
+    asff_type = ASFF_TYPES.get(finding.resource_type, ("Other", ""))[0]
+    return {
+        "SchemaVersion": "2018-10-08",
+        "Id": finding_id(region, account, finding),
+        "ProductArn": f"arn:{_partition(region)}:securityhub:{region}:{account}:product/{account}/default",
+        "GeneratorId": f"{GENERATOR}/{finding.problem}",
+        "AwsAccountId": account,
+        "Types": ["Software and Configuration Checks/AWS Security Best Practices/Network Reachability"],
+        "CreatedAt": now,
+        "UpdatedAt": now,
+        "Severity": {"Label": row.severity if compliance == "FAILED" else "INFORMATIONAL"},
+        "Title": shorten(f"{row.title}: {finding.resource_id}", 256),
+        "Description": shorten(finding.summary, DESCRIPTION_MAX),
+        "Remediation": {"Recommendation": {
+            "Text": shorten(f"Run: {first}" + (f" (and {len(finding.fix) - 1} more command(s) in "
+                                                "ProductFields)" if len(finding.fix) > 1 else ""),
+                            RECOMMENDATION_MAX),
+            "Url": row.url}},
+        "ProductFields": fields,
+        "Resources": [{"Type": asff_type, "Id": resource_arn(region, account, finding.resource_type,
+                                                             finding.resource_id),
+                       "Partition": _partition(region), "Region": region}],
+        "Compliance": {"Status": compliance},
+        "RecordState": "ACTIVE" if compliance == "FAILED" else "ARCHIVED",
+        "Workflow": {"Status": "NEW" if compliance == "FAILED" else "RESOLVED"},
+    }
+
+
+class SecurityHubReporter:
+    """Upserts FAILED findings and archives, as PASSED, those of a VPC whose problem is gone.
+
+    When Security Hub is not enabled in the account, it warns once and stays quiet after that.
+    """
+
+    _disabled_accounts: set[str] = set()  # per process: a warm Lambda does not ask again
+
+    def __init__(self, securityhub: Any, region: str, account: str) -> None:
+        self.hub = securityhub
+        self.region = region
+        self.account = account
+
+    @property
+    def enabled(self) -> bool:
+        return self.account not in self._disabled_accounts
+
+    def sync(self, complete: dict[str, list[Finding]], partial: dict[str, list[Finding]] | None = None,
+             now: datetime | None = None) -> dict[str, int]:
+        """Upsert the current findings; archive as PASSED the active ones of the VPCs in `complete`.
+
+        `complete` maps a VPC to every finding of every workload in it, so whatever else is active
+        there is fixed. `partial` views (one event, one service) are only upserted: archiving from
+        them would close other workloads' findings.
+        """
+        partial = partial or {}
+        if not self.enabled or not (complete or partial):
+            return {"imported": 0, "archived": 0}
+        stamp = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+        current = [asff_finding(f, self.region, self.account, vpc, stamp)
+                   for source in (partial, complete) for vpc, findings in source.items() for f in findings]
+        current = list({f["Id"]: f for f in current}.values())
+        try:
+            ids = {f["Id"] for f in current}
+            gone = [self._passed(old, stamp) for old in self._active(complete) if old["Id"] not in ids] \
+                if complete else []
+            self._import(current + gone)
+        except ClientError as e:
+            # Security Hub answers InvalidAccessException when the account has not enabled it.
+            if e.response.get("Error", {}).get("Code", "") == "InvalidAccessException":
+                log.warning("Security Hub is not enabled in %s/%s: findings go to AWS Config only",
+                            self.account, self.region)
+                self._disabled_accounts.add(self.account)
+                return {"imported": 0, "archived": 0}
+            raise
+        return {"imported": len(current), "archived": len(gone)}
+
+    def _active(self, vpc_findings: dict[str, list[Finding]]) -> Iterable[dict[str, Any]]:
+        filters = {
+            "GeneratorId": [{"Value": f"{GENERATOR}/", "Comparison": "PREFIX"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            "AwsAccountId": [{"Value": self.account, "Comparison": "EQUALS"}],
+            "ProductFields": [{"Key": "vpce-remediator/VpcId", "Value": vpc, "Comparison": "EQUALS"}
+                              for vpc in sorted(vpc_findings)],
+        }
+        paginator = self.hub.get_paginator("get_findings")
+        for page in paginator.paginate(Filters=filters, MaxResults=100):
+            for f in page.get("Findings", []):
+                # Checked again here: the filter is the contract, but moto ignores it.
+                if (f.get("GeneratorId", "").startswith(f"{GENERATOR}/") and f.get("RecordState") == "ACTIVE"
+                        and f.get("ProductFields", {}).get("vpce-remediator/VpcId") in vpc_findings):
+                    yield f
+
+    @staticmethod
+    def _passed(old: dict[str, Any], stamp: str) -> dict[str, Any]:
+        keep = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",
+                "Title", "Description", "Resources", "ProductFields", "Remediation")
+        return {**{k: old[k] for k in keep if k in old}, "UpdatedAt": stamp,
+                "Severity": {"Label": "INFORMATIONAL"}, "Compliance": {"Status": "PASSED"},
+                "RecordState": "ARCHIVED", "Workflow": {"Status": "RESOLVED"}}
+
+    def _import(self, findings: list[dict[str, Any]]) -> None:
+        for i in range(0, len(findings), BATCH):
+            response = self.hub.batch_import_findings(Findings=findings[i:i + BATCH])
+            if response.get("FailedCount"):
+                failed = response.get("FailedFindings", [])[:3]
+                log.warning("Security Hub refused %s finding(s): %s", response["FailedCount"], failed)
