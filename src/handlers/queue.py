@@ -9,12 +9,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from vpce_remediator.batch import BatchRun
 
 logger = Logger(service="vpce-remediator")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is answered like any other (all listed), not by raising.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run = BatchRun.from_env()
+    run = BatchRun.from_env(context)
     response = process_partial_response(event=event, record_handler=run.record_handler, processor=processor,
                                         context=context)
     run.finish()  # Security Hub and the Config refresh, once for the whole batch

@@ -8,7 +8,10 @@ retried create returns the same endpoint instead of a second one; tag everything
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +31,10 @@ from vpce_remediator.plan import (
 )
 from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
 
+# Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
+ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
+                             ENABLE_PRIVATE_DNS})
+
 DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
 
 # Which IAM action each plan action calls: the template grants exactly these (contract-tested).
@@ -42,6 +49,43 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADD_SECURITY_GROUP: ("ec2:ModifyVpcEndpoint",),
     ENABLE_PRIVATE_DNS: ("ec2:ModifyVpcEndpoint",),
 }
+
+
+@dataclass
+class Pacer:
+    """Our own share of EC2's endpoint-mutation bucket (4 tokens, refilling 0.3 a second, shared by
+    CreateVpcEndpoint, ModifyVpcEndpoint and DeleteVpcEndpoints across the account): never spend
+    faster than it refills, so our bursts do not throttle other tools or ourselves. What is left
+    over (another tool's burst) botocore retries, then the queue."""
+
+    capacity: float = 4.0
+    refill_per_second: float = 0.3
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    tokens: float = field(default=4.0)
+    updated: float = field(default=-1.0)
+    waited: float = 0.0
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take(self) -> None:
+        with self._guard:
+            now = self.clock()
+            if self.updated >= 0:
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.refill_per_second)
+            self.updated = now
+            if self.tokens < 1:
+                wait = (1 - self.tokens) / self.refill_per_second
+                self.sleep(wait)
+                self.waited += wait
+                self.tokens, self.updated = 1.0, now + wait
+            self.tokens -= 1
+
+
+_PROCESS_PACER = Pacer()  # shared by the invocations of a warm Lambda
+
+
+def process_pacer() -> Pacer:
+    return _PROCESS_PACER
 
 
 @dataclass(frozen=True)
@@ -63,13 +107,19 @@ def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
         {"Key": OWNER_TAG[0], "Value": OWNER_TAG[1]}, {"Key": "Name", "Value": name}]}]
 
 
-def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot) -> list[ActionResult]:
-    """Execute the plan's actions; permission errors become failed results, others propagate."""
+def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None) -> list[ActionResult]:
+    """Execute the plan's actions; permission errors become failed results, others propagate.
+
+    Throttles and other errors propagate on purpose: the record fails and the queue retries it;
+    the next run plans only what is still missing.
+    """
     own = snap.own_security_group
     own_sg = own.id if own else ""
     existing = _recheck(ec2, plan, snap)
     results: list[ActionResult] = []
     for action in plan.actions:
+        if pacer is not None and action.kind in ENDPOINT_BUCKET:
+            pacer.take()
         try:
             if action.kind == CREATE_SECURITY_GROUP:
                 own_sg = _ensure_security_group(ec2, snap)

@@ -29,11 +29,14 @@ class Clients:
     """A boto3 session's clients for one region, with a count of the calls they made."""
 
     def __init__(self, region: str | None = None, profile: str | None = None,
-                 endpoint_url: str | None = None, session: Any = None) -> None:
+                 endpoint_url: str | None = None, session: Any = None, pace: bool = False) -> None:
         self.session = session or _session(profile, region)
         self.region = region or self.session.region_name
         self.endpoint_url = endpoint_url
         self.calls: Counter[str] = Counter()
+        # Pace endpoint writes against a real account (the Lambda, the CLI without --endpoint-url);
+        # an emulator has no bucket to respect.
+        self.pace = pace
 
     def client(self, name: str) -> Any:
         from botocore.config import Config

@@ -1,9 +1,11 @@
 """The queue door: one SQS batch of EventBridge events through the engine.
 
 Each record is evaluated on its own; a malformed one raises so the batch processor reports it
-alone in `batchItemFailures` (it is retried, then kept in the dead-letter queue). A record whose
-CloudTrail event id was already evaluated in this batch is answered from that result, since
-EventBridge and CloudTrail both deliver at least once.
+alone in `batchItemFailures` (it is retried, then kept in the dead-letter queue). Duplicates cost
+nothing, at three levels: the same CloudTrail event id in this batch, the same workload in this
+batch (a storm of RunTask calls for one task definition is one evaluation), and the same event id
+within a day across batches and invocations (Powertools idempotency on the stack's DynamoDB table),
+since EventBridge and CloudTrail both deliver at least once.
 """
 from __future__ import annotations
 
@@ -19,33 +21,44 @@ from vpce_remediator.errors import BadInput
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Finding
 from vpce_remediator.report import SecurityHubReporter, request_config_refresh
+from vpce_remediator.triggers import Trigger, parse_event, workload_key
 
 logger = Logger(service="vpce-remediator", child=True)
 
 _LOGGED = ("status", "reason", "event", "actions", "findings")
 
 
+IDEMPOTENCY_SECONDS = 86400  # a CloudTrail record is not redelivered after a day
+
+
 class BatchRun:
     def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None,
-                 config_rule: str | None = None, security_hub: bool = False) -> None:
+                 config_rule: str | None = None, security_hub: bool = False,
+                 idempotency_table: str | None = None, context: Any = None) -> None:
         self.clients = clients
         self.settings = settings
         self.lock = lock
         self.config_rule = config_rule
         self.security_hub = security_hub
         self.seen: dict[str, dict[str, Any]] = {}
+        self.by_workload: dict[str, str] = {}  # workload key -> event id evaluated for it
         self.findings: dict[str, list[Finding]] = {}  # per VPC, from every record of the batch
         self.account = ""
+        self.evaluations = 0
+        self._evaluate = self._evaluate_now
+        if idempotency_table:
+            self._evaluate = _idempotent(self._evaluate_now, clients, idempotency_table, context)
 
     @classmethod
-    def from_env(cls) -> BatchRun:
-        """Clients, settings and the VPC lock as the SAM template configures the function."""
-        clients = Clients()
+    def from_env(cls, context: Any = None) -> BatchRun:
+        """Clients, settings, the VPC lock and idempotency as the SAM template configures them."""
+        clients = Clients(pace=True)
         table = os.environ.get("LOCK_TABLE")
         lock = VpcLock(clients.dynamodb, table, lease_seconds=int(os.environ.get("LOCK_LEASE_SECONDS", "120"))) \
             if table else None
         return cls(clients, Settings.from_env(), lock, config_rule=os.environ.get("CONFIG_RULE_NAME"),
-                   security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true")
+                   security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true",
+                   idempotency_table=table, context=context)
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -53,22 +66,35 @@ class BatchRun:
             event = json.loads(body)
         except ValueError as e:
             raise BadInput(f"record body is not JSON: {e}") from e
+        trigger = parse_event(event, self.settings.own_role_arn)  # BadInput fails this record alone
         key = _event_key(event)
+        same = workload_key(trigger) if isinstance(trigger, Trigger) else ""
         if key in self.seen:
             result = {"status": "ignored", "reason": f"duplicate delivery of event {key} in this batch",
                       "first": {k: self.seen[key].get(k) for k in ("status",)}}
+        elif same and same in self.by_workload:
+            first = self.by_workload[same]
+            result = {**self.seen[first], "reason": f"same workload as event {first} in this batch: "
+                                                    "evaluated once", "deduplicated_from": first,
+                      "api_calls": {"total": 0, "by_operation": {}}}
         else:
-            outcome = evaluate_event(event, self.clients, self.settings, self.lock)
-            result = outcome.to_dict()
+            result = self._evaluate(event=event)
             if key:
                 self.seen[key] = result
-            for vpc in outcome.vpcs:
-                bucket = self.findings.setdefault(vpc.vpc_id, [])
-                bucket.extend(f for f in vpc.findings if f not in bucket)
-            if outcome.trigger is not None and getattr(outcome.trigger, "account", ""):
-                self.account = outcome.trigger.account  # type: ignore[union-attr]
+                if same:
+                    self.by_workload[same] = key
         logger.info("record evaluated", extra={k: result[k] for k in _LOGGED if k in result})
         return result
+
+    def _evaluate_now(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.evaluations += 1
+        outcome = evaluate_event(event, self.clients, self.settings, self.lock)
+        for vpc in outcome.vpcs:
+            bucket = self.findings.setdefault(vpc.vpc_id, [])
+            bucket.extend(f for f in vpc.findings if f not in bucket)
+        if isinstance(outcome.trigger, Trigger) and outcome.trigger.account:
+            self.account = outcome.trigger.account
+        return outcome.to_dict()
 
     def finish(self) -> dict[str, Any]:
         """Once per batch: Security Hub findings, and a Config re-evaluation when a problem stays.
@@ -103,3 +129,18 @@ def _event_key(event: Any) -> str:
     key = detail.get("eventID") if isinstance(detail, dict) else None
     key = key if isinstance(key, str) else event.get("id")
     return key if isinstance(key, str) else ""
+
+
+def _idempotent(function: Any, clients: Clients, table: str, context: Any) -> Any:
+    """`function(event=...)` run at most once per CloudTrail event id within a day."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(event_key_jmespath="detail.eventID || id", expires_after_seconds=IDEMPOTENCY_SECONDS)
+    if context is not None:
+        config.register_lambda_context(context)
+    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients.dynamodb)
+    return idempotent_function(function, data_keyword_argument="event", persistence_store=store, config=config)

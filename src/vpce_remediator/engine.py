@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules import Workload, required_endpoints
-from vpce_remediator.act import PERMISSIONS, ActionResult, apply_plan
+from vpce_remediator.act import PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -188,6 +188,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
     snap, plan = plan_vpc(ec2, needs, snap, settings)
+    pacer = process_pacer() if clients.pace else None
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
         try:
@@ -196,10 +197,10 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
                              trigger.account, resolved.subnets)
             snap, plan = plan_vpc(ec2, needs, fresh.with_offers(snap.offers), settings)
-            return outcome_for(ec2, vpc_id, mode, plan, snap)
+            return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
         finally:
             lock.release(vpc_id)
-    return outcome_for(ec2, vpc_id, mode, plan, snap)
+    return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
 
 
 def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
@@ -211,10 +212,11 @@ def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: 
     return snap, plan
 
 
-def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot) -> VpcOutcome:
+def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,
+                pacer: Pacer | None = None) -> VpcOutcome:
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
-        outcome.results = apply_plan(ec2, plan, snap)
+        outcome.results = apply_plan(ec2, plan, snap, pacer)
         outcome.findings += [_permission_finding(r, snap) for r in outcome.results if r.status == "failed"]
     else:
         outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]

@@ -13,7 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-LOCK_ACTIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+# The table holds the VPC locks and Powertools idempotency records (which also read and update).
+LOCK_ACTIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+                                 "dynamodb:UpdateItem")
 
 
 class VpcBusy(RuntimeError):

@@ -208,3 +208,20 @@ def _optional_str(obj: dict[str, Any], key: str) -> str | None:
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def workload_key(trigger: Trigger) -> str:
+    """Events with the same key concern the same workload in the same network: one evaluation
+    answers them all (a storm of RunTask calls for one task definition)."""
+    if trigger.kind == "task":
+        parts: tuple[object, ...] = (trigger.cluster, trigger.task_definition, sorted(trigger.subnets),
+                                     sorted(trigger.security_groups), trigger.launch_type,
+                                     sorted(trigger.capacity_providers), trigger.platform_version,
+                                     trigger.execute_command, trigger.assign_public_ip)
+    elif trigger.kind == "service":
+        parts = (trigger.cluster, trigger.service)
+    elif trigger.kind == "cluster":
+        parts = (trigger.cluster, sorted(trigger.capacity_providers))
+    else:
+        parts = (trigger.subnet_id, trigger.vpc_id)
+    return f"{trigger.region}|{trigger.kind}|{parts!r}"

@@ -20,6 +20,9 @@ class LambdaContext:
     invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:vpce-remediator-event"
     aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 55_000
+
 
 def test_handler_remediates_in_remediate_mode(aws: Any, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:

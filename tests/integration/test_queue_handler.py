@@ -132,3 +132,33 @@ def test_a_held_lock_makes_the_record_retry_later(aws: Any, workload: tuple[dict
         run.process(json.dumps(event))
 
     assert endpoints(aws, net["vpc"]) == []
+
+
+def test_a_storm_of_runtask_for_one_workload_is_one_evaluation(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, event = workload
+    clients = Clients(region=REGION)
+    run = BatchRun(clients, Settings(mode="report"))
+
+    results = [run.process(json.dumps(load_event("ecs-RunTask", {"detail": event["detail"]}))) for _ in range(1000)]
+
+    assert run.evaluations == 1
+    assert {r["status"] for r in results} == {"non_compliant"}
+    assert sum(1 for r in results if "deduplicated_from" in r) == 999
+    assert clients.total_calls <= 12  # the one evaluation's reads, nothing per duplicate
+
+
+def test_a_redelivered_event_in_a_later_batch_is_not_evaluated_again(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    net, event = workload
+    table = lock_table(aws)
+    body = json.dumps(event)
+    first = BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table)
+    second = BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table)
+
+    one = first.process(body)
+    two = second.process(body)  # another invocation, another batch, same CloudTrail event
+
+    assert (first.evaluations, second.evaluations) == (1, 0)
+    assert two["status"] == one["status"] == "remediated"
+    assert len(endpoints(aws, net["vpc"])) == 4
