@@ -160,13 +160,14 @@ def evaluate_event(event: Any, clients: Clients, settings: Settings, lock: VpcLo
 
 
 def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
-    groups: dict[str, list[Workload]] = {}
+    groups: dict[str, list[Workload]] = {vpc: [] for vpc in resolved.vpc_scope}
     if resolved.new_subnet is not None:
         groups[resolved.new_subnet.vpc_id] = []
     for w in resolved.workloads:
         for vpc in sorted({resolved.subnets[s].vpc_id for s in w.subnet_ids if s in resolved.subnets}):
-            groups.setdefault(vpc, []).append(w)
-    return groups
+            if not resolved.vpc_scope or vpc in resolved.vpc_scope:
+                groups.setdefault(vpc, []).append(w)
+    return {vpc: ws for vpc, ws in groups.items() if ws or resolved.new_subnet is not None}
 
 
 def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[Workload],

@@ -28,6 +28,7 @@ class Resolved:
     subnets: dict[str, SubnetInfo] = field(default_factory=dict)
     ignored: str | None = None
     new_subnet: SubnetInfo | None = None  # CreateSubnet only
+    vpc_scope: tuple[str, ...] = ()  # drift: the VPCs to evaluate whole
 
 
 class _TaskDefinitions:
@@ -52,7 +53,7 @@ class _TaskDefinitions:
 def resolve(trigger: Trigger, clients: Clients) -> Resolved:
     """Read what the trigger points at and describe it as workloads."""
     handler = {"task": _resolve_task, "service": _resolve_service, "cluster": _resolve_cluster,
-               "subnet": _resolve_subnet}[trigger.kind]
+               "subnet": _resolve_subnet, "drift": _resolve_drift}[trigger.kind]
     resolved = handler(trigger, clients, _TaskDefinitions(clients.ecs))
     if resolved.ignored is None and not resolved.subnets:
         ids = {s for w in resolved.workloads for s in w.subnet_ids}
@@ -175,6 +176,51 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Reso
     workloads = [w for s in discover_services(clients, set(vpc_subnets))
                  if (w := _service_workload(s, t.region, t.account, clients, tds))]
     return Resolved(workloads, vpc_subnets, new_subnet=new)
+
+
+def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+    """Someone changed the wiring: evaluate each VPC it touched, with every ECS service in it."""
+    vpcs = vpcs_of(clients, t.resource_ids)
+    if not vpcs:
+        return Resolved(ignored=f"{t.name}: none of {', '.join(t.resource_ids) or 'its ids'} is in a VPC "
+                                "that still exists")
+    subnets: dict[str, SubnetInfo] = {}
+    for vpc_id in sorted(vpcs):
+        for p in paginate(clients.ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+            for s in p.get("Subnets", []):
+                subnets[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
+                                                    s.get("CidrBlock", ""))
+    workloads = [w for s in discover_services(clients, set(subnets))
+                 if (w := _service_workload(s, t.region, t.account, clients, tds))]
+    if not workloads:
+        return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service")
+    return Resolved(workloads, subnets, vpc_scope=tuple(sorted(vpcs)))
+
+
+def vpcs_of(clients: Clients, ids: Iterable[str]) -> set[str]:
+    """The VPCs that EC2 resource ids belong to (a deleted endpoint stays visible for a while)."""
+    ec2 = clients.ec2
+    ids = list(ids)
+    vpcs = {i for i in ids if i.startswith("vpc-")}
+    by_filter = (("sg-", "describe_security_groups", "group-id", "SecurityGroups"),
+                 ("rtb-", "describe_route_tables", "route-table-id", "RouteTables"),
+                 ("rtbassoc-", "describe_route_tables", "association.route-table-association-id", "RouteTables"),
+                 ("subnet-", "describe_subnets", "subnet-id", "Subnets"))
+    for prefix, operation, name, key in by_filter:
+        wanted = [i for i in ids if i.startswith(prefix) and not (prefix == "rtb-" and i.startswith("rtbassoc-"))]
+        if wanted:
+            # Filters, not ids: an id that no longer exists is simply absent instead of an error.
+            for page in paginate(ec2, operation, Filters=[{"Name": name, "Values": wanted}]):
+                vpcs.update(r["VpcId"] for r in page.get(key, []) if r.get("VpcId"))
+    for endpoint in (i for i in ids if i.startswith("vpce-")):
+        try:
+            found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint]).get("VpcEndpoints", [])
+        except ClientError as e:
+            if _code(e) != "InvalidVpcEndpointId.NotFound":
+                raise
+            found = []
+        vpcs.update(e["VpcId"] for e in found)
+    return vpcs
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,6 +7,7 @@ one row. Nothing here calls AWS.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +22,15 @@ STR, STRS, BOOL = "string", "list of strings", "boolean"
 
 @dataclass(frozen=True)
 class TriggerSpec:
-    kind: str  # task, service, cluster, subnet: how `resolve` finds the workloads
+    kind: str  # task, service, cluster, subnet, drift: how `resolve` finds the workloads
     fields: dict[str, tuple[str, tuple[str, ...]]]  # field -> (type, JMESPath expressions)
+    harvest: bool = False  # collect every EC2 resource id in the record, whatever its shape
+
+
+# EC2 ids as CloudTrail writes them in request and response, in flat, "items"/"item" or
+# {"tag": 1, "content": "vpce-…"} shapes alike (vpce-svc-… service ids are not endpoints).
+_EC2_ID = re.compile(r"^(?:vpce|vpc|sg|rtb|rtbassoc|subnet)-[0-9a-f]{8,17}$")
+MAX_HARVESTED = 200  # a record naming more is damaged or hostile: the first 200 are enough
 
 
 _NET = "networkConfiguration.awsvpcConfiguration"
@@ -59,7 +67,17 @@ def _ecs_service_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
     }
 
 
+# Drift: calls that undo the wiring. The VPC is found from the ids, so they share one row shape.
+_DRIFT = TriggerSpec("drift", {}, harvest=True)
+
 TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
+    ("ec2.amazonaws.com", "DeleteVpcEndpoints"): _DRIFT,
+    ("ec2.amazonaws.com", "ModifyVpcEndpoint"): _DRIFT,
+    ("ec2.amazonaws.com", "ModifyVpcAttribute"): _DRIFT,
+    ("ec2.amazonaws.com", "RevokeSecurityGroupIngress"): _DRIFT,
+    ("ec2.amazonaws.com", "AssociateRouteTable"): _DRIFT,
+    ("ec2.amazonaws.com", "ReplaceRouteTableAssociation"): _DRIFT,
+    ("ec2.amazonaws.com", "CreateRouteTable"): _DRIFT,
     ("ecs.amazonaws.com", "RunTask"): TriggerSpec("task", _ecs_task_fields()),
     ("ecs.amazonaws.com", "StartTask"): TriggerSpec("task", _ecs_task_fields()),
     ("ecs.amazonaws.com", "CreateService"): TriggerSpec("service", _ecs_service_fields()),
@@ -104,6 +122,7 @@ class Trigger:
     task_arns: tuple[str, ...] = ()
     subnet_id: str | None = None
     vpc_id: str | None = None
+    resource_ids: tuple[str, ...] = ()  # drift: every EC2 id the record names
 
     @property
     def label(self) -> str:
@@ -164,6 +183,11 @@ def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignore
         if tuple_field in values:
             values[tuple_field] = tuple(values[tuple_field] or ())
     values = {k: v for k, v in values.items() if v is not None}
+    if spec.harvest:
+        found: list[str] = []
+        for key in ("requestParameters", "responseElements"):
+            _harvest(detail.get(key), found)
+        values["resource_ids"] = tuple(sorted(set(found)))
     return Trigger(event_id=event_id, source=source, name=name, kind=spec.kind, account=account,
                    region=region, actor=actor, **values)
 
@@ -181,6 +205,20 @@ def _extract(detail: dict[str, Any], fname: str, ftype: str, paths: tuple[str, .
             return value
         raise BadInput(f"detail.{path} must be a {ftype}, got {_type_name(value)}")
     return None
+
+
+def _harvest(node: Any, found: list[str], depth: int = 0) -> None:
+    if len(found) >= MAX_HARVESTED or depth > 20:
+        return
+    if isinstance(node, str):
+        if _EC2_ID.match(node):
+            found.append(node)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _harvest(value, found, depth + 1)
+    elif isinstance(node, list):
+        for value in node:
+            _harvest(value, found, depth + 1)
 
 
 def _actor(detail: dict[str, Any]) -> str | None:
@@ -222,6 +260,8 @@ def workload_key(trigger: Trigger) -> str:
         parts = (trigger.cluster, trigger.service)
     elif trigger.kind == "cluster":
         parts = (trigger.cluster, sorted(trigger.capacity_providers))
+    elif trigger.kind == "drift":
+        parts = (trigger.name, trigger.resource_ids)
     else:
         parts = (trigger.subnet_id, trigger.vpc_id)
     return f"{trigger.region}|{trigger.kind}|{parts!r}"

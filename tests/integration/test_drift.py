@@ -1,0 +1,156 @@
+"""Drift: someone undoes the wiring. Report mode says so with the fix; remediate mode restores what
+the tool owns; the tool's own calls coming back change nothing. Each drift sample in events/ is
+replayed in both modes against the real change made in moto."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from account import (
+    ECR,
+    REGION,
+    by_service,
+    container,
+    create_service,
+    endpoints,
+    private_vpc,
+    register_task_definition,
+    run,
+)
+
+from vpce_remediator.samples import load_event
+
+SAMPLE = {"vpc": "vpc-0a1b2c3d4e5f60001", "a": "subnet-0a1b2c3d4e5f60011", "b": "subnet-0a1b2c3d4e5f60012",
+          "own_sg": "sg-0a1b2c3d4e5f60031", "dkr": "vpce-0a1b2c3d4e5f60041", "new_rtb": "rtb-0a1b2c3d4e5f60052",
+          "assoc": "rtbassoc-0a1b2c3d4e5f60061"}
+OWN_ROLE = "arn:aws:iam::123456789012:role/vpce-remediator-FunctionRole-1A2B3C"
+
+
+def retarget(sample: str, ids: dict[str, str]) -> dict[str, Any]:
+    """The sample with its placeholder ids replaced by the moto account's real ones."""
+    text = json.dumps(load_event(sample))
+    for key, real in ids.items():
+        text = text.replace(SAMPLE[key], real)
+    return json.loads(text)
+
+
+@pytest.fixture
+def wired(aws: Any) -> dict[str, Any]:
+    """A remediated VPC: a Fargate service and the four endpoints it needs, made by the tool."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "app", "10.20.0.0/16", "ab")
+    ecs.create_cluster(clusterName="prod")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")])
+    arn = create_service(ecs, "prod", "web", td, net, "FARGATE")
+    assert run(load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn}),
+               "remediate").result["status"] == "remediated"
+    svc = by_service(endpoints(aws, net["vpc"]))
+    own_sg = svc["logs"][0]["Groups"][0]["GroupId"]
+    return {**net, "ec2": ec2, "svc": svc, "ids": {
+        "vpc": net["vpc"], "a": net["subnets"][0], "b": net["subnets"][1], "own_sg": own_sg,
+        "dkr": svc["ecr.dkr"][0]["VpcEndpointId"]}}
+
+
+def test_a_deleted_endpoint_is_reported_or_recreated(aws: Any, wired: dict[str, Any]) -> None:
+    wired["ec2"].delete_vpc_endpoints(VpcEndpointIds=[wired["ids"]["dkr"]])
+    event = retarget("ec2-DeleteVpcEndpoints", wired["ids"])
+
+    report = run(event, "report")
+    assert report.writes == [] and report.result["status"] == "non_compliant"
+    assert [f["service"] for f in report.result["findings"] if f["problem"] == "endpoint-missing"] == [
+        f"com.amazonaws.{REGION}.ecr.dkr"]
+
+    fixed = run(event, "remediate")
+    assert fixed.result["status"] == "remediated"
+    assert fixed.clients.calls["ec2.CreateVpcEndpoint"] == 1
+    assert len(by_service(endpoints(aws, wired["vpc"]))["ecr.dkr"]) == 1
+
+
+def test_a_subnet_removed_from_an_owned_endpoint_is_put_back(aws: Any, wired: dict[str, Any]) -> None:
+    dkr = wired["ids"]["dkr"]
+    wired["ec2"].modify_vpc_endpoint(VpcEndpointId=dkr, RemoveSubnetIds=[wired["ids"]["b"]])
+    event = retarget("ec2-ModifyVpcEndpoint", wired["ids"])
+
+    report = run(event, "report")
+    (finding,) = report.result["findings"]
+    assert finding["problem"] == "endpoint-missing-az" and finding["resource_id"] == dkr
+    assert finding["fix"] == [f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id {dkr} "
+                              f"--add-subnet-ids {wired['ids']['b']}"]
+
+    assert run(event, "remediate").result["status"] == "remediated"
+    (endpoint,) = by_service(endpoints(aws, wired["vpc"]))["ecr.dkr"]
+    assert sorted(endpoint["SubnetIds"]) == sorted(wired["subnets"])
+
+
+def test_dns_hostnames_turned_off_is_reported_in_both_modes(wired: dict[str, Any]) -> None:
+    wired["ec2"].modify_vpc_attribute(VpcId=wired["vpc"], EnableDnsHostnames={"Value": False})
+    event = retarget("ec2-ModifyVpcAttribute", wired["ids"])
+
+    for mode in ("report", "remediate"):
+        r = run(event, mode)
+        assert r.writes == []  # a VPC attribute is the owner's call, never ours
+        assert [f["problem"] for f in r.result["findings"]] == ["vpc-dns-hostnames-off"]
+
+
+def test_https_revoked_on_the_own_security_group_is_restored(aws: Any, wired: dict[str, Any]) -> None:
+    sg = wired["ids"]["own_sg"]
+    wired["ec2"].revoke_security_group_ingress(GroupId=sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}])
+    event = retarget("ec2-RevokeSecurityGroupIngress", wired["ids"])
+
+    report = run(event, "report")
+    assert report.writes == []
+    assert [(f["problem"], f["resource_id"]) for f in report.result["findings"]] == [("endpoint-sg-closed", sg)]
+
+    assert run(event, "remediate").result["status"] == "remediated"
+    rules = wired["ec2"].describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"]
+    assert any(p.get("FromPort") == 443 and any(r["CidrIp"] == "10.20.0.0/16" for r in p["IpRanges"])
+               for p in rules)
+
+
+@pytest.mark.parametrize("sample", ["ec2-AssociateRouteTable", "ec2-ReplaceRouteTableAssociation"])
+def test_a_workload_subnet_moved_to_a_new_route_table_gets_the_s3_gateway(
+        aws: Any, wired: dict[str, Any], sample: str) -> None:
+    ec2 = wired["ec2"]
+    new_rtb = ec2.create_route_table(VpcId=wired["vpc"])["RouteTable"]["RouteTableId"]
+    table = ec2.describe_route_tables(RouteTableIds=[wired["rtb"]])["RouteTables"][0]
+    assoc = next(a["RouteTableAssociationId"] for a in table["Associations"] if a.get("SubnetId") == wired["ids"]["b"])
+    if sample == "ec2-AssociateRouteTable":
+        ec2.disassociate_route_table(AssociationId=assoc)
+        assoc = ec2.associate_route_table(RouteTableId=new_rtb, SubnetId=wired["ids"]["b"])["AssociationId"]
+    else:
+        assoc = ec2.replace_route_table_association(AssociationId=assoc, RouteTableId=new_rtb)["NewAssociationId"]
+    event = retarget(sample, {**wired["ids"], "new_rtb": new_rtb, "assoc": assoc})
+
+    report = run(event, "report")
+    assert report.writes == []
+    (finding,) = report.result["findings"]
+    assert finding["problem"] == "s3-gateway-missing-route-table" and new_rtb in finding["fix"][0]
+
+    assert run(event, "remediate").result["status"] == "remediated"
+    (s3,) = by_service(endpoints(aws, wired["vpc"]))["s3"]
+    assert sorted(s3["RouteTableIds"]) == sorted([wired["rtb"], new_rtb])
+
+
+def test_a_new_unused_route_table_changes_nothing(wired: dict[str, Any]) -> None:
+    new_rtb = wired["ec2"].create_route_table(VpcId=wired["vpc"])["RouteTable"]["RouteTableId"]
+    event = retarget("ec2-CreateRouteTable", {**wired["ids"], "new_rtb": new_rtb})
+
+    for mode in ("report", "remediate"):
+        r = run(event, mode)
+        assert r.result["status"] == "compliant" and r.writes == []
+
+
+@pytest.mark.parametrize("sample", ["ec2-CreateVpcEndpoint-own", "ec2-CreateSecurityGroup-own",
+                                    "ec2-AuthorizeSecurityGroupIngress-own", "ec2-ModifyVpcEndpoint-own",
+                                    "ec2-CreateTags-own"])
+def test_the_tools_own_calls_coming_back_make_no_write(aws: Any, wired: dict[str, Any], sample: str) -> None:
+    # Leave something to fix, so that evaluating would write: only dropping the event keeps it quiet.
+    wired["ec2"].delete_vpc_endpoints(VpcEndpointIds=[wired["ids"]["dkr"]])
+    event = retarget(sample, wired["ids"])
+
+    r = run(event, "remediate", own_role_arn=OWN_ROLE)
+
+    assert r.result["status"] == "ignored"
+    assert r.writes == [] and r.clients.total_calls == 0
