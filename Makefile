@@ -11,7 +11,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 PY313 := $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint validate build deploy clean
+.PHONY: demo test lint validate build deploy reliability clean
 
 # Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
 $(STAMP): pyproject.toml
@@ -28,12 +28,16 @@ demo: $(STAMP)
 	$(BIN)/vpce-remediator demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
+# What it survives, in figures: damaged events, duplicates, concurrency, throttles, own events, drift.
+reliability: $(STAMP)
+	$(BIN)/python tools/reliability.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 
 # cfn-lint, SAM's own lint, and checkov (every skip carries its reason in template.yaml).
 validate: $(STAMP) $(TOOLS_STAMP)

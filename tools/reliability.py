@@ -1,0 +1,309 @@
+"""`make reliability`: what the remediator survives, in figures.
+
+Each row runs a scenario against moto (in-process, or a `moto_server` on 127.0.0.1 for the
+concurrent runs, which are real processes) and counts what a user would fear: exceptions, writes,
+duplicate endpoints, lost events. Exits 1 if any of those is not zero.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+REGION = "us-east-1"
+OWN_ROLE = "arn:aws:iam::123456789012:role/vpce-remediator-FunctionRole-1A2B3C"
+for _key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ[_key] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = REGION
+os.environ.pop("AWS_PROFILE", None)
+os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the table is the output; each record's log line is not
+import warnings  # noqa: E402
+
+warnings.simplefilter("ignore")
+
+import boto3  # noqa: E402
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from vpce_remediator.aws import Clients  # noqa: E402
+from vpce_remediator.batch import BatchRun  # noqa: E402
+from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition  # noqa: E402
+from vpce_remediator.engine import Settings, evaluate_event  # noqa: E402
+from vpce_remediator.lock import VpcLock  # noqa: E402
+from vpce_remediator.samples import EVENTS_DIR, load_event  # noqa: E402
+
+Row = tuple[str, int, str, int]  # (scenario, tried, what could go wrong, how often it did)
+
+
+def _estate(client: Callable[[str], Any]) -> dict[str, Any]:
+    net = private_vpc(client("ec2"), "app", "10.20.0.0/16", "ab")
+    ecs = client("ecs")
+    ecs.create_cluster(clusterName="prod")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")])
+    net["service"] = create_service(ecs, "prod", "web", td, net, "FARGATE")
+    net["td"] = td
+    return net
+
+
+def _service_event(net: dict[str, Any]) -> dict[str, Any]:
+    return load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": net["service"]})
+
+
+def _live(ec2: Any, vpc: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]:
+        if e["State"].lower() not in ("deleted", "deleting"):
+            counts[e["ServiceName"]] = counts.get(e["ServiceName"], 0) + 1
+    return counts
+
+
+def _table(dynamodb: Any) -> str:
+    dynamodb.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return "state"
+
+
+def _sqs(body: str, n: int) -> dict[str, Any]:
+    return {"messageId": f"m-{n}", "receiptHandle": f"r-{n}", "body": body, "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:events", "awsRegion": REGION}
+
+
+def _processor() -> BatchProcessor:
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def damaged_events(n: int = 300, seed: int = 7) -> list[Row]:
+    rng = random.Random(seed)
+    samples = sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
+    junk: list[Any] = [None, 0, -1, 3.5, True, "", "💥", "x" * 5000, [], {}, ["subnet-0a1b2c3d4e5f60011"] * 500,
+                       {"item": [{"tag": 1, "content": "vpce-0a1b2c3d4e5f60041"}]}, "vpc-0a1b2c3d4e5f60001"]
+    exceptions = writes = 0
+    with mock_aws():  # an empty account: a damaged event has nothing legitimate to fix, so any write is a bug
+        clients = Clients(region=REGION, session=boto3.session.Session(region_name=REGION))
+        batch = BatchRun(clients, Settings(mode="remediate"))
+        for i in range(n):
+            event = load_event(rng.choice(samples))
+            for _ in range(rng.randint(1, 3)):
+                node, key = _random_slot(event, rng)
+                if isinstance(node, dict) and rng.random() < 0.3:
+                    node.pop(key, None)
+                else:
+                    node[key] = rng.choice(junk)
+            body = json.dumps(event)
+            if rng.random() < 0.1:
+                body = body[: rng.randint(1, len(body))]
+            try:
+                process_partial_response(event={"Records": [_sqs(body, i)]}, record_handler=batch.record_handler,
+                                         processor=_processor())
+            except Exception:  # noqa: BLE001 - counting what escapes is the point
+                exceptions += 1
+        writes = len(clients.write_calls())
+    return [("damaged events", n, "unhandled exceptions", exceptions), ("damaged events", n, "AWS writes", writes)]
+
+
+def _random_slot(event: dict[str, Any], rng: random.Random) -> tuple[Any, Any]:
+    node: Any = event
+    while True:
+        keys = list(node.keys()) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            return node, "x" if isinstance(node, dict) else 0
+        key = rng.choice(keys)
+        child = node[key]
+        if not isinstance(child, dict | list) or not child or rng.random() < 0.35:
+            return node, key
+        node = child
+
+
+def duplicate_deliveries(n: int = 200) -> list[Row]:
+    """The same CloudTrail event delivered n times, across batches and invocations."""
+    with mock_aws():
+        net = _estate(lambda name: boto3.client(name, region_name=REGION))
+        table = _table(boto3.client("dynamodb", region_name=REGION))
+        body = json.dumps(_service_event(net))
+        evaluations = 0
+        for start in range(0, n, 10):
+            batch = BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table)
+            for _ in range(start, min(start + 10, n)):
+                batch.process(body)
+            evaluations += batch.evaluations
+        extra = sum(c - 1 for c in _live(boto3.client("ec2", region_name=REGION), net["vpc"]).values())
+    return [("duplicate deliveries", n, "duplicate endpoints", extra),
+            ("duplicate deliveries", n, "evaluations beyond the first", evaluations - 1)]
+
+
+def _worker(url: str, body: str, table: str, barrier: Any, out: Any) -> None:
+    clients = Clients(region=REGION, endpoint_url=url)
+    batch = BatchRun(clients, Settings(mode="remediate"), VpcLock(clients.dynamodb, table, poll_seconds=0.05))
+    barrier.wait()
+    out.put(batch.process(body)["status"])
+
+
+def concurrent_runs(processes: int = 4, rounds: int = 3) -> list[Row]:
+    """Real processes remediating one VPC at the same moment, through a moto_server."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    duplicates = 0
+    try:
+        _wait(url)
+        for _round in range(rounds):
+            urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=5)
+            net = _estate(lambda name: boto3.client(name, region_name=REGION, endpoint_url=url))
+            table = _table(boto3.client("dynamodb", region_name=REGION, endpoint_url=url))
+            body = json.dumps(_service_event(net))
+            ctx = multiprocessing.get_context("spawn")
+            barrier, out = ctx.Barrier(processes), ctx.Queue()
+            workers = [ctx.Process(target=_worker, args=(url, body, table, barrier, out)) for _ in range(processes)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(120)
+            duplicates += sum(c - 1 for c in _live(boto3.client("ec2", region_name=REGION, endpoint_url=url),
+                                                   net["vpc"]).values())
+    finally:
+        server.terminate()
+        server.wait(10)
+    return [("concurrent runs on one VPC", processes * rounds, "duplicate endpoints", duplicates)]
+
+
+def throttles(events: int = 20, every: int = 3) -> list[Row]:
+    """A throttle on every `every`-th CreateVpcEndpoint; failed records are redelivered until done."""
+    lost = 0
+    injected = 0
+    with mock_aws():
+        nets = []
+        ec2 = boto3.client("ec2", region_name=REGION)
+        ecs = boto3.client("ecs", region_name=REGION)
+        ecs.create_cluster(clusterName="prod")
+        for i in range(events):
+            net = private_vpc(ec2, f"v{i}", f"10.{100 + i}.0.0/16", "ab")
+            td = register_task_definition(ecs, f"t{i}", [container("web", f"{ECR}/web:1")])
+            nets.append((net, create_service(ecs, "prod", f"s{i}", td, net, "FARGATE")))
+        session = boto3.session.Session(region_name=REGION)
+        seen = {"n": 0}
+
+        def throttle(**_: Any) -> Any:
+            nonlocal injected
+            seen["n"] += 1
+            if seen["n"] % every == 0:
+                injected += 1
+                return _Http(), {"Error": {"Code": "RequestLimitExceeded", "Message": "injected"},
+                                 "ResponseMetadata": {"HTTPStatusCode": 503}}
+            return None
+
+        session.events.register("before-call.ec2.CreateVpcEndpoint", throttle)
+        queue = [_sqs(json.dumps(load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": s})),
+                      i) for i, (_, s) in enumerate(nets)]
+        for _attempt in range(10):  # the queue's redrive: failed records come back
+            if not queue:
+                break
+            batch = BatchRun(Clients(region=REGION, session=session), Settings(mode="remediate"))
+            failed = process_partial_response(event={"Records": queue}, record_handler=batch.record_handler,
+                                              processor=_processor())["batchItemFailures"]
+            ids = {f["itemIdentifier"] for f in failed}
+            queue = [r for r in queue if r["messageId"] in ids]
+        for net, _ in nets:
+            if len(_live(ec2, net["vpc"])) != 4:
+                lost += 1
+    return [("throttles injected", injected, "events lost", lost)]
+
+
+def own_events() -> list[Row]:
+    names = sorted(p.stem for p in EVENTS_DIR.glob("*-own.json"))
+    with mock_aws():
+        net = _estate(lambda name: boto3.client(name, region_name=REGION))
+        writes = 0
+        for name in names:
+            text = json.dumps(load_event(name)).replace("vpc-0a1b2c3d4e5f60001", net["vpc"])
+            clients = Clients(region=REGION)
+            evaluate_event(json.loads(text), clients, Settings(mode="remediate", own_role_arn=OWN_ROLE))
+            writes += len(clients.write_calls())
+    return [("own events", len(names), "AWS writes", writes)]
+
+
+def drift() -> list[Row]:
+    """Delete, shrink and close the tool's endpoints; each drift event must put them back."""
+    restored = tried = 0
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        net = _estate(lambda name: boto3.client(name, region_name=REGION))
+        evaluate_event(_service_event(net), Clients(region=REGION), Settings(mode="remediate"))
+        for sample, damage in (("ec2-DeleteVpcEndpoints", "delete"), ("ec2-ModifyVpcEndpoint", "shrink"),
+                               ("ec2-RevokeSecurityGroupIngress", "revoke")):
+            tried += 1
+            eps = {e["ServiceName"].rsplit(".", 1)[-1]: e for e in ec2.describe_vpc_endpoints(
+                Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["VpcEndpoints"] if e["State"] != "deleted"}
+            dkr = eps["dkr"]
+            sg = dkr["Groups"][0]["GroupId"]
+            if damage == "delete":
+                ec2.delete_vpc_endpoints(VpcEndpointIds=[dkr["VpcEndpointId"]])
+            elif damage == "shrink":
+                ec2.modify_vpc_endpoint(VpcEndpointId=dkr["VpcEndpointId"], RemoveSubnetIds=[net["subnets"][1]])
+            else:
+                ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[{
+                    "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}])
+            text = json.dumps(load_event(sample))
+            for old, new in (("vpce-0a1b2c3d4e5f60041", dkr["VpcEndpointId"]), ("sg-0a1b2c3d4e5f60031", sg),
+                             ("subnet-0a1b2c3d4e5f60012", net["subnets"][1]), ("vpc-0a1b2c3d4e5f60001", net["vpc"])):
+                text = text.replace(old, new)
+            evaluate_event(json.loads(text), Clients(region=REGION), Settings(mode="remediate"))
+            check = Clients(region=REGION)
+            after = evaluate_event(_service_event(net), check, Settings(mode="report")).to_dict()
+            restored += after["status"] == "compliant" and not check.write_calls()
+    return [("drift events", tried, "not restored", tried - restored)]
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+class _Http:
+    status_code = 503
+    headers: dict[str, str] = {}
+    text = ""
+    content = b""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def main() -> int:
+    started = time.monotonic()
+    rows: list[Row] = []
+    for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift):
+        rows += scenario()
+    width = max(len(r[0]) for r in rows)
+    print(f"{'scenario':<{width}}  {'tried':>6}  {'what must not happen':<30} {'happened':>8}")
+    for name, tried, what, bad in rows:
+        print(f"{name:<{width}}  {tried:>6}  {what:<30} {bad:>8}")
+    print(f"({time.monotonic() - started:.0f} s)")
+    return 0 if all(r[3] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
