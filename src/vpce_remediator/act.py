@@ -107,7 +107,8 @@ def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
         {"Key": OWNER_TAG[0], "Value": OWNER_TAG[1]}, {"Key": "Name", "Value": name}]}]
 
 
-def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None) -> list[ActionResult]:
+def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
+               on_created: Callable[[str, str], None] | None = None) -> list[ActionResult]:
     """Execute the plan's actions; permission errors become failed results, others propagate.
 
     Throttles and other errors propagate on purpose: the record fails and the queue retries it;
@@ -130,10 +131,12 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
                 results.append(ActionResult(action, "modified", action.resource_id))
             elif action.kind in (CREATE_INTERFACE, CREATE_GATEWAY) and action.service in existing:
                 results.append(ActionResult(action, "exists", existing[action.service]))
-            elif action.kind == CREATE_INTERFACE:
-                results.append(ActionResult(action, "created", _create_interface(ec2, snap, action, own_sg)))
-            elif action.kind == CREATE_GATEWAY:
-                results.append(ActionResult(action, "created", _create_gateway(ec2, snap, action)))
+            elif action.kind in (CREATE_INTERFACE, CREATE_GATEWAY):
+                made = _create_interface(ec2, snap, action, own_sg) if action.kind == CREATE_INTERFACE \
+                    else _create_gateway(ec2, snap, action)
+                if on_created is not None:
+                    on_created(made, snap.vpc_id)
+                results.append(ActionResult(action, "created", made))
             else:
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))

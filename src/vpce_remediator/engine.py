@@ -5,7 +5,7 @@ Every door (Lambda handler, CLI `invoke`, demo) calls `evaluate_event`; none has
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,7 @@ def evaluate_event(event: Any, clients: Clients, settings: Settings, lock: VpcLo
     parsed = parse_event(event, settings.own_role_arn)
     if isinstance(parsed, Ignored):
         return Outcome(IGNORED, parsed, parsed.reason)
-    resolved = resolve(parsed, clients)
+    resolved = resolve(parsed, clients, lock)
     outcome = Outcome(IGNORED, parsed, resolved.ignored, list(resolved.workloads))
     if resolved.ignored is None:
         for vpc_id, workloads in _by_vpc(resolved).items():
@@ -198,7 +198,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
                              trigger.account, resolved.subnets)
             snap, plan = plan_vpc(ec2, needs, fresh.with_offers(snap.offers), settings)
-            return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
+            return outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
         finally:
             lock.release(vpc_id)
     return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
@@ -214,10 +214,10 @@ def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: 
 
 
 def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,
-                pacer: Pacer | None = None) -> VpcOutcome:
+                pacer: Pacer | None = None, on_created: Callable[[str, str], None] | None = None) -> VpcOutcome:
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
-        outcome.results = apply_plan(ec2, plan, snap, pacer)
+        outcome.results = apply_plan(ec2, plan, snap, pacer, on_created)
         outcome.findings += [_permission_finding(r, snap) for r in outcome.results if r.status == "failed"]
     else:
         outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]

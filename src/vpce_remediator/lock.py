@@ -57,6 +57,19 @@ class VpcLock:
                 raise VpcBusy(f"VPC {vpc_id} is being remediated by another run; retry later")
             time.sleep(self.poll)
 
+    # The same table keeps the tool's own record of the endpoints it made, so the VPC of a deleted
+    # endpoint is known even after EC2 stops describing it.
+    LEDGER_DAYS = 400
+
+    def remember(self, endpoint_id: str, vpc_id: str) -> None:
+        self.dynamodb.put_item(TableName=self.table, Item={
+            "id": {"S": f"endpoint#{endpoint_id}"}, "vpc": {"S": vpc_id},
+            "expiration": {"N": str(int(time.time()) + self.LEDGER_DAYS * 86400)}})
+
+    def vpc_of(self, endpoint_id: str) -> str | None:
+        item = self.dynamodb.get_item(TableName=self.table, Key={"id": {"S": f"endpoint#{endpoint_id}"}}).get("Item")
+        return item["vpc"]["S"] if item and "vpc" in item else None
+
     def release(self, vpc_id: str) -> None:
         try:
             self.dynamodb.delete_item(TableName=self.table, Key=self.key(vpc_id),

@@ -50,11 +50,17 @@ class _TaskDefinitions:
         return self.cache[ref]
 
 
-def resolve(trigger: Trigger, clients: Clients) -> Resolved:
-    """Read what the trigger points at and describe it as workloads."""
-    handler = {"task": _resolve_task, "service": _resolve_service, "cluster": _resolve_cluster,
-               "subnet": _resolve_subnet, "drift": _resolve_drift}[trigger.kind]
-    resolved = handler(trigger, clients, _TaskDefinitions(clients.ecs))
+def resolve(trigger: Trigger, clients: Clients, ledger: Any = None) -> Resolved:
+    """Read what the trigger points at and describe it as workloads.
+
+    `ledger` (the VPC lock's table) knows the VPC of endpoints this tool made, once EC2 forgets them.
+    """
+    if trigger.kind == "drift":
+        resolved = _resolve_drift(trigger, clients, _TaskDefinitions(clients.ecs), ledger)
+    else:
+        handler = {"task": _resolve_task, "service": _resolve_service, "cluster": _resolve_cluster,
+                   "subnet": _resolve_subnet}[trigger.kind]
+        resolved = handler(trigger, clients, _TaskDefinitions(clients.ecs))
     if resolved.ignored is None and not resolved.subnets:
         ids = {s for w in resolved.workloads for s in w.subnet_ids}
         resolved.subnets = describe_subnets(clients.ec2, ids)
@@ -178,9 +184,9 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Reso
     return Resolved(workloads, vpc_subnets, new_subnet=new)
 
 
-def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions, ledger: Any = None) -> Resolved:
     """Someone changed the wiring: evaluate each VPC it touched, with every ECS service in it."""
-    vpcs = vpcs_of(clients, t.resource_ids)
+    vpcs = vpcs_of(clients, t.resource_ids, ledger)
     if not vpcs:
         return Resolved(ignored=f"{t.name}: none of {', '.join(t.resource_ids) or 'its ids'} is in a VPC "
                                 "that still exists")
@@ -197,7 +203,7 @@ def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resol
     return Resolved(workloads, subnets, vpc_scope=tuple(sorted(vpcs)))
 
 
-def vpcs_of(clients: Clients, ids: Iterable[str]) -> set[str]:
+def vpcs_of(clients: Clients, ids: Iterable[str], ledger: Any = None) -> set[str]:
     """The VPCs that EC2 resource ids belong to (a deleted endpoint stays visible for a while)."""
     ec2 = clients.ec2
     ids = list(ids)
@@ -220,6 +226,8 @@ def vpcs_of(clients: Clients, ids: Iterable[str]) -> set[str]:
                 raise
             found = []
         vpcs.update(e["VpcId"] for e in found)
+        if not found and ledger is not None and (remembered := ledger.vpc_of(endpoint)):
+            vpcs.add(remembered)
     return vpcs
 
 

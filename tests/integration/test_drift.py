@@ -154,3 +154,46 @@ def test_the_tools_own_calls_coming_back_make_no_write(aws: Any, wired: dict[str
 
     assert r.result["status"] == "ignored"
     assert r.writes == [] and r.clients.total_calls == 0
+
+
+def test_an_endpoint_ec2_no_longer_describes_is_found_in_the_tools_own_record(aws: Any) -> None:
+    import boto3
+
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.engine import Settings, evaluate_event
+    from vpce_remediator.lock import VpcLock
+
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    aws.client("dynamodb", region_name=REGION).create_table(
+        TableName="state", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    net = private_vpc(ec2, "app", "10.20.0.0/16", "ab")
+    ecs.create_cluster(clusterName="prod")
+    arn = create_service(ecs, "prod", "web", register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")]),
+                         net, "FARGATE")
+    made = Clients(region=REGION)
+    evaluate_event(load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn}), made,
+                   Settings(mode="remediate"), VpcLock(made.dynamodb, "state"))
+    dkr = by_service(endpoints(aws, net["vpc"]))["ecr.dkr"][0]["VpcEndpointId"]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[dkr])
+
+    forgetful = Clients(region=REGION, session=boto3.session.Session(region_name=REGION))
+    by_id = {"asked": False}
+    forgetful.session.events.register("provide-client-params.ec2.DescribeVpcEndpoints",
+                                      lambda params, **_: by_id.update(asked="VpcEndpointIds" in params))
+
+    def not_found(**_: Any) -> Any:  # EC2 has forgotten the deleted endpoint
+        if by_id["asked"]:
+            return type("Http", (), {"status_code": 400, "headers": {}, "text": "", "content": b""})(), {
+                "Error": {"Code": "InvalidVpcEndpointId.NotFound", "Message": "gone"},
+                "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    forgetful.session.events.register("before-call.ec2.DescribeVpcEndpoints", not_found)
+    event = retarget("ec2-DeleteVpcEndpoints", {"dkr": dkr})
+
+    result = evaluate_event(event, forgetful, Settings(mode="remediate"), VpcLock(forgetful.dynamodb, "state"))
+
+    assert result.to_dict()["status"] == "remediated"
+    assert len(by_service(endpoints(aws, net["vpc"]))["ecr.dkr"]) == 1
