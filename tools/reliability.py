@@ -18,27 +18,32 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from moto import mock_aws
+
+from vpce_remediator.aws import Clients
+from vpce_remediator.batch import BatchRun
+from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition
+from vpce_remediator.engine import Settings, evaluate_event
+from vpce_remediator.lock import VpcLock
+from vpce_remediator.samples import EVENTS_DIR, load_event
+
 REGION = "us-east-1"
 OWN_ROLE = "arn:aws:iam::123456789012:role/vpce-remediator-FunctionRole-1A2B3C"
-for _key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-    os.environ[_key] = "testing"
-os.environ["AWS_DEFAULT_REGION"] = REGION
-os.environ.pop("AWS_PROFILE", None)
-os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the table is the output; each record's log line is not
-import warnings  # noqa: E402
 
-warnings.simplefilter("ignore")
 
-import boto3  # noqa: E402
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response  # noqa: E402
-from moto import mock_aws  # noqa: E402
+def _offline_environment() -> None:
+    """Dummy credentials and a quiet log, set by `main` only (importing this module changes nothing)."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        os.environ[key] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the table is the output; each record's log line is not
+    import warnings
 
-from vpce_remediator.aws import Clients  # noqa: E402
-from vpce_remediator.batch import BatchRun  # noqa: E402
-from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition  # noqa: E402
-from vpce_remediator.engine import Settings, evaluate_event  # noqa: E402
-from vpce_remediator.lock import VpcLock  # noqa: E402
-from vpce_remediator.samples import EVENTS_DIR, load_event  # noqa: E402
+    warnings.simplefilter("ignore")
+
 
 Row = tuple[str, int, str, int]  # (scenario, tried, what could go wrong, how often it did)
 
@@ -293,6 +298,7 @@ def _wait(url: str) -> None:
 
 
 def main() -> int:
+    _offline_environment()
     started = time.monotonic()
     rows: list[Row] = []
     for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift):

@@ -71,7 +71,14 @@ def test_a_partial_view_never_archives_another_workloads_finding(aws: Any) -> No
     assert {f["RecordState"] for f in findings(aws).values()} == {"ACTIVE"}
 
 
-def test_security_hub_not_enabled_is_a_warning_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_security_hub_not_enabled_is_a_warning_once() -> None:
+    import logging
+
+    warned: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warned.append  # type: ignore[method-assign]
+    logger = logging.getLogger("vpce-remediator")
+    logger.addHandler(handler)
     hub = boto3.client("securityhub", region_name=REGION)
     SecurityHubReporter._disabled_accounts.discard("210987654321")
     reporter = SecurityHubReporter(hub, REGION, "210987654321")
@@ -84,8 +91,9 @@ def test_security_hub_not_enabled_is_a_warning_once(caplog: pytest.LogCaptureFix
         second = reporter.sync({"vpc-1": [finding]})  # no stubbed call left: it must not call again
 
         stub.assert_no_pending_responses()
+    logger.removeHandler(handler)
     assert first == second == {"imported": 0, "archived": 0}
-    assert sum("not enabled" in r.message for r in caplog.records) == 1
+    assert sum("not enabled" in r.getMessage() for r in warned) == 1
     SecurityHubReporter._disabled_accounts.discard("210987654321")
 
 
