@@ -34,7 +34,7 @@ from vpce_remediator.report import (
     evaluation,
 )
 from vpce_remediator.resolve import _service_workload, _TaskDefinitions, discover_services
-from vpce_remediator.snapshot import SubnetInfo, read_vpc
+from vpce_remediator.snapshot import SubnetInfo, describe_subnets, read_vpc
 
 SERVICE = "AWS::ECS::Service"
 VPC = "AWS::EC2::VPC"
@@ -86,7 +86,7 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
     ordering = _timestamp(invoking.get("notificationCreationTime"))
     run.put_calls = ConfigReporter(clients.config, event["resultToken"]).put(run.evaluations, ordering)
     if security_hub and (run.findings_by_vpc or run.partial_findings):
-        SecurityHubReporter(clients.securityhub, clients.region, _account(event, clients)).sync(
+        SecurityHubReporter(clients.securityhub, clients.region, _account(event)).sync(
             run.findings_by_vpc, run.partial_findings)
     return run
 
@@ -208,8 +208,6 @@ def _evaluate_vpcs(clients: Clients, settings: Settings,
 
 
 def _describe(clients: Clients, subnet_ids: Any) -> dict[str, SubnetInfo]:
-    from vpce_remediator.snapshot import describe_subnets
-
     return describe_subnets(clients.ec2, subnet_ids)
 
 
@@ -223,7 +221,7 @@ def _item_account(item: dict[str, Any]) -> str:
     return str(item.get("awsAccountId") or item.get("accountId") or "")  # history items say accountId
 
 
-def _account(event: dict[str, Any], clients: Clients) -> str:
+def _account(event: dict[str, Any]) -> str:
     return str(event.get("accountId") or "")
 
 

@@ -8,7 +8,7 @@ one row. Nothing here calls AWS.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jmespath
@@ -136,7 +136,6 @@ class Ignored:
     reason: str
     event_id: str = ""
     name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignored:
