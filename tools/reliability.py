@@ -39,8 +39,12 @@ def _offline_environment() -> None:
         os.environ[key] = "testing"
     os.environ["AWS_DEFAULT_REGION"] = REGION
     os.environ.pop("AWS_PROFILE", None)
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the table is the output; each record's log line is not
+    import logging
     import warnings
+
+    # The table is the output, not each record's log line (Powertools sets a level per logger).
+    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("vpce-remediator")] + ["vpce-remediator"]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
     warnings.simplefilter("ignore")
 
@@ -159,7 +163,14 @@ def _worker(url: str, body: str, table: str, barrier: Any, out: Any) -> None:
 def concurrent_runs(processes: int = 4, rounds: int = 3) -> list[Row]:
     """Real processes remediating one VPC at the same moment, through a moto_server."""
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    # moto's own server answers requests on parallel threads, and its DynamoDB checks a condition
+    # and writes without a lock between them: two conditional puts can both succeed, which real
+    # DynamoDB never allows. One request at a time gives the atomic conditional write we rely on.
+    serve = ("import sys; from moto.server import DomainDispatcherApplication, create_backend_app; "
+             "from werkzeug.serving import run_simple; "
+             "run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), "
+             "threaded=False)")
+    server = subprocess.Popen([sys.executable, "-c", serve, str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     duplicates = 0
