@@ -3,8 +3,14 @@
     vpce-remediator invoke EVENT_FILE [--mode report|remediate|opt-in] [--region R] [--profile P]
                            [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
     vpce-remediator demo
+    vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
+                           --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
+                           [--profile P] [--endpoint-url URL] [--json]
+    vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
+                         [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
 
-Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input.
+Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
+passes, 3 a hop fails.
 """
 from __future__ import annotations
 
@@ -31,6 +37,24 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
     demo = sub.add_parser("demo", help="the whole story on an in-process moto account (no AWS needed)")
     demo.add_argument("--json", action="store_true", help="print each result as JSON")
+
+    doc = sub.add_parser("doctor", help="check every network hop one workload needs, from the API alone")
+    doc.add_argument("--cluster", help="the service's cluster (name or ARN)")
+    doc.add_argument("--service", help="an ECS service: its task definition, subnets and groups come from ECS")
+    doc.add_argument("--task-definition", metavar="FAMILY[:REV]", help="a task definition, with --subnets and "
+                                                                        "--security-groups it would run with")
+    doc.add_argument("--subnets", metavar="S1,S2", help="comma-separated subnet ids (with --task-definition)")
+    doc.add_argument("--security-groups", metavar="SG1,SG2", help="comma-separated security group ids")
+    doc.add_argument("--launch-type", choices=("FARGATE", "EC2"), help="default: the task definition's")
+    scan = sub.add_parser("scan", help="evaluate every ECS service and running standalone task in the region")
+    scan.add_argument("--vpc", action="extend", nargs="+", metavar="VPC_ID", help="only these VPCs")
+    scan.add_argument("--mode", default="report", choices=("report", "remediate"))
+    scan.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    for p in (doc, scan):
+        p.add_argument("--region")
+        p.add_argument("--profile")
+        p.add_argument("--endpoint-url", help="send every AWS call here (a moto_server, say)")
+        p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     return parser
 
 
@@ -40,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vpce_remediator.demo import run_demo
 
         return run_demo(as_json=args.json)
+    if args.command == "doctor":
+        return _doctor(args)
+    if args.command == "scan":
+        return _scan(args)
     return _invoke(args)
 
 
@@ -82,6 +110,66 @@ def _invoke(args: argparse.Namespace) -> int:
     result = outcome.to_dict()
     print(json.dumps(result, indent=2) if args.json else summary(result))
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.doctor import Target, diagnose, marks_for, render
+
+    target = Target(cluster=args.cluster, service=args.service, task_definition=args.task_definition,
+                    subnets=_ids(args.subnets), security_groups=_ids(args.security_groups),
+                    launch_type=args.launch_type)
+    try:
+        target.validate()  # before any AWS call
+        clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+        diagnosis = diagnose(clients, target)
+    except BadInput as e:
+        return _fail(2, str(e), args.json)
+    except (ClientError, BotoCoreError) as e:
+        return _aws_fail(e, args.json)
+    print(json.dumps(diagnosis.to_dict(), indent=2) if args.json else render(diagnosis, marks_for(sys.stdout)))
+    return 0 if diagnosis.ok else 3
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.engine import Settings
+    from vpce_remediator.scan import TerminalProgress, render, scan_estate
+
+    vpcs = {v for arg in args.vpc or () for v in _ids(arg)} or None
+    bad = sorted(v for v in vpcs or () if not v.startswith("vpc-"))
+    if bad:
+        return _fail(2, f"{', '.join(bad)}: expected VPC ids (vpc-...)", args.json)
+    progress = TerminalProgress()
+    try:
+        clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
+                          pace=args.endpoint_url is None)
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        result = scan_estate(clients, settings, vpcs, progress).to_dict()
+    except (ClientError, BotoCoreError) as e:
+        return _aws_fail(e, args.json)
+    finally:
+        progress.close()
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _aws_fail(e: Exception, as_json: bool) -> int:
+    from botocore.exceptions import ClientError
+
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return _fail(1, f"AWS error {err.get('Code', '?')}: {err.get('Message', e)}", as_json,
+                     code=str(err.get("Code", "")))
+    return _fail(1, f"AWS error: {e}", as_json)
 
 
 def _fail(exit_code: int, message: str, as_json: bool, **extra: str) -> int:

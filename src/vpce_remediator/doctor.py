@@ -1,0 +1,394 @@
+"""`vpce-remediator doctor`: every hop between one workload and the AWS services it needs.
+
+Three steps, the way the engine works: `resolve_target` re-reads the workload from ECS (a service,
+or a task definition with the subnets and security groups it would run with); `read_facts` reads
+the VPC once (the engine's `snapshot.read_vpc`, plus what only doctor needs: network ACLs, the
+workload's security group egress, private hosted zones, service DNS names, the S3 prefix list);
+`hops.check_hops` reasons over that data without calling AWS. `render` prints the table.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from vpce_remediator.act import DENIED
+from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.errors import BadInput
+from vpce_remediator.hops import (
+    ANY_SERVICE,
+    FAIL,
+    PASS,
+    WARN,
+    AclEntry,
+    Check,
+    DoctorFacts,
+    EgressRule,
+    NetworkAcl,
+    PrefixList,
+    PrivateZone,
+    check_hops,
+)
+from vpce_remediator.resolve import (
+    _default_launch_type,
+    _public_ip,
+    _service_workload,
+    _TaskDefinitions,
+    _workload,
+)
+from vpce_remediator.snapshot import ServiceOffer, SubnetInfo, read_vpc, service_prefix
+
+# What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
+# are the caller's to hold, not the Lambda role's).
+DOCTOR_READ_ACTIONS = ("ec2:DescribeNetworkAcls", "ec2:DescribePrefixLists", "route53:ListHostedZonesByVPC")
+
+_FILTER_VALUES = 200  # EC2 takes at most 200 values per filter
+LAUNCH_TYPES = ("FARGATE", "EC2")
+
+MARKS = {PASS: "✔", WARN: "!", FAIL: "✘"}
+ASCII_MARKS = {PASS: "ok", WARN: "!", FAIL: "X"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to diagnose: a service, or a task definition with the network it would run in."""
+
+    cluster: str | None = None
+    service: str | None = None
+    task_definition: str | None = None
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    launch_type: str | None = None
+
+    def validate(self) -> None:
+        """Refuse a target that names no workload, or two, before any AWS call."""
+        if self.task_definition:
+            if self.cluster or self.service:
+                raise BadInput("give either --cluster/--service or --task-definition, not both")
+            if not self.subnets:
+                raise BadInput("--task-definition needs --subnets")
+            if not self.security_groups:
+                raise BadInput("--task-definition needs --security-groups")
+        elif self.cluster and self.service:
+            if self.subnets or self.security_groups or self.launch_type:
+                raise BadInput("--subnets, --security-groups and --launch-type go with --task-definition; "
+                               "a service's come from ECS")
+        else:
+            raise BadInput("name a workload: --cluster C --service S, or --task-definition FAMILY[:REV] "
+                           "--subnets S1,S2 --security-groups SG1")
+        for prefix, ids in (("subnet-", self.subnets), ("sg-", self.security_groups)):
+            bad = [i for i in ids if not i.startswith(prefix)]
+            if bad:
+                raise BadInput(f"{', '.join(bad)}: expected ids starting with {prefix}")
+        if self.launch_type and self.launch_type not in LAUNCH_TYPES:
+            raise BadInput(f"--launch-type must be one of {', '.join(LAUNCH_TYPES)}")
+
+
+@dataclass
+class Diagnosis:
+    workload: Workload
+    vpc_id: str
+    vpc_name: str
+    subnets: Mapping[str, SubnetInfo]  # the workload's
+    checks: list[Check]
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def count(self, level: str) -> int:
+        return sum(1 for c in self.checks if c.level == level)
+
+    def to_dict(self) -> dict[str, Any]:
+        w = self.workload
+        return {
+            "ok": self.ok,
+            "checks": [c.to_dict() for c in self.checks],
+            "summary": {level: self.count(level) for level in (PASS, WARN, FAIL)},
+            "workload": {"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
+                         "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)},
+            "vpc_id": self.vpc_id,
+            "api_calls": {"total": sum(self.api_calls.values()), "by_operation": dict(sorted(self.api_calls.items()))},
+        }
+
+
+def diagnose(clients: Clients, target: Target) -> Diagnosis:
+    """Resolve the workload, read its VPC once, check every hop. Raises `BadInput` for a target
+    that does not exist, `ClientError` for anything else AWS refuses."""
+    target.validate()
+    before = dict(clients.calls)
+    workload = resolve_target(clients, target)
+    facts = read_facts(clients, workload)
+    if target.security_groups:
+        missing = [g for g in target.security_groups if g not in facts.egress]
+        if missing:
+            raise BadInput(f"security group(s) {', '.join(missing)} not found in {clients.region}")
+    snap = facts.snapshot
+    calls = {op: n - before.get(op, 0) for op, n in clients.calls.items() if n - before.get(op, 0)}
+    return Diagnosis(workload, snap.vpc_id, snap.tags.get("Name", ""),
+                     {s: snap.subnets[s] for s in workload.subnet_ids}, check_hops(facts), calls)
+
+
+# ---------------------------------------------------------------- the workload
+
+
+def resolve_target(clients: Clients, target: Target) -> Workload:
+    """The workload as the engine describes it, re-read from ECS."""
+    region = clients.region
+    tds = _TaskDefinitions(clients.ecs)
+    if target.task_definition:
+        td = tds.get(target.task_definition)
+        if td is None:
+            raise BadInput(f"task definition {target.task_definition} not found in {region}")
+        launch = target.launch_type or _default_launch_type(None, td)
+        return _workload("task", td["taskDefinitionArn"], f"{td['family']}:{td['revision']}", region,
+                         _account(td["taskDefinitionArn"]), launch, td, subnets=target.subnets,
+                         groups=target.security_groups, public_ip=_public_ip(None, launch, target.subnets),
+                         platform=None, exec_=None)
+    try:
+        described = clients.ecs.describe_services(cluster=target.cluster, services=[target.service])
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") == "ClusterNotFoundException":
+            raise BadInput(f"cluster {target.cluster} not found in {region}") from e
+        raise
+    services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
+    if not services:
+        raise BadInput(f"service {target.service} not found in cluster {target.cluster} ({region})")
+    s = services[0]
+    workload = _service_workload(s, region, _account(s["serviceArn"]), clients, tds)
+    if workload is None:
+        raise BadInput(f"task definition {s.get('taskDefinition')} of service {target.service} not found")
+    if not workload.subnet_ids:
+        raise BadInput(f"service {target.service} names no subnets and its cluster no Auto Scaling capacity "
+                       "provider: no network to check")
+    return workload
+
+
+def _account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+# ---------------------------------------------------------------- reading the VPC once
+
+
+def read_facts(clients: Clients, workload: Workload) -> DoctorFacts:
+    """Everything the hops need, read once: the engine's snapshot plus doctor's own reads."""
+    ec2 = clients.ec2
+    region = clients.region
+    subnets = find_subnets(ec2, workload.subnet_ids)
+    missing = [s for s in workload.subnet_ids if s not in subnets]
+    if missing:
+        raise BadInput(f"subnet(s) {', '.join(missing)} not found in {region}")
+    vpc_ids = sorted({subnets[s].vpc_id for s in workload.subnet_ids})
+    if len(vpc_ids) != 1:
+        raise BadInput(f"the subnets are in {len(vpc_ids)} VPCs ({', '.join(vpc_ids)}); a task's are in one")
+    vpc = ec2.describe_vpcs(VpcIds=vpc_ids)["Vpcs"][0]
+    snap = read_vpc(ec2, vpc, region, vpc.get("OwnerId") or workload.account, subnets)
+    requirements = required_endpoints(workload)
+    prefix = service_prefix(region)
+    offers, names = read_services(ec2, [prefix + n.service for n in requirements.needs if n.type == INTERFACE])
+    needs_s3 = any(n.service == "s3" and n.type == GATEWAY for n in requirements.needs)
+    return DoctorFacts(
+        workload=workload, requirements=requirements, snapshot=snap.with_offers(offers),
+        egress=read_egress(ec2, workload.security_group_ids),
+        acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
+        zones=_unless_denied(lambda: read_zones(clients.client("route53"), snap.vpc_id, region)),
+        dns_names=names,
+        s3_prefix_list=_unless_denied(lambda: read_prefix_list(ec2, prefix + "s3")) if needs_s3 else None,
+    )
+
+
+def find_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
+    """Subnets by id, through a filter: a deleted subnet is just absent, where `SubnetIds=` would
+    fail the whole call (a scan must not stop at one stale service)."""
+    out: dict[str, SubnetInfo] = {}
+    for chunk in _chunks(sorted(set(subnet_ids))):
+        for page in paginate(ec2, "describe_subnets", Filters=[{"Name": "subnet-id", "Values": chunk}]):
+            for s in page.get("Subnets", []):
+                out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
+                                                s.get("CidrBlock", ""))
+    return out
+
+
+def read_services(ec2: Any, service_names: Sequence[str]) -> tuple[dict[str, ServiceOffer | None], dict[str, str]]:
+    """Which AZs offer each service, and its private DNS name, in one `DescribeVpcEndpointServices`."""
+    names = sorted(set(service_names))
+    offers: dict[str, ServiceOffer | None] = {n: None for n in names}
+    dns: dict[str, str] = {}
+    if not names:
+        return offers, dns
+    try:
+        details = ec2.describe_vpc_endpoint_services(ServiceNames=names).get("ServiceDetails", [])
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "InvalidServiceName":
+            raise
+        if len(names) > 1:
+            # One name this region does not offer fails the whole call: ask for each on its own.
+            for name in names:
+                one_offer, one_dns = read_services(ec2, [name])
+                offers.update(one_offer)
+                dns.update(one_dns)
+        return offers, dns  # a lone unoffered service stays None: its endpoint hop says so
+    for d in details:
+        name = d["ServiceName"]
+        if name not in offers:
+            continue
+        previous = offers[name]
+        types = tuple(t["ServiceType"] for t in d.get("ServiceType", []))
+        azs = frozenset(d.get("AvailabilityZones", []))
+        if previous is not None:  # S3 is listed once per endpoint type
+            types, azs = previous.types + types, previous.azs | azs
+        offers[name] = ServiceOffer(name, types, azs)
+        if d.get("PrivateDnsName") and INTERFACE in types:
+            dns[name] = d["PrivateDnsName"]
+    return offers, dns
+
+
+def read_egress(ec2: Any, group_ids: Sequence[str]) -> dict[str, tuple[EgressRule, ...]]:
+    """The egress rules of the workload's security groups (the snapshot keeps only ingress)."""
+    out: dict[str, tuple[EgressRule, ...]] = {}
+    for chunk in _chunks(sorted(set(group_ids))):
+        for page in paginate(ec2, "describe_security_groups", Filters=[{"Name": "group-id", "Values": chunk}]):
+            for g in page.get("SecurityGroups", []):
+                out[g["GroupId"]] = tuple(
+                    EgressRule(
+                        protocol=str(p.get("IpProtocol", "-1")), from_port=int(p.get("FromPort", 0)),
+                        to_port=int(p.get("ToPort", 65535)),
+                        cidrs=tuple(r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r),
+                        group_ids=tuple(u["GroupId"] for u in p.get("UserIdGroupPairs", []) if "GroupId" in u),
+                        prefix_list_ids=tuple(x["PrefixListId"] for x in p.get("PrefixListIds", [])
+                                              if "PrefixListId" in x))
+                    for p in g.get("IpPermissionsEgress", []))
+    return out
+
+
+def read_acls(ec2: Any, vpc_id: str) -> tuple[NetworkAcl, ...]:
+    """Every network ACL of the VPC with its IPv4 entries and the subnets it guards."""
+    out = []
+    for page in paginate(ec2, "describe_network_acls", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+        for a in page.get("NetworkAcls", []):
+            entries = tuple(
+                AclEntry(number=int(e["RuleNumber"]), egress=bool(e.get("Egress")),
+                         protocol=str(e.get("Protocol", "-1")), allow=e.get("RuleAction") == "allow",
+                         cidr=e["CidrBlock"], from_port=int(e.get("PortRange", {}).get("From", 0)),
+                         to_port=int(e.get("PortRange", {}).get("To", 65535)))
+                for e in a.get("Entries", []) if "CidrBlock" in e)
+            out.append(NetworkAcl(a["NetworkAclId"], tuple(x["SubnetId"] for x in a.get("Associations", [])
+                                                           if x.get("SubnetId")), entries))
+    return tuple(out)
+
+
+def read_zones(route53: Any, vpc_id: str, region: str) -> tuple[PrivateZone, ...]:
+    """Private hosted zones associated with the VPC: how centralised endpoints are reached."""
+    zones: list[PrivateZone] = []
+    kwargs: dict[str, Any] = {"VPCId": vpc_id, "VPCRegion": region}
+    while True:  # botocore has no paginator for this call
+        page = route53.list_hosted_zones_by_vpc(**kwargs)
+        zones += [PrivateZone(z["HostedZoneId"], z["Name"].rstrip(".").lower())
+                  for z in page.get("HostedZoneSummaries", [])]
+        if not page.get("NextToken"):
+            return tuple(zones)
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def read_prefix_list(ec2: Any, name: str) -> PrefixList | None:
+    """The AWS-managed prefix list of a gateway service (S3's public ranges)."""
+    for page in paginate(ec2, "describe_prefix_lists", Filters=[{"Name": "prefix-list-name", "Values": [name]}]):
+        for p in page.get("PrefixLists", []):
+            return PrefixList(p["PrefixListId"], tuple(p.get("Cidrs", [])))
+    return None
+
+
+def _unless_denied(read: Any) -> Any:
+    """The read's result, or None when the caller may not make it (the hop then says "not checked")."""
+    try:
+        return read()
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in DENIED:
+            return None
+        raise
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _FILTER_VALUES):
+        yield items[i:i + _FILTER_VALUES]
+
+
+# ---------------------------------------------------------------- the table
+
+
+def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
+    """The hops as a table: one row per service and hop, one mark column per subnet, then the fixes."""
+    w = d.workload
+    label = {sid: str(i) for i, sid in enumerate(w.subnet_ids, start=1)}
+    vpc = f"{d.vpc_id} ({d.vpc_name})" if d.vpc_name else d.vpc_id
+    lines = [f"doctor: {w.kind} {w.name} [{w.launch_type}] in VPC {vpc}",
+             "  subnets: " + "   ".join(f"[{label[s]}] {s} {d.subnets[s].az} {d.subnets[s].cidr}"
+                                        for s in w.subnet_ids if s in d.subnets),
+             f"  security groups: {', '.join(w.security_group_ids) or '(the container instances)'}", ""]
+    rows: dict[tuple[str, str], dict[str, Check]] = {}
+    for c in d.checks:
+        rows.setdefault((c.service, c.hop), {})[c.subnet] = c
+    fixes: dict[tuple[str, ...], int] = {}
+    svc_width = max([len("SERVICE")] + [len(_service_label(s)) for s, _ in rows])
+    hop_width = max([len("HOP")] + [len(h) for _, h in rows])
+    mark_width = max(len(m) for m in marks.values()) + 1
+    subnet_cols = "".join(f"{label[s]:<{mark_width}}" for s in w.subnet_ids)
+    lines.append(f"  {'SERVICE':<{svc_width}}  {'HOP':<{hop_width}}  {subnet_cols} DETAIL")
+    for (service, hop), by_subnet in rows.items():
+        cells = "".join(f"{marks[by_subnet[s].level] if s in by_subnet else '-':<{mark_width}}" for s in w.subnet_ids)
+        lines.append(f"  {_service_label(service):<{svc_width}}  {hop:<{hop_width}}  {cells} "
+                     f"{_row_detail(by_subnet, label, fixes)}".rstrip())
+    lines.append("")
+    broken = [key for key, by_subnet in rows.items() if any(c.level == FAIL for c in by_subnet.values())]
+    warned = [key for key, by_subnet in rows.items() if key not in broken
+              and any(c.level == WARN for c in by_subnet.values())]
+    legend = f"{marks[PASS]} pass, {marks[WARN]} works but mind it, {marks[FAIL]} broken"
+    tally = f"{len(d.checks)} checks over {len(w.subnet_ids)} subnet(s); {legend}"
+    if broken:
+        names = ", ".join(f"{_service_label(s)} {h}" for s, h in broken)
+        lines.append(f"  {len(broken)} broken hop(s): {names} ({tally})")
+    else:
+        lines.append(f"  every hop passes ({tally})")
+    if warned:
+        lines.append(f"  {len(warned)} warning(s): " + ", ".join(f"{_service_label(s)} {h}" for s, h in warned))
+    if fixes:
+        lines.append("  fixes:")
+        for commands, number in fixes.items():
+            for i, cmd in enumerate(commands):
+                lines.append(f"  {'[' + str(number) + ']' if i == 0 else '':>5} $ {cmd}")
+    lines.append(f"  AWS API calls: {sum(d.api_calls.values())}")
+    return "\n".join(lines)
+
+
+def _service_label(service: str) -> str:
+    return "(all)" if service == ANY_SERVICE else service
+
+
+def _row_detail(by_subnet: Mapping[str, Check], label: Mapping[str, str], fixes: dict[tuple[str, ...], int]) -> str:
+    """One detail for the row: the same text once, or each subnet's own, then the fix it points to."""
+    checks = list(by_subnet.values())
+    worst = [c for c in checks if c.level == FAIL] or [c for c in checks if c.level == WARN] or checks
+    parts: list[str] = []
+    details = list(dict.fromkeys(c.detail for c in worst))
+    for text in details:
+        subnets = [c.subnet for c in worst if c.detail == text]
+        prefix = "" if len(details) == 1 and len(subnets) == len(checks) else \
+            "[" + ",".join(label.get(s, "?") for s in subnets) + "] "
+        refs = sorted({fixes.setdefault(c.fix, len(fixes) + 1) for c in worst if c.detail == text and c.fix})
+        parts.append(prefix + text + (f" -> fix {', '.join(map(str, refs))}" if refs else ""))
+    return "; ".join(parts)
+
+
+def marks_for(stream: Any) -> Mapping[str, str]:
+    """✔ ✘ ! where the terminal can print them, plain ASCII where it cannot (a C locale, say)."""
+    try:
+        "".join(MARKS.values()).encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return ASCII_MARKS
+    return MARKS
