@@ -90,7 +90,7 @@ def _invoke(args: argparse.Namespace) -> int:
     region = args.region or (event.get("region") if isinstance(event, dict) else None)
     try:
         clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
-                          endpoint_url=args.endpoint_url)
+                          endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
         if is_config_event(event):
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
