@@ -286,51 +286,51 @@ def test_envelope_fields_stand_in_for_missing_record_fields() -> None:
 
 @pytest.mark.parametrize("event", [[], ["detail-type"], "AWS API Call via CloudTrail", None, 42, 1.5, True])
 def test_event_that_is_not_an_object(event: Any) -> None:
-    bad_input(event, "object")
+    assert bad_input(event, "object")
 
 
 def test_missing_detail_type() -> None:
-    bad_input(without(load_event("ecs-RunTask"), "detail-type"), "detail-type")
+    assert bad_input(without(load_event("ecs-RunTask"), "detail-type"), "detail-type")
 
 
 def test_detail_type_not_a_string() -> None:
-    bad_input(load_event("ecs-RunTask", {"detail-type": [DETAIL_TYPE]}), "detail-type")
+    assert bad_input(load_event("ecs-RunTask", {"detail-type": [DETAIL_TYPE]}), "detail-type")
 
 
 @pytest.mark.parametrize("detail", [[], "RunTask", None, 7])
 def test_detail_not_an_object(detail: Any) -> None:
-    bad_input(load_event("ecs-RunTask", {"detail": detail}), "detail")
+    assert bad_input(load_event("ecs-RunTask", {"detail": detail}), "detail")
 
 
 def test_missing_detail() -> None:
-    bad_input(without(load_event("ecs-RunTask"), "detail"), "detail")
+    assert bad_input(without(load_event("ecs-RunTask"), "detail"), "detail")
 
 
 @pytest.mark.parametrize("key", ["eventName", "eventSource"])
 @pytest.mark.parametrize("value", [None, 42, ["RunTask"], {"name": "RunTask"}])
 def test_event_name_or_source_not_a_string(key: str, value: Any) -> None:
-    bad_input(load_event("ecs-RunTask", {f"detail.{key}": value}), key)
+    assert bad_input(load_event("ecs-RunTask", {f"detail.{key}": value}), key)
 
 
 @pytest.mark.parametrize("key", ["subnets", "securityGroups"])
 def test_subnets_or_security_groups_given_as_a_string(key: str) -> None:
-    bad_input(load_event("ecs-RunTask", {f"{NET}.{key}": "subnet-0a1b2c3d4e5f60011"}), key)
+    assert bad_input(load_event("ecs-RunTask", {f"{NET}.{key}": "subnet-0a1b2c3d4e5f60011"}), key)
 
 
 def test_subnets_holding_something_else_than_strings() -> None:
-    bad_input(load_event("ecs-StartTask", {f"{NET}.subnets": [{"id": "subnet-0a1b2c3d4e5f60011"}]}), "subnets")
+    assert bad_input(load_event("ecs-StartTask", {f"{NET}.subnets": [{"id": "subnet-0a1b2c3d4e5f60011"}]}), "subnets")
 
 
 @pytest.mark.parametrize("sample", OK_SAMPLES)
 @pytest.mark.parametrize("key, value", [("requestParameters", []), ("requestParameters", "x"),
                                         ("responseElements", [1]), ("responseElements", True)])
 def test_request_or_response_not_an_object(sample: str, key: str, value: Any) -> None:
-    bad_input(load_event(sample, {f"detail.{key}": value}), key)
+    assert bad_input(load_event(sample, {f"detail.{key}": value}), key)
 
 
 @pytest.mark.parametrize("sample", OK_SAMPLES)
 def test_no_region(sample: str) -> None:
-    bad_input(without(load_event(sample), "detail.awsRegion", "region"), "region")
+    assert bad_input(without(load_event(sample), "detail.awsRegion", "region"), "region")
 
 
 @pytest.mark.parametrize("path, key", [
@@ -343,7 +343,7 @@ def test_envelope_field_not_a_string(path: str, key: str) -> None:
     event = load_event("ecs-RunTask", {path: 123456789012}, fresh_id=False)
     if path == "region":
         without(event, "detail.awsRegion")
-    bad_input(event, key)
+    assert bad_input(event, key)
 
 
 @pytest.mark.parametrize("path, value, key", [
@@ -353,11 +353,11 @@ def test_envelope_field_not_a_string(path: str, key: str) -> None:
     ("detail.requestParameters.capacityProviderStrategy", [{"capacityProvider": 3}], "capacityProvider"),
 ])
 def test_id_of_the_wrong_type(path: str, value: Any, key: str) -> None:
-    bad_input(load_event("ecs-RunTask", {path: value}), key)
+    assert bad_input(load_event("ecs-RunTask", {path: value}), key)
 
 
 def test_create_subnet_id_of_the_wrong_type() -> None:
-    bad_input(load_event("ec2-CreateSubnet", {"detail.responseElements.subnet.subnetId": ["subnet-1"]}), "subnetId")
+    assert bad_input(load_event("ec2-CreateSubnet", {"detail.responseElements.subnet.subnetId": ["subnet-1"]}), "subnetId")
 
 
 # --- property: any junk gives Trigger, Ignored or BadInput, nothing else --------------------------------------
