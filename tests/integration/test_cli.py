@@ -4,11 +4,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,37 +13,21 @@ from typing import Any
 import boto3
 import pytest
 from account import ECR, PREFIX, REGION, container, private_vpc, register_task_definition, run_task_event
+from moto_server import reset, running_moto_server
 
 CLI = shutil.which("vpce-remediator", path=str(Path(sys.executable).parent)) or "vpce-remediator"
 ACCOUNT = "123456789012"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with running_moto_server() as url:
+        yield url
 
 
 @pytest.fixture
 def account(server: str) -> Any:
-    urllib.request.urlopen(urllib.request.Request(server + "/moto-api/reset", method="POST"), timeout=5)
+    reset(server)
 
     class Account:
         url = server
