@@ -1,0 +1,393 @@
+"""Side by side: Cloud Custodian against `vpce-remediator scan` on the same moto_server estate.
+
+Both tools run as the separate processes a user runs, against one already seeded `moto_server` on
+127.0.0.1: our `scan --mode report --json`, and `custodian run` with bench/custodian-policy.yml (the
+closest policy c7n can express: VPCs lacking DNS hostnames or an ecr.dkr endpoint) from its own
+virtualenv (.venv-custodian; c7n pins its own boto3). For each: wall time, the HTTP API requests
+it made, and the VPCs it flagged.
+
+API requests are counted the same neutral way for both, by the server: moto's request recorder
+(`/moto-api/recorder/...`) logs every request that reaches a service backend, whoever sent it.
+Our count is cross-checked against the `api_calls.total` the scan reports itself.
+
+    python tools/bench_custodian.py [--vpcs 20] [--repeats 3]
+
+seeds its own estate on its own moto_server and prints the result as JSON. The main bench reuses
+`seed` and `side_by_side`. Importing this module changes no environment and starts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ".venv-custodian"
+REQUIREMENTS = "requirements-custodian.txt"
+POLICY = ROOT / "bench" / "custodian-policy.yml"
+POLICY_NAME = "vpc-missing-ecr-dkr-or-dns-hostnames"  # the one policy in POLICY: its output folder
+REGION = "us-east-1"
+NON_COMPLIANT = "non_compliant"  # our scan's status for a VPC with findings
+
+# What seed() builds in each VPC, by index: even indexes get every endpoint their services need;
+# odd ones alternate between the two faults the Custodian policy can see.
+GOOD, DNS_OFF, NO_ECR_DKR = "compliant", "dns-hostnames-off", "no-ecr.dkr-endpoint"
+# Interface endpoints a Fargate service with an ECR image and the awslogs driver needs (with the
+# S3 gateway for the image layers): what our scan asks of a compliant VPC.
+_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs")
+
+
+# ---------------------------------------------------------------- environment
+
+
+def _local(endpoint_url: str) -> str:
+    """The URL, refused unless it is on this machine: the bench never talks to real AWS."""
+    host = urllib.parse.urlparse(endpoint_url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError(f"{endpoint_url}: the benchmark only runs against a moto_server on 127.0.0.1")
+    return endpoint_url.rstrip("/")
+
+
+def _offline_env(endpoint_url: str, region: str) -> dict[str, str]:
+    """The environment for both tools' processes: dummy credentials, every AWS call to the server.
+
+    c7n has no --endpoint-url; botocore's AWS_ENDPOINT_URL sends every client there (STS for the
+    account id included). Profiles, config files and instance metadata are shut out so that no
+    real credential or endpoint can be picked up from the machine.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+def ensure_venv(root: Path) -> Path:
+    """Create `root/.venv-custodian` from requirements-custodian.txt unless it is already there.
+
+    A stamp holding the requirements' hash makes a second call instant and a changed pin reinstall,
+    like the Makefile's stamps. Returns the virtualenv's folder (its `bin/custodian` is the CLI).
+    """
+    venv = root / VENV
+    requirements = root / REQUIREMENTS
+    stamp = venv / ".installed"
+    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    custodian = venv / "bin" / "custodian"
+    if stamp.is_file() and stamp.read_text().strip() == wanted and custodian.is_file():
+        return venv
+    if not (venv / "bin" / "python").is_file():
+        # The base interpreter, not the project venv's: c7n must not see the project's packages.
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-r", str(requirements)], check=True)
+    stamp.write_text(wanted + "\n")
+    return venv
+
+
+# ---------------------------------------------------------------- counting requests on the server
+
+
+def _moto_api(url: str, action: str) -> str:
+    request = urllib.request.Request(f"{url}/moto-api/recorder/{action}", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode("utf-8"))
+
+
+def _operation(entry: dict[str, Any]) -> str:
+    """`service.Operation` of one recorded request, whatever its protocol.
+
+    JSON protocols (ECS, STS's newer clients) name it in X-Amz-Target; query protocols (EC2, STS)
+    in the form body's Action; the service is the SigV4 credential scope's.
+    """
+    headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+    scope = headers.get("authorization", "").split("Credential=")[-1].split(",")[0].split("/")
+    service = scope[3] if len(scope) > 3 else "?"
+    target = headers.get("x-amz-target")
+    if target:
+        return f"{service}.{target.rsplit('.', 1)[-1]}"
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    query = urllib.parse.urlparse(entry.get("url", "")).query
+    action = (urllib.parse.parse_qs(str(body)).get("Action") or urllib.parse.parse_qs(query).get("Action") or ["?"])[0]
+    return f"{service}.{action}"
+
+
+class Recorder:
+    """moto's request recorder on one server: everything between `start` and `stop` is counted."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def start(self) -> None:
+        _moto_api(self.url, "reset-recording")  # also creates the log file on a fresh server
+        _moto_api(self.url, "start-recording")
+
+    def stop(self) -> Counter[str]:
+        _moto_api(self.url, "stop-recording")
+        lines = [line for line in _moto_api(self.url, "download-recording").splitlines() if line.strip()]
+        _moto_api(self.url, "reset-recording")
+        return Counter(_operation(json.loads(line)) for line in lines)
+
+
+# ---------------------------------------------------------------- the two runs
+
+
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return wall, done.stdout
+
+
+def _scan_cmd(endpoint_url: str, region: str) -> list[str]:
+    # The project venv's console script beside this interpreter, else the one on PATH.
+    script = Path(sys.executable).with_name("vpce-remediator")
+    exe = str(script) if script.is_file() else (shutil.which("vpce-remediator") or "vpce-remediator")
+    return [exe, "scan", "--mode", "report", "--json", "--region", region, "--endpoint-url", endpoint_url]
+
+
+def _custodian_cmd(venv: Path, region: str, out: Path) -> list[str]:
+    # --cache-period 0: c7n otherwise answers a second run from ~/.cache and makes fewer calls.
+    return [str(venv / "bin" / "custodian"), "run", "--region", region, "--output-dir", str(out),
+            "--cache-period", "0", str(POLICY)]
+
+
+def _ours_flagged(report: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    flagged = sorted(v["vpc_id"] for v in report.get("vpcs", []) if v.get("status") == NON_COMPLIANT)
+    statuses = {v["vpc_id"]: str(v.get("status")) for v in report.get("vpcs", [])}
+    return flagged, statuses
+
+
+def _custodian_flagged(out: Path) -> list[str]:
+    resources = json.loads((out / POLICY_NAME / "resources.json").read_text())
+    return sorted(r["VpcId"] for r in resources)
+
+
+def _custodian_version(venv: Path) -> str:
+    done = subprocess.run([str(venv / "bin" / "custodian"), "version"], capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "?"
+
+
+def _why_differ(only_ours: list[str], only_custodian: list[str], statuses: dict[str, str]) -> list[str]:
+    """One line per VPC flagged by one tool only, saying which blind spot it falls in."""
+    why = []
+    for vpc in only_custodian:
+        if vpc not in statuses:
+            why.append(f"{vpc}: flagged by Custodian only; it runs no ECS workload, so our scan does not evaluate it "
+                       "(Custodian has no notion of workloads: moto's default VPC, with no endpoint, is one)")
+        else:
+            why.append(f"{vpc}: flagged by Custodian only; our scan found it {statuses[vpc]}: its workloads need "
+                       "nothing the policy checks for")
+    for vpc in only_ours:
+        why.append(f"{vpc}: flagged by our scan only: its workloads lack something other than DNS hostnames "
+                   "or an ecr.dkr endpoint, which the policy cannot see")
+    return why
+
+
+def side_by_side(endpoint_url: str, region: str, workdir: Path, repeats: int = 3,
+                 estate: list[str] | None = None) -> dict[str, Any]:
+    """Run our scan and Custodian against an already seeded moto_server at `endpoint_url`.
+
+    Each tool runs once with moto's recorder on (counting its requests), then `repeats` times with
+    it off, alternating the two; wall time is the median of those, so the recorder's file writes
+    do not weigh on it. `estate`, when given (seed()'s VPC ids), is where the flagged sets are
+    compared; otherwise every VPC either tool saw. The state is only read: report mode, no actions.
+    """
+    url = _local(endpoint_url)
+    workdir.mkdir(parents=True, exist_ok=True)
+    venv = ensure_venv(ROOT)
+    env = _offline_env(url, region)
+    out = workdir / "custodian-output"
+    ours_cmd, custodian_cmd = _scan_cmd(url, region), _custodian_cmd(venv, region, out)
+    recorder = Recorder(url)
+
+    recorder.start()
+    first_ours, stdout = _timed(ours_cmd, env, ROOT)
+    ours_calls = recorder.stop()
+    report = json.loads(stdout)
+    recorder.start()
+    first_custodian, _ = _timed(custodian_cmd, env, workdir)
+    custodian_calls = recorder.stop()
+    custodian_vpcs = _custodian_flagged(out)
+
+    ours_walls, custodian_walls = [first_ours], [first_custodian]
+    if repeats > 0:
+        ours_walls, custodian_walls = [], []
+        for _ in range(repeats):
+            ours_walls.append(_timed(ours_cmd, env, ROOT)[0])
+            custodian_walls.append(_timed(custodian_cmd, env, workdir)[0])
+
+    ours_vpcs, statuses = _ours_flagged(report)
+    self_reported = int(report.get("api_calls", {}).get("total", -1))
+    ours_total, custodian_total = sum(ours_calls.values()), sum(custodian_calls.values())
+    ours_wall, custodian_wall = statistics.median(ours_walls), statistics.median(custodian_walls)
+    scope = set(estate) if estate is not None else set(ours_vpcs) | set(custodian_vpcs) | set(statuses)
+    in_ours = sorted(set(ours_vpcs) & scope)
+    in_custodian = sorted(set(custodian_vpcs) & scope)
+    only_ours = sorted(set(in_ours) - set(in_custodian))
+    only_custodian = sorted(set(in_custodian) - set(in_ours))
+    outside = sorted(set(custodian_vpcs) - scope)  # e.g. moto's default VPC, not seeded by us
+    return {
+        "region": region,
+        # Our scan evaluates only VPCs that run a workload; Custodian every VPC in the region.
+        "ours_vpc_statuses": dict(sorted(Counter(statuses.values()).items())),
+        "ours": {
+            "wall_s": round(ours_wall, 3), "wall_runs_s": [round(w, 3) for w in ours_walls],
+            "api_calls": ours_total, "api_calls_self_reported": self_reported,
+            "api_calls_match": ours_total == self_reported,
+            "by_operation": dict(sorted(ours_calls.items())),
+            "vpcs_flagged": len(in_ours), "vpc_ids_flagged": in_ours,
+        },
+        "custodian": {
+            "version": _custodian_version(venv), "policy": str(POLICY.relative_to(ROOT)),
+            "wall_s": round(custodian_wall, 3), "wall_runs_s": [round(w, 3) for w in custodian_walls],
+            "api_calls": custodian_total, "by_operation": dict(sorted(custodian_calls.items())),
+            "vpcs_flagged": len(in_custodian), "vpc_ids_flagged": in_custodian,
+            "flagged_outside_estate": outside,
+        },
+        # ours / custodian: above 1, our scan took longer or made more calls.
+        "wall_ratio": round(ours_wall / custodian_wall, 3) if custodian_wall else None,
+        "calls_ratio": round(ours_total / custodian_total, 3) if custodian_total else None,
+        # Compared over the estate; a VPC outside it that Custodian flags is listed and explained
+        # in `differences` but does not count against the match.
+        "same_vpcs_flagged": not only_ours and not only_custodian,
+        "differences": _why_differ(only_ours, only_custodian + outside, statuses),
+        "note": ("Custodian checks one fixed question per VPC (DNS hostnames, an ecr.dkr endpoint); our scan reads "
+                 "every ECS service and task, works out what each needs, and checks every endpoint's state, DNS, "
+                 "subnets and security group: see bench/custodian-policy.yml"),
+    }
+
+
+# ---------------------------------------------------------------- the estate
+
+
+def seed(endpoint_url: str, n_vpcs: int = 20) -> dict[str, Any]:
+    """Seed `n_vpcs` private VPCs (3 subnets each, 2 Fargate services each) on the server.
+
+    Even-indexed VPCs get every endpoint their services need (ecr.api, ecr.dkr, logs with private
+    DNS in every subnet and a security group admitting 443 from the tasks, and the S3 gateway);
+    odd ones alternate between enableDnsHostnames=false (endpoints all present) and every endpoint
+    but ecr.dkr. So both tools should flag exactly the odd half. Returns each VPC's id and kind.
+    """
+    import boto3  # the project venv's; imported here so that importing the module stays light
+
+    from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition
+
+    url = _local(endpoint_url)
+    # Credentials passed to the clients, not set in os.environ: the caller's environment is left alone.
+    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url, **creds)
+    ecs = boto3.client("ecs", region_name=REGION, endpoint_url=url, **creds)
+    if not 0 < n_vpcs <= 250:
+        raise ValueError("n_vpcs must be 1..250 (one 10.N.0.0/16 each)")
+    ecs.create_cluster(clusterName="bench")
+    families = {
+        "web": register_task_definition(ecs, "bench-web", [container("web", f"{ECR}/web:1")]),
+        "worker": register_task_definition(ecs, "bench-worker", [container("worker", f"{ECR}/worker:1")]),
+    }
+    vpcs: dict[str, str] = {}
+    for i in range(n_vpcs):
+        kind = GOOD if i % 2 == 0 else (DNS_OFF if i % 4 == 1 else NO_ECR_DKR)
+        name = f"bench-{i:03d}"
+        net = private_vpc(ec2, name, f"10.{i + 1}.0.0/16", "abc")
+        for role, family in families.items():
+            create_service(ecs, "bench", f"{name}-{role}", family, net, "FARGATE")
+        endpoint_sg = ec2.create_security_group(GroupName=f"{name}-endpoints", Description="endpoints",
+                                                VpcId=net["vpc"])["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=endpoint_sg, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": net["sg"]}]}])
+        for service in _INTERFACE_SERVICES:
+            if service == "ecr.dkr" and kind == NO_ECR_DKR:
+                continue
+            ec2.create_vpc_endpoint(VpcId=net["vpc"], VpcEndpointType="Interface", PrivateDnsEnabled=True,
+                                    ServiceName=f"com.amazonaws.{REGION}.{service}", SubnetIds=net["subnets"],
+                                    SecurityGroupIds=[endpoint_sg])
+        ec2.create_vpc_endpoint(VpcId=net["vpc"], VpcEndpointType="Gateway",
+                                ServiceName=f"com.amazonaws.{REGION}.s3", RouteTableIds=[net["rtb"]])
+        if kind == DNS_OFF:
+            # Switched off after the endpoints exist, as drift does: AWS refuses private DNS without it.
+            ec2.modify_vpc_attribute(VpcId=net["vpc"], EnableDnsHostnames={"Value": False})
+        vpcs[net["vpc"]] = kind
+    return {"vpcs": vpcs, "expected_flagged": sorted(v for v, k in vpcs.items() if k != GOOD),
+            "services": 2 * n_vpcs}
+
+
+# ---------------------------------------------------------------- python tools/bench_custodian.py
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"moto_server at {url} did not answer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--vpcs", type=int, default=20, help="VPCs to seed (3 subnets, 2 services each)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each tool (median reported)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    ensure_venv(ROOT)  # before anything is timed: a cold install takes a while
+    install_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="bench-custodian-") as tmp:
+        workdir = Path(tmp)
+        port = _free_port()
+        # The recorder's log goes to the scratch folder, not the server's working directory.
+        server_env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording")}
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                  env=server_env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait(url)
+            seeded = time.perf_counter()
+            estate = seed(url, args.vpcs)
+            seed_s = time.perf_counter() - seeded
+            result = side_by_side(url, REGION, workdir, repeats=args.repeats, estate=list(estate["vpcs"]))
+        finally:
+            server.terminate()
+            server.wait(10)
+    expected = estate["expected_flagged"]
+    result["estate"] = {"vpcs": args.vpcs, "subnets_per_vpc": 3, "services": estate["services"],
+                        "seeded_to_be_flagged": len(expected),
+                        "ours_flagged_as_seeded": result["ours"]["vpc_ids_flagged"] == expected,
+                        "custodian_flagged_as_seeded": result["custodian"]["vpc_ids_flagged"] == expected,
+                        "seed_s": round(seed_s, 2)}
+    result["ensure_venv_s"] = round(install_s, 2)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
