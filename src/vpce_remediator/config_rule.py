@@ -33,7 +33,7 @@ from vpce_remediator.report import (
     SecurityHubReporter,
     evaluation,
 )
-from vpce_remediator.resolve import _service_workload, _TaskDefinitions, discover_services
+from vpce_remediator.resolve import TaskDefinitions, discover_services, service_workload
 from vpce_remediator.snapshot import SubnetInfo, describe_subnets, read_vpc
 
 SERVICE = "AWS::ECS::Service"
@@ -137,8 +137,8 @@ def _evaluate_service(clients: Clients, settings: Settings, item: dict[str, Any]
         run.evaluations.append(Evaluation(SERVICE, item.get("resourceId", arn), NOT_APPLICABLE,
                                           "service not found (deleted?)"))
         return
-    workload = _service_workload(live[0], clients.region, _item_account(item), clients,
-                                 _TaskDefinitions(clients.ecs))
+    workload = service_workload(live[0], clients.region, _item_account(item), clients,
+                                 TaskDefinitions(clients.ecs))
     if workload is None:
         run.evaluations.append(Evaluation(SERVICE, item.get("resourceId", arn), NOT_APPLICABLE,
                                           "task definition not found"))
@@ -152,8 +152,8 @@ def _evaluate_service(clients: Clients, settings: Settings, item: dict[str, Any]
 
 def _evaluate_region(clients: Clients, settings: Settings, run: RuleRun) -> None:
     """Periodic: every VPC hosting ECS services, and every such service."""
-    tds = _TaskDefinitions(clients.ecs)
-    workloads = [w for s in discover_services(clients, None) if (w := _service_workload(
+    tds = TaskDefinitions(clients.ecs)
+    workloads = [w for s in discover_services(clients, None) if (w := service_workload(
         s, clients.region, "", clients, tds))]
     subnets = _describe(clients, {s for w in workloads for s in w.subnet_ids})
     by_vpc: dict[str, tuple[list[Workload], dict[str, SubnetInfo]]] = {}
@@ -167,9 +167,9 @@ def _vpc_services(clients: Clients, vpc_id: str) -> dict[str, tuple[list[Workloa
     subnets = {s["SubnetId"]: SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"], s.get("CidrBlock", ""))
                for p in paginate(clients.ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
                for s in p.get("Subnets", [])}
-    tds = _TaskDefinitions(clients.ecs)
+    tds = TaskDefinitions(clients.ecs)
     workloads = [w for s in discover_services(clients, set(subnets))
-                 if (w := _service_workload(s, clients.region, "", clients, tds))]
+                 if (w := service_workload(s, clients.region, "", clients, tds))]
     return {vpc_id: (workloads, subnets)}
 
 

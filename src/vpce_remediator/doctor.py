@@ -33,11 +33,11 @@ from vpce_remediator.hops import (
     check_hops,
 )
 from vpce_remediator.resolve import (
-    _default_launch_type,
-    _public_ip,
-    _service_workload,
-    _TaskDefinitions,
-    _workload,
+    TaskDefinitions,
+    assigns_public_ip,
+    build_workload,
+    default_launch_type,
+    service_workload,
 )
 from vpce_remediator.snapshot import ServiceOffer, SubnetInfo, read_vpc, service_prefix
 
@@ -139,16 +139,16 @@ def diagnose(clients: Clients, target: Target) -> Diagnosis:
 def resolve_target(clients: Clients, target: Target) -> Workload:
     """The workload as the engine describes it, re-read from ECS."""
     region = clients.region
-    tds = _TaskDefinitions(clients.ecs)
+    tds = TaskDefinitions(clients.ecs)
     if target.task_definition:
         td = tds.get(target.task_definition)
         if td is None:
             raise BadInput(f"task definition {target.task_definition} not found in {region}")
-        launch = target.launch_type or _default_launch_type(None, td)
-        return _workload("task", td["taskDefinitionArn"], f"{td['family']}:{td['revision']}", region,
-                         _account(td["taskDefinitionArn"]), launch, td, subnets=target.subnets,
-                         groups=target.security_groups, public_ip=_public_ip(None, launch, target.subnets),
-                         platform=None, exec_=None)
+        launch = target.launch_type or default_launch_type(None, td)
+        return build_workload("task", td["taskDefinitionArn"], f"{td['family']}:{td['revision']}", region,
+                              _account(td["taskDefinitionArn"]), launch, td, subnets=target.subnets,
+                              groups=target.security_groups,
+                              public_ip=assigns_public_ip(None, launch, target.subnets), platform=None, exec_=None)
     try:
         described = clients.ecs.describe_services(cluster=target.cluster, services=[target.service])
     except ClientError as e:
@@ -159,7 +159,7 @@ def resolve_target(clients: Clients, target: Target) -> Workload:
     if not services:
         raise BadInput(f"service {target.service} not found in cluster {target.cluster} ({region})")
     s = services[0]
-    workload = _service_workload(s, region, _account(s["serviceArn"]), clients, tds)
+    workload = service_workload(s, region, _account(s["serviceArn"]), clients, tds)
     if workload is None:
         raise BadInput(f"task definition {s.get('taskDefinition')} of service {target.service} not found")
     if not workload.subnet_ids:

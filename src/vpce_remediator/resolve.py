@@ -2,6 +2,13 @@
 
 The event body only says which ids to read: CloudTrail truncates large request parameters, and an
 UpdateService record usually holds just the fields that changed.
+
+Public building blocks: `TaskDefinitions`, `service_workload`, `build_workload`, `launch_type_of`,
+`default_launch_type`, `cluster_config`, `cluster_instance_subnets`, `assigns_public_ip` and
+`exec_config`. `scan` (services and standalone tasks of a region, and through it the Config rule's
+runs) and `doctor` describe workloads with them, so every door sees the same workload the event
+path sees: one launch-type rule, one ECS Exec rule, one subnet fallback. Change them here and
+every door follows; their signatures are an API inside the package, kept stable for those callers.
 """
 from __future__ import annotations
 
@@ -31,14 +38,19 @@ class Resolved:
     vpc_scope: tuple[str, ...] = ()  # drift: the VPCs to evaluate whole
 
 
-class _TaskDefinitions:
-    """Task definitions by ARN, read once per invocation (they are immutable per revision)."""
+class TaskDefinitions:
+    """Task definitions by ARN, read once per invocation (they are immutable per revision).
+
+    One instance per run is shared by every workload it describes: a scan of a hundred services
+    on two task definitions makes two `DescribeTaskDefinition` calls.
+    """
 
     def __init__(self, ecs: Any) -> None:
         self.ecs = ecs
         self.cache: dict[str, dict[str, Any]] = {}
 
     def get(self, ref: str) -> dict[str, Any] | None:
+        """The task definition `ref` names (ARN or family[:revision]), or None when ECS has none."""
         if ref not in self.cache:
             try:
                 td = self.ecs.describe_task_definition(taskDefinition=ref)["taskDefinition"]
@@ -56,11 +68,11 @@ def resolve(trigger: Trigger, clients: Clients, ledger: Any = None) -> Resolved:
     `ledger` (the VPC lock's table) knows the VPC of endpoints this tool made, once EC2 forgets them.
     """
     if trigger.kind == "drift":
-        resolved = _resolve_drift(trigger, clients, _TaskDefinitions(clients.ecs), ledger)
+        resolved = _resolve_drift(trigger, clients, TaskDefinitions(clients.ecs), ledger)
     else:
         handler = {"task": _resolve_task, "service": _resolve_service, "cluster": _resolve_cluster,
                    "subnet": _resolve_subnet}[trigger.kind]
-        resolved = handler(trigger, clients, _TaskDefinitions(clients.ecs))
+        resolved = handler(trigger, clients, TaskDefinitions(clients.ecs))
     if resolved.ignored is None and not resolved.subnets:
         ids = {s for w in resolved.workloads for s in w.subnet_ids}
         resolved.subnets = describe_subnets(clients.ec2, ids)
@@ -70,67 +82,71 @@ def resolve(trigger: Trigger, clients: Clients, ledger: Any = None) -> Resolved:
 # ---------------------------------------------------------------- tasks and services
 
 
-def _resolve_task(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
     if not t.task_definition:
         return Resolved(ignored=f"{t.name} names no task definition")
     td = tds.get(t.task_definition)
     if td is None:
         return Resolved(ignored=f"task definition {t.task_definition} not found")
-    launch = "EC2" if t.name == "StartTask" else _launch_type(t.launch_type, t.capacity_providers)
-    cluster = _cluster_config(clients, t.cluster) if (launch is None or t.execute_command) else None
+    launch = "EC2" if t.name == "StartTask" else launch_type_of(t.launch_type, t.capacity_providers)
+    cluster = cluster_config(clients, t.cluster) if (launch is None or t.execute_command) else None
     if launch is None:
-        launch = _default_launch_type(cluster, td)
+        launch = default_launch_type(cluster, td)
     arn = t.task_arns[0] if t.task_arns else td["taskDefinitionArn"]
     name = f"{td['family']}:{td['revision']}"
     subnets = t.subnets
     if not subnets:
-        subnets = _cluster_instance_subnets(clients, cluster or _cluster_config(clients, t.cluster))
+        subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, t.cluster))
         if not subnets:
             return Resolved(ignored=f"task {name} has no awsvpc subnets and its cluster no Auto Scaling "
                                     "capacity provider: no subnet to evaluate")
-    workload = _workload("task", arn, name, t.region, t.account, launch, td, subnets=subnets,
-                         groups=t.security_groups, public_ip=_public_ip(t.assign_public_ip, launch, t.subnets),
-                         platform=t.platform_version, exec_=_exec(t.execute_command, cluster))
+    workload = build_workload("task", arn, name, t.region, t.account, launch, td, subnets=subnets,
+                              groups=t.security_groups,
+                              public_ip=assigns_public_ip(t.assign_public_ip, launch, t.subnets),
+                              platform=t.platform_version, exec_=exec_config(t.execute_command, cluster))
     return Resolved([workload])
 
 
-def _resolve_service(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+def _resolve_service(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
     if not t.service or not t.cluster:
         return Resolved(ignored=f"{t.name} names no service and cluster")
     described = clients.ecs.describe_services(cluster=t.cluster, services=[t.service])
     services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
         return Resolved(ignored=f"service {t.service} not found in cluster {t.cluster} (deleted?)")
-    return Resolved([w for s in services if (w := _service_workload(s, t.region, t.account, clients, tds, t))])
+    return Resolved([w for s in services if (w := service_workload(s, t.region, t.account, clients, tds, t))])
 
 
-def _service_workload(s: dict[str, Any], region: str, account: str, clients: Clients,
-                      tds: _TaskDefinitions, t: Trigger | None = None) -> Workload | None:
+def service_workload(s: dict[str, Any], region: str, account: str, clients: Clients,
+                     tds: TaskDefinitions, t: Trigger | None = None) -> Workload | None:
+    """A described ECS service (`DescribeServices` item) as a workload; None when its task definition
+    cannot be read. `t`, the trigger, fills in what moto's DescribeServices omits (ECS Exec, Service
+    Connect); the API's own value always wins."""
     td = tds.get(s["taskDefinition"])
     if td is None:
         return None
     primary = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
     strategy = [p["capacityProvider"] for p in s.get("capacityProviderStrategy", [])
                 or primary.get("capacityProviderStrategy", [])]
-    launch = _launch_type(s.get("launchType") or primary.get("launchType"), strategy)
+    launch = launch_type_of(s.get("launchType") or primary.get("launchType"), strategy)
     # Real DescribeServices always returns enableExecuteCommand; moto 5 omits it (and Service
     # Connect), so the event's own value is the fallback, never the first choice.
     exec_on = bool(s.get("enableExecuteCommand", t and t.execute_command))
-    cluster = _cluster_config(clients, s["clusterArn"]) if (launch is None or exec_on) else None
+    cluster = cluster_config(clients, s["clusterArn"]) if (launch is None or exec_on) else None
     if launch is None:
-        launch = _default_launch_type(cluster, td)
+        launch = default_launch_type(cluster, td)
     net = (s.get("networkConfiguration") or primary.get("networkConfiguration") or {}).get(
         "awsvpcConfiguration", {})
     subnets = tuple(net.get("subnets", []))
     if not subnets:
-        subnets = _cluster_instance_subnets(clients, cluster or _cluster_config(clients, s["clusterArn"]))
+        subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, s["clusterArn"]))
     connect = primary.get("serviceConnectConfiguration") or s.get("serviceConnectConfiguration") or (
         {"enabled": bool(t and t.service_connect)})
-    return _workload("service", s["serviceArn"], s["serviceName"], region, account, launch, td,
-                     subnets=subnets, groups=tuple(net.get("securityGroups", [])),
-                     public_ip=_public_ip(net.get("assignPublicIp"), launch, net.get("subnets")),
-                     platform=primary.get("platformVersion") or s.get("platformVersion"),
-                     exec_=_exec(exec_on, cluster), service_connect=bool(connect.get("enabled")))
+    return build_workload("service", s["serviceArn"], s["serviceName"], region, account, launch, td,
+                          subnets=subnets, groups=tuple(net.get("securityGroups", [])),
+                          public_ip=assigns_public_ip(net.get("assignPublicIp"), launch, net.get("subnets")),
+                          platform=primary.get("platformVersion") or s.get("platformVersion"),
+                          exec_=exec_config(exec_on, cluster), service_connect=bool(connect.get("enabled")))
 
 
 def discover_services(clients: Clients, subnet_ids: set[str] | None) -> Iterator[dict[str, Any]]:
@@ -150,7 +166,7 @@ def discover_services(clients: Clients, subnet_ids: set[str] | None) -> Iterator
 # ---------------------------------------------------------------- clusters and subnets
 
 
-def _resolve_cluster(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+def _resolve_cluster(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
     providers = [p for p in t.capacity_providers if p not in _FARGATE_PROVIDERS]
     name = (t.cluster or "").rsplit("/", 1)[-1]
     if not providers:
@@ -166,7 +182,7 @@ def _resolve_cluster(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Res
     return Resolved([workload])
 
 
-def _resolve_subnet(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Resolved:
+def _resolve_subnet(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
     if not t.subnet_id:
         return Resolved(ignored="CreateSubnet record carries no subnet id")
     found = describe_subnets(clients.ec2, [t.subnet_id])
@@ -180,11 +196,11 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: _TaskDefinitions) -> Reso
                    for s in p.get("Subnets", [])}
     vpc_subnets[new.id] = new
     workloads = [w for s in discover_services(clients, set(vpc_subnets))
-                 if (w := _service_workload(s, t.region, t.account, clients, tds))]
+                 if (w := service_workload(s, t.region, t.account, clients, tds))]
     return Resolved(workloads, vpc_subnets, new_subnet=new)
 
 
-def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions, ledger: Any = None) -> Resolved:
+def _resolve_drift(t: Trigger, clients: Clients, tds: TaskDefinitions, ledger: Any = None) -> Resolved:
     """Someone changed the wiring: evaluate each VPC it touched, with every ECS service in it."""
     vpcs = vpcs_of(clients, t.resource_ids, ledger)
     if not vpcs:
@@ -197,7 +213,7 @@ def _resolve_drift(t: Trigger, clients: Clients, tds: _TaskDefinitions, ledger: 
                 subnets[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
                                                     s.get("CidrBlock", ""))
     workloads = [w for s in discover_services(clients, set(subnets))
-                 if (w := _service_workload(s, t.region, t.account, clients, tds))]
+                 if (w := service_workload(s, t.region, t.account, clients, tds))]
     if not workloads:
         return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service")
     return Resolved(workloads, subnets, vpc_scope=tuple(sorted(vpcs)))
@@ -231,10 +247,12 @@ def vpcs_of(clients: Clients, ids: Iterable[str], ledger: Any = None) -> set[str
     return vpcs
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- building blocks (public: see the module docstring)
 
 
-def _launch_type(launch_type: str | None, providers: Iterable[str]) -> str | None:
+def launch_type_of(launch_type: str | None, providers: Iterable[str]) -> str | None:
+    """FARGATE or EC2 from an explicit launch type, else from capacity providers (any non-Fargate
+    provider means EC2 capacity); None when neither says, so the cluster's default decides."""
     if launch_type:
         return launch_type.upper()
     names = list(providers)
@@ -243,23 +261,28 @@ def _launch_type(launch_type: str | None, providers: Iterable[str]) -> str | Non
     return None
 
 
-def _default_launch_type(cluster: dict[str, Any] | None, td: dict[str, Any]) -> str:
+def default_launch_type(cluster: dict[str, Any] | None, td: dict[str, Any]) -> str:
+    """The launch type ECS picks when the caller named none: the cluster's default capacity provider
+    strategy, else FARGATE only for a task definition compatible with Fargate alone."""
     strategy = [p["capacityProvider"] for p in (cluster or {}).get("defaultCapacityProviderStrategy", [])]
-    launch = _launch_type(None, strategy)
+    launch = launch_type_of(None, strategy)
     if launch:
         return launch
     compat = td.get("requiresCompatibilities") or td.get("compatibilities") or []
     return FARGATE if compat == [FARGATE] else EC2
 
 
-def _cluster_config(clients: Clients, cluster: str | None) -> dict[str, Any] | None:
+def cluster_config(clients: Clients, cluster: str | None) -> dict[str, Any] | None:
+    """The described cluster (with its ECS Exec configuration), or None when it is unnamed or gone."""
     if not cluster:
         return None
     found = clients.ecs.describe_clusters(clusters=[cluster], include=["CONFIGURATIONS"]).get("clusters", [])
     return found[0] if found else None
 
 
-def _cluster_instance_subnets(clients: Clients, cluster: dict[str, Any] | None) -> tuple[str, ...]:
+def cluster_instance_subnets(clients: Clients, cluster: dict[str, Any] | None) -> tuple[str, ...]:
+    """Where a cluster's container instances run (bridge and host networking have no task subnet):
+    the subnets of its EC2 capacity providers' Auto Scaling groups or managed instances."""
     providers = [p for p in (cluster or {}).get("capacityProviders", []) if p not in _FARGATE_PROVIDERS]
     return _provider_subnets(clients, providers) if providers else ()
 
@@ -281,13 +304,15 @@ def _provider_subnets(clients: Clients, providers: list[str]) -> tuple[str, ...]
     return tuple(dict.fromkeys(subnets))
 
 
-def _public_ip(value: str | None, launch: str, awsvpc_subnets: Iterable[str] | None) -> bool | None:
+def assigns_public_ip(value: str | None, launch: str, awsvpc_subnets: Iterable[str] | None) -> bool | None:
+    """Whether the task gets a public IP (awsvpc's assignPublicIp); None for container instances."""
     if launch == FARGATE or awsvpc_subnets:
         return (value or "DISABLED").upper() == "ENABLED"
     return None  # container instances: their own addressing decides
 
 
-def _exec(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecConfig | None:
+def exec_config(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecConfig | None:
+    """ECS Exec's settings (KMS key, session logs) from the cluster, or None when Exec is off."""
     if not enabled:
         return None
     conf = ((cluster or {}).get("configuration") or {}).get("executeCommandConfiguration") or {}
@@ -300,10 +325,11 @@ def _exec(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecConfig | 
     )
 
 
-def _workload(kind: str, arn: str, name: str, region: str, account: str, launch: str,
-              td: dict[str, Any], *, subnets: Iterable[str], groups: Iterable[str],
-              public_ip: bool | None, platform: str | None, exec_: ExecConfig | None,
-              service_connect: bool = False) -> Workload:
+def build_workload(kind: str, arn: str, name: str, region: str, account: str, launch: str,
+                   td: dict[str, Any], *, subnets: Iterable[str], groups: Iterable[str],
+                   public_ip: bool | None, platform: str | None, exec_: ExecConfig | None,
+                   service_connect: bool = False) -> Workload:
+    """The rules' `Workload` from a described task definition and the network it runs in."""
     return Workload(
         kind=kind, arn=arn, name=name, region=region, account=account, launch_type=launch,
         containers=tuple(_container(c) for c in td.get("containerDefinitions", [])),

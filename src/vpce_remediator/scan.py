@@ -40,14 +40,14 @@ from vpce_remediator.engine import (
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Action, Plan, WorkloadNeeds
 from vpce_remediator.resolve import (
-    _cluster_config,
-    _cluster_instance_subnets,
-    _default_launch_type,
-    _exec,
-    _launch_type,
-    _service_workload,
-    _TaskDefinitions,
-    _workload,
+    TaskDefinitions,
+    build_workload,
+    cluster_config,
+    cluster_instance_subnets,
+    default_launch_type,
+    exec_config,
+    launch_type_of,
+    service_workload,
 )
 from vpce_remediator.snapshot import MODE_TAG, ServiceOffer, SubnetInfo, VpcSnapshot, read_vpc
 
@@ -207,7 +207,7 @@ def discover(clients: Clients, progress: Progress) -> Discovery:
     name of its cluster."""
     ecs = clients.ecs
     region = clients.region
-    tds = _TaskDefinitions(ecs)
+    tds = TaskDefinitions(ecs)
     clusters = [a for page in paginate(ecs, "list_clusters", PaginationConfig=_PAGE) for a in page.get("clusterArns", [])]
     found = Discovery(clusters=len(clusters))
     tasks: list[dict[str, Any]] = []
@@ -219,7 +219,7 @@ def discover(clients: Clients, progress: Progress) -> Discovery:
             for s in ecs.describe_services(cluster=cluster, services=chunk).get("services", []):
                 if s.get("status") == "INACTIVE":
                     continue
-                w = _service_workload(s, region, _account(s["serviceArn"]), clients, tds)
+                w = service_workload(s, region, _account(s["serviceArn"]), clients, tds)
                 if w is None:
                     found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
                                                         region, s.get("taskDefinition", ""), name))
@@ -245,18 +245,18 @@ def discover(clients: Clients, progress: Progress) -> Discovery:
     return found
 
 
-def _task_workload(task: dict[str, Any], clients: Clients, tds: _TaskDefinitions,
+def _task_workload(task: dict[str, Any], clients: Clients, tds: TaskDefinitions,
                    enis: Mapping[str, dict[str, Any]]) -> Workload | None:
     """A running task as the engine's `resolve` would describe it from a RunTask event."""
     td = tds.get(task["taskDefinitionArn"])
     if td is None:
         return None
     provider = task.get("capacityProviderName")
-    launch = _launch_type(task.get("launchType"), [provider] if provider else [])
+    launch = launch_type_of(task.get("launchType"), [provider] if provider else [])
     exec_on = bool(task.get("enableExecuteCommand"))
-    cluster = _cluster_config(clients, task["clusterArn"]) if (launch is None or exec_on) else None
+    cluster = cluster_config(clients, task["clusterArn"]) if (launch is None or exec_on) else None
     if launch is None:
-        launch = _default_launch_type(cluster, td)
+        launch = default_launch_type(cluster, td)
     details = {d.get("name"): d.get("value") for a in task.get("attachments", [])
                if a.get("type") == "ElasticNetworkInterface" for d in a.get("details", [])}
     eni = enis.get(details.get("networkInterfaceId") or "", {})
@@ -264,12 +264,12 @@ def _task_workload(task: dict[str, Any], clients: Clients, tds: _TaskDefinitions
         subnets: tuple[str, ...] = (details["subnetId"],)
         public_ip: bool | None = bool((eni.get("Association") or {}).get("PublicIp"))
     else:  # bridge or host networking: the container instances' subnets
-        subnets = _cluster_instance_subnets(clients, cluster or _cluster_config(clients, task["clusterArn"]))
+        subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, task["clusterArn"]))
         public_ip = None
-    return _workload("task", task["taskArn"], f"{td['family']}:{td['revision']}", clients.region,
-                     _account(task["taskArn"]), launch, td, subnets=subnets,
-                     groups=tuple(g["GroupId"] for g in eni.get("Groups", [])), public_ip=public_ip,
-                     platform=task.get("platformVersion"), exec_=_exec(exec_on, cluster))
+    return build_workload("task", task["taskArn"], f"{td['family']}:{td['revision']}", clients.region,
+                          _account(task["taskArn"]), launch, td, subnets=subnets,
+                          groups=tuple(g["GroupId"] for g in eni.get("Groups", [])), public_ip=public_ip,
+                          platform=task.get("platformVersion"), exec_=exec_config(exec_on, cluster))
 
 
 def _task_interfaces(ec2: Any, tasks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

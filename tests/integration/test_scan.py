@@ -15,7 +15,7 @@ from test_cli import cli
 
 from vpce_remediator.aws import Clients
 from vpce_remediator.engine import Settings
-from vpce_remediator.resolve import _cluster_config
+from vpce_remediator.resolve import cluster_config
 from vpce_remediator.scan import ScanResult, TerminalProgress, _ScanClients, scan_estate
 
 ACCOUNT = "123456789012"
@@ -187,7 +187,7 @@ def test_cluster_reads_repeated_per_workload_are_made_once_per_scan(aws: Any) ->
     clients = Clients(region=REGION)
     view = _ScanClients(clients)
 
-    answers = [_cluster_config(view, "cp") for _ in range(5)]
+    answers = [cluster_config(view, "cp") for _ in range(5)]
     providers = [view.ecs.describe_capacity_providers(capacityProviders=["FARGATE"]) for _ in range(3)]
 
     assert all(a == answers[0] and a is not None and a["clusterName"] == "cp" for a in answers)
