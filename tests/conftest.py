@@ -17,6 +17,17 @@ def _dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _cold_container() -> Iterator[None]:
+    """Each test is a cold Lambda container: the queue handler's memory of recent launches is
+    module-level (it lives across warm invocations), so it is emptied around every test."""
+    from vpce_remediator.batch import CONTAINER_MEMORY
+
+    CONTAINER_MEMORY.clear()
+    yield
+    CONTAINER_MEMORY.clear()
+
+
 @pytest.fixture
 def aws() -> Iterator[Any]:
     """An in-process moto account; yields the boto3 module (clients are made after the mock starts)."""

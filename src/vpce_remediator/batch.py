@@ -2,15 +2,20 @@
 
 Each record is evaluated on its own; a malformed one raises so the batch processor reports it
 alone in `batchItemFailures` (it is retried, then kept in the dead-letter queue). Duplicates cost
-nothing, at three levels: the same CloudTrail event id in this batch, the same workload in this
-batch (a storm of RunTask calls for one task definition is one evaluation), and the same event id
-within a day across batches and invocations (Powertools idempotency on the stack's DynamoDB table),
-since EventBridge and CloudTrail both deliver at least once.
+nothing, at four levels: the same CloudTrail event id in this batch, the same workload in this
+batch (a storm of RunTask calls for one task definition is one evaluation), the same task launch
+in later batches handled by this warm container within a few minutes (`Recent`), and the same
+event id within a day across batches and invocations (Powertools idempotency on the stack's
+DynamoDB table), since EventBridge and CloudTrail both deliver at least once.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -30,11 +35,65 @@ _LOGGED = ("status", "reason", "event", "actions", "findings")
 
 IDEMPOTENCY_SECONDS = 86400  # a CloudTrail record is not redelivered after a day
 
+_REVISION = re.compile(r"(^|/)[A-Za-z0-9_-]+:[0-9]+$")  # family:revision, alone or ending an ARN
+
+
+class Recent:
+    """Task launches this Lambda container evaluated lately, kept across warm invocations.
+
+    A deployment or a scaling storm sends many RunTask records for the same task definition,
+    network and launch type, spread over many batches; within `seconds` of the first evaluation the
+    answer cannot have changed unless the network did, so they cost no call at all. Only task
+    launches whose task definition carries a revision are remembered (a revision never changes;
+    a family name may point at a newer one), and any other kind of evaluation (drift, a new subnet,
+    a service or cluster change) forgets everything: the network may have moved under us.
+    """
+
+    def __init__(self, seconds: float = 300.0, size: int = 4096,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._items: OrderedDict[str, tuple[float, str, dict[str, Any]]] = OrderedDict()
+
+    @staticmethod
+    def rememberable(trigger: Trigger) -> bool:
+        return trigger.kind == "task" and bool(trigger.task_definition) and \
+            bool(_REVISION.search(trigger.task_definition or ""))
+
+    def get(self, key: str) -> tuple[float, str, dict[str, Any]] | None:
+        """(seconds ago, event id, result) of the last evaluation of this workload, if recent."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        age = self.clock() - item[0]
+        if age > self.seconds:
+            del self._items[key]
+            return None
+        return age, item[1], item[2]
+
+    def put(self, key: str, event_id: str, result: dict[str, Any]) -> None:
+        self._items[key] = (self.clock(), event_id, result)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# Module level on purpose: it is the warm container's memory (a cold start begins empty).
+CONTAINER_MEMORY = Recent()
+
 
 class BatchRun:
     def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None,
                  config_rule: str | None = None, security_hub: bool = False,
-                 idempotency_table: str | None = None, context: Any = None) -> None:
+                 idempotency_table: str | None = None, context: Any = None,
+                 memory: Recent | None = None) -> None:
         self.clients = clients
         self.settings = settings
         self.lock = lock
@@ -45,6 +104,7 @@ class BatchRun:
         self.findings: dict[str, list[Finding]] = {}  # per VPC, from every record of the batch
         self.account = ""
         self.evaluations = 0
+        self.memory = memory if memory is not None else Recent()
         self._evaluate = self._evaluate_now
         if idempotency_table:
             self._evaluate = _idempotent(self._evaluate_now, clients, idempotency_table, context)
@@ -58,7 +118,7 @@ class BatchRun:
             if table else None
         return cls(clients, Settings.from_env(), lock, config_rule=os.environ.get("CONFIG_RULE_NAME"),
                    security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true",
-                   idempotency_table=table, context=context)
+                   idempotency_table=table, context=context, memory=CONTAINER_MEMORY)
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -77,8 +137,18 @@ class BatchRun:
             result = {**self.seen[first], "reason": f"same workload as event {first} in this batch: "
                                                     "evaluated once", "deduplicated_from": first,
                       "api_calls": {"total": 0, "by_operation": {}}}
+        elif (recent := self.memory.get(same) if same else None) is not None:
+            age, first, earlier = recent
+            result = {**earlier, "reason": f"same task launch as event {first}, evaluated {age:.0f} s ago "
+                                           "by this container: evaluated once", "deduplicated_from": first,
+                      "api_calls": {"total": 0, "by_operation": {}}}
         else:
             result = self._evaluate(event=event)
+            if isinstance(trigger, Trigger):
+                if Recent.rememberable(trigger):
+                    self.memory.put(same, key, result)
+                else:
+                    self.memory.clear()
             if key:
                 self.seen[key] = result
                 if same:

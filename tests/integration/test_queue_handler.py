@@ -21,7 +21,7 @@ from account import (
 from test_handler import LambdaContext
 
 from vpce_remediator.aws import Clients
-from vpce_remediator.batch import BatchRun
+from vpce_remediator.batch import BatchRun, Recent
 from vpce_remediator.engine import Settings
 from vpce_remediator.lock import VpcBusy, VpcLock
 from vpce_remediator.samples import load_event
@@ -162,3 +162,62 @@ def test_a_redelivered_event_in_a_later_batch_is_not_evaluated_again(
     assert (first.evaluations, second.evaluations) == (1, 0)
     assert two["status"] == one["status"] == "remediated"
     assert len(endpoints(aws, net["vpc"])) == 4
+
+
+def _launch(event: dict[str, Any], **overrides: Any) -> str:
+    """The same task launch as `event` under a new CloudTrail event id (a new RunTask call)."""
+    return json.dumps(load_event("ecs-RunTask", {"detail": event["detail"], **overrides}))
+
+
+def test_a_launch_storm_across_batches_of_a_warm_container_is_one_evaluation(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, event = workload
+    memory = Recent()
+    clients = Clients(region=REGION)
+    batches = [BatchRun(clients, Settings(mode="report"), memory=memory) for _ in range(100)]
+
+    results = [run.process(_launch(event)) for run in batches for _ in range(10)]
+    after_first = clients.total_calls
+
+    assert sum(run.evaluations for run in batches) == 1
+    assert {r["status"] for r in results} == {"non_compliant"}
+    assert sum(1 for r in results if "s ago by this container" in r.get("reason", "")) == 990
+    cold = Clients(region=REGION)
+    BatchRun(cold, Settings(mode="report")).process(_launch(event))  # a cold container pays the reads again
+    assert after_first == cold.total_calls
+
+
+def test_the_memory_forgets_after_its_window_and_after_any_network_change(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    net, event = workload
+    now = [0.0]
+    memory = Recent(seconds=300, clock=lambda: now[0])
+
+    def evaluations(body: str) -> int:
+        run = BatchRun(Clients(region=REGION), Settings(mode="report"), memory=memory)
+        run.process(body)
+        return run.evaluations
+
+    assert evaluations(_launch(event)) == 1
+    now[0] = 299
+    assert evaluations(_launch(event)) == 0
+    now[0] = 601  # past the window of the first evaluation
+    assert evaluations(_launch(event)) == 1
+    drift = load_event("ec2-ModifyVpcAttribute", {"detail.requestParameters.vpcId": net["vpc"]})
+    assert evaluations(json.dumps(drift)) == 1  # drift is never remembered, and wipes the memory
+    assert len(memory) == 0
+    assert evaluations(_launch(event)) == 1
+
+
+def test_a_launch_by_family_name_alone_is_not_remembered(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """`--task-definition web` means the latest revision, which may change between two launches."""
+    _, event = workload
+    memory = Recent()
+    by_family = {"detail.responseElements.tasks.0.taskDefinitionArn": None,
+                 "detail.requestParameters.taskDefinition": "web"}
+    for _ in range(2):
+        run = BatchRun(Clients(region=REGION), Settings(mode="report"), memory=memory)
+        run.process(_launch(event, **by_family))
+        assert run.evaluations == 1
+    assert len(memory) == 0
