@@ -39,7 +39,14 @@ from vpce_remediator.resolve import (
     default_launch_type,
     service_workload,
 )
-from vpce_remediator.snapshot import ServiceOffer, SubnetInfo, read_vpc, service_prefix
+from vpce_remediator.snapshot import (
+    ServiceOffer,
+    SubnetInfo,
+    describe_endpoint_services,
+    offers_from,
+    read_vpc,
+    service_prefix,
+)
 
 # What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
 # are the caller's to hold, not the Lambda role's).
@@ -216,36 +223,14 @@ def find_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
 
 
 def read_services(ec2: Any, service_names: Sequence[str]) -> tuple[dict[str, ServiceOffer | None], dict[str, str]]:
-    """Which AZs offer each service, and its private DNS name, in one `DescribeVpcEndpointServices`."""
+    """Which AZs offer each service, and its private DNS name, as the engine reads offers (one
+    `DescribeVpcEndpointServices`; one per name when the region does not offer some name, which
+    stays None so its endpoint hop says so)."""
     names = sorted(set(service_names))
-    offers: dict[str, ServiceOffer | None] = {n: None for n in names}
-    dns: dict[str, str] = {}
-    if not names:
-        return offers, dns
-    try:
-        details = ec2.describe_vpc_endpoint_services(ServiceNames=names).get("ServiceDetails", [])
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "InvalidServiceName":
-            raise
-        if len(names) > 1:
-            # One name this region does not offer fails the whole call: ask for each on its own.
-            for name in names:
-                one_offer, one_dns = read_services(ec2, [name])
-                offers.update(one_offer)
-                dns.update(one_dns)
-        return offers, dns  # a lone unoffered service stays None: its endpoint hop says so
-    for d in details:
-        name = d["ServiceName"]
-        if name not in offers:
-            continue
-        previous = offers[name]
-        types = tuple(t["ServiceType"] for t in d.get("ServiceType", []))
-        azs = frozenset(d.get("AvailabilityZones", []))
-        if previous is not None:  # S3 is listed once per endpoint type
-            types, azs = previous.types + types, previous.azs | azs
-        offers[name] = ServiceOffer(name, types, azs)
-        if d.get("PrivateDnsName") and INTERFACE in types:
-            dns[name] = d["PrivateDnsName"]
+    details = describe_endpoint_services(ec2, names)
+    offers = offers_from(names, details)
+    dns = {d["ServiceName"]: d["PrivateDnsName"] for d in details
+           if d.get("PrivateDnsName") and (offer := offers.get(d["ServiceName"])) and INTERFACE in offer.types}
     return offers, dns
 
 

@@ -238,9 +238,12 @@ class _Builder:
         offered = azs & (offer.azs if offer else frozenset())  # type: ignore[attr-defined]
         subnets = self.one_subnet_per_az(need.subnets, offered)
         if not subnets:
+            # None: DescribeVpcEndpointServices does not know the service in this region at all.
+            where = f"this region ({self.snap.region})" if offer is None else ", ".join(sorted(azs))
             self.findings.append(Finding(
                 "AWS::EC2::VPC", self.snap.vpc_id, "service-not-offered",
-                f"{service} is not offered in {', '.join(sorted(azs))}: no endpoint can serve it there",
+                f"{service} is not offered in {where}: no endpoint can serve it there; needed by "
+                f"{_first(reasons)}",
                 fix_commands("service-not-offered", {**self.base, "service": service}), service))
             self.states.append(ServiceState(service, INTERFACE, reasons, "unavailable"))
             return

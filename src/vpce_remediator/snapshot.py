@@ -6,11 +6,16 @@ bucket is shared with every other tool in the account).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from vpce_remediator.aws import paginate
+
+log = logging.getLogger("vpce-remediator")
 
 OWNER_TAG = ("managed-by", "vpce-remediator")
 MODE_TAG = "vpce-remediator:mode"
@@ -221,14 +226,35 @@ def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
     )
 
 
-def read_offers(ec2: Any, service_names: Iterable[str]) -> dict[str, ServiceOffer | None]:
-    """Which AZs offer each service (`None` for a service this region does not offer)."""
+def describe_endpoint_services(ec2: Any, service_names: Iterable[str]) -> list[dict[str, Any]]:
+    """`DescribeVpcEndpointServices` details of the services this region offers among `service_names`.
+
+    One call for all of them. A name the region does not offer fails that whole call with
+    `InvalidServiceName`, so only then is each name asked for on its own; the unoffered ones are
+    left out (and logged), the others answered as usual.
+    """
     names = sorted(set(service_names))
     if not names:
-        return {}
-    found: dict[str, ServiceOffer | None] = {n: None for n in names}
-    response = ec2.describe_vpc_endpoint_services(ServiceNames=names)
-    for d in response.get("ServiceDetails", []):
+        return []
+    try:
+        return list(ec2.describe_vpc_endpoint_services(ServiceNames=names).get("ServiceDetails", []))
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "InvalidServiceName":
+            raise
+        if len(names) == 1:
+            log.info("%s is not offered in %s", names[0], ec2.meta.region_name)
+            return []
+    details: list[dict[str, Any]] = []
+    for name in names:
+        details += describe_endpoint_services(ec2, [name])
+    return details
+
+
+def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any]]) -> dict[str, ServiceOffer | None]:
+    """Each named service's offer from `DescribeVpcEndpointServices` details; None where none came back
+    (the region does not offer it)."""
+    found: dict[str, ServiceOffer | None] = {n: None for n in sorted(set(service_names))}
+    for d in details:
         name = d["ServiceName"]
         if name not in found:
             continue
@@ -239,3 +265,10 @@ def read_offers(ec2: Any, service_names: Iterable[str]) -> dict[str, ServiceOffe
             types, azs = previous.types + types, previous.azs | azs
         found[name] = ServiceOffer(name, types, azs)
     return found
+
+
+def read_offers(ec2: Any, service_names: Iterable[str]) -> dict[str, ServiceOffer | None]:
+    """Which AZs offer each service (`None` for a service this region does not offer): one call,
+    or one per name when some name is not offered (see `describe_endpoint_services`)."""
+    names = sorted(set(service_names))
+    return offers_from(names, describe_endpoint_services(ec2, names)) if names else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from account import (
     ECR,
     PREFIX,
@@ -58,6 +59,7 @@ def test_fargate_task_gets_exactly_its_endpoints_then_second_run_is_compliant(aw
         GroupIds=[svc["logs"][0]["Groups"][0]["GroupId"]])["SecurityGroups"][0]
     assert all(r.get("CidrIp") != "0.0.0.0/0" for p in own_sg["IpPermissions"] for r in p.get("IpRanges", []))
     assert first.clients.calls["ec2.CreateVpcEndpoint"] == 6
+    assert first.clients.calls["ec2.DescribeVpcEndpointServices"] == 1  # every offer in one call
     assert first.clients.calls["ec2.CreateSecurityGroup"] == 1
 
     second = run(event, "remediate")
@@ -301,3 +303,42 @@ def test_json_contract_keys(aws: Any) -> None:
     assert set(result["actions"][0]) >= {"action", "service", "resource_id", "status"}
     assert set(result["findings"][0]) >= {"resource_type", "resource_id", "problem", "summary", "fix"}
     assert all(isinstance(c, str) for f in result["findings"] for c in f["fix"])
+
+
+@pytest.fixture
+def region_without_xray(aws: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto offers every service in every region; here the region does not offer X-Ray, as some
+    regions lack a service: DescribeVpcEndpointServices then answers InvalidServiceName for it."""
+    from moto.ec2.models import vpcs
+
+    aws.client("ec2", region_name=REGION).describe_vpc_endpoint_services()  # moto builds its catalogue
+    catalogue = vpcs.DEFAULT_VPC_ENDPOINT_SERVICES[REGION]
+    monkeypatch.setitem(vpcs.DEFAULT_VPC_ENDPOINT_SERVICES, REGION,
+                        [s for s in catalogue if s["ServiceName"] != PREFIX + "xray"])
+    return PREFIX + "xray"
+
+
+def test_a_service_the_region_does_not_offer_leaves_the_others_fixed(aws: Any, region_without_xray: str) -> None:
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "app", "10.20.0.0/16", "ab")
+    ecs.create_cluster(clusterName="prod")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1"),
+                                               container("xray", f"{ECR}/aws-xray-daemon:3.3")])
+
+    first = run(run_task_event(net, td), "remediate")
+
+    # The endpoints the region offers are made; X-Ray, which it does not, is a finding that says so.
+    assert set(by_service(endpoints(aws, net["vpc"]))) == {"ecr.api", "ecr.dkr", "logs", "s3"}
+    assert first.result["status"] == "non_compliant"
+    (finding,) = [f for f in first.result["findings"] if f["problem"] == "service-not-offered"]
+    assert finding["service"] == region_without_xray
+    assert finding["summary"].startswith(f"{region_without_xray} is not offered in this region ({REGION})")
+    assert {r["service"]: r["status"] for r in first.result["required"]}[region_without_xray] == "unavailable"
+    # One call for the four interface services fails on X-Ray, then one call per service.
+    assert first.clients.calls["ec2.DescribeVpcEndpointServices"] == 1 + 4
+
+    second = run(run_task_event(net, td), "remediate")
+
+    assert second.writes == []
+    assert [f["problem"] for f in second.result["findings"]] == ["service-not-offered"]
+    assert second.clients.calls["ec2.DescribeVpcEndpointServices"] == 1  # X-Ray alone: its one refusal

@@ -132,7 +132,19 @@ def test_a_service_the_region_does_not_offer_is_a_finding() -> None:
 
     (finding,) = [f for f in plan.findings if f.problem == "service-not-offered"]
     assert finding.service == P + "ecr.api"
+    assert finding.summary.startswith(f"{P}ecr.api is not offered in this region ({REGION})")
     assert P + "ecr.api" not in {a.service for a in plan.actions}
+    assert {s.service: s.status for s in plan.services}[P + "ecr.api"] == "unavailable"
+
+
+def test_a_service_offered_in_other_azs_only_names_the_azs() -> None:
+    offers = {P + s: ServiceOffer(P + s, ("Interface",), frozenset({REGION + "c"}))
+              for s in ("ecr.api", "ecr.dkr", "logs")}
+
+    plan = plan_remediation([web()], snapshot(offers=offers))
+
+    summaries = [f.summary for f in plan.findings if f.problem == "service-not-offered"]
+    assert len(summaries) == 3 and all(f"not offered in {REGION}a, {REGION}b:" in s for s in summaries)
 
 
 def test_vpc_dns_off_is_reported_per_attribute_and_holds_interface_creates() -> None:
