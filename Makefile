@@ -1,17 +1,20 @@
 # Two commands set everything up on a fresh clone: `make demo` and `make test`.
-# SAM and checkov live in their own virtualenv (.venv-tools): aws-sam-cli pins its own boto3.
+# SAM (.venv-sam), checkov (.venv-tools) and Cloud Custodian (.venv-custodian, for `make bench`) live in
+# their own virtualenvs: each pins its own boto3.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
+SAM := .venv-sam
+SAM_STAMP := $(SAM)/.installed
 # sam build needs the function's runtime interpreter on PATH: pyenv's real binary (not its shim,
 # which refuses to run when 3.13 is not the selected version), else whatever python3.13 is on PATH.
 PY313 := $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint validate build deploy reliability clean
+.PHONY: demo test lint validate build deploy reliability bench custodian-venv clean
 
 # Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
 $(STAMP): pyproject.toml
@@ -23,6 +26,16 @@ $(TOOLS_STAMP): requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	touch $(TOOLS_STAMP)
+
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(SAM)/bin/python || $(PYTHON) -m venv $(SAM)
+	$(SAM)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $(SAM_STAMP)
+
+# Its own stamp holds the requirements' hash (tools/bench_custodian.py), so this is instant when done;
+# the script needs only the standard library, so it installs alongside the project's virtualenv.
+custodian-venv:
+	$(PYTHON) tools/bench_custodian.py --install-only
 
 demo: $(STAMP)
 	$(BIN)/vpce-remediator demo
@@ -40,17 +53,24 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests tools
 
 # cfn-lint, SAM's own lint, and checkov (every skip carries its reason in template.yaml).
-validate: $(STAMP) $(TOOLS_STAMP)
+validate: $(STAMP) $(SAM_STAMP) $(TOOLS_STAMP)
 	$(BIN)/cfn-lint template.yaml
-	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
+	$(SAM)/bin/sam validate --lint --template template.yaml --region us-east-1
 	$(TOOLS)/bin/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
-build: $(TOOLS_STAMP)
+build: $(SAM_STAMP)
 	@test -n "$(PY313)" || { echo "sam build needs python3.13 on PATH (pyenv install 3.13)"; exit 1; }
-	PATH="$(dir $(PY313)):$$PATH" $(TOOLS)/bin/sam build --template template.yaml
+	PATH="$(dir $(PY313)):$$PATH" $(SAM)/bin/sam build --template template.yaml
 
 deploy: build
-	$(TOOLS)/bin/sam deploy --guided
+	$(SAM)/bin/sam deploy --guided
+
+# API calls per event, storms, scale, cold start, memory, package size, and Cloud Custodian side by
+# side: bench/results.json and a table. SAM and Custodian install in parallel first.
+bench:
+	$(MAKE) --no-print-directory -j3 $(STAMP) $(SAM_STAMP) custodian-venv
+	$(MAKE) --no-print-directory build
+	$(BIN)/python tools/bench.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SAM) .venv-custodian .aws-sam .pytest_cache .ruff_cache

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -336,58 +335,45 @@ def seed(endpoint_url: str, n_vpcs: int = 20) -> dict[str, Any]:
 # ---------------------------------------------------------------- python tools/bench_custodian.py
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"moto_server at {url} did not answer")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--vpcs", type=int, default=20, help="VPCs to seed (3 subnets, 2 services each)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each tool (median reported)")
-    args = parser.parse_args(argv)
+def run(vpcs: int = 20, repeats: int = 3) -> dict[str, Any]:
+    """Install Custodian if needed, seed `vpcs` VPCs on a fresh moto_server, compare both tools."""
+    from moto_local import running_moto_server
 
     started = time.perf_counter()
     ensure_venv(ROOT)  # before anything is timed: a cold install takes a while
     install_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="bench-custodian-") as tmp:
         workdir = Path(tmp)
-        port = _free_port()
         # The recorder's log goes to the scratch folder, not the server's working directory.
-        server_env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording")}
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  env=server_env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait(url)
+        with running_moto_server(env={"MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording")},
+                                 cwd=workdir) as url:
             seeded = time.perf_counter()
-            estate = seed(url, args.vpcs)
+            estate = seed(url, vpcs)
             seed_s = time.perf_counter() - seeded
-            result = side_by_side(url, REGION, workdir, repeats=args.repeats, estate=list(estate["vpcs"]))
-        finally:
-            server.terminate()
-            server.wait(10)
+            result = side_by_side(url, REGION, workdir, repeats=repeats, estate=list(estate["vpcs"]))
     expected = estate["expected_flagged"]
-    result["estate"] = {"vpcs": args.vpcs, "subnets_per_vpc": 3, "services": estate["services"],
+    result["estate"] = {"vpcs": vpcs, "subnets_per_vpc": 3, "services": estate["services"],
                         "seeded_to_be_flagged": len(expected),
                         "ours_flagged_as_seeded": result["ours"]["vpc_ids_flagged"] == expected,
                         "custodian_flagged_as_seeded": result["custodian"]["vpc_ids_flagged"] == expected,
                         "seed_s": round(seed_s, 2)}
     result["ensure_venv_s"] = round(install_s, 2)
-    print(json.dumps(result, indent=2))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--vpcs", type=int, default=20, help="VPCs to seed (3 subnets, 2 services each)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each tool (median reported)")
+    parser.add_argument("--install-only", action="store_true", help="make .venv-custodian and stop")
+    args = parser.parse_args(argv)
+    if args.install_only:
+        ensure_venv(ROOT)
+        return 0
+    print(json.dumps(run(args.vpcs, args.repeats), indent=2))
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())

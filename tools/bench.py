@@ -1,0 +1,567 @@
+"""`make bench`: what an event, a storm and a scan cost, in AWS API calls, seconds and megabytes.
+
+AWS API calls are the remediator's main cost (latency, money, and throttle buckets shared with every
+other tool in the account), so every figure here is counted by a botocore `before-call` hook that
+sees every client of the process, not by our own counter. The scenarios run the deployed queue
+handler (`handlers.queue.handler`) on in-process moto, as the Lambda would run it; the storm runs in
+a child process against `moto_server`, so its peak memory is the handler's alone.
+
+    python tools/bench.py [--quick] [--skip-custodian] [--skip-package] [--out bench/results.json]
+
+Writes `bench/results.json`, prints a table, and exits 1 when a budget is exceeded. The call-count
+scenarios are also run by tests/integration/test_call_budgets.py (counts are deterministic).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+OWN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/vpce-remediator-FunctionRole-BENCH"
+LOCK_TABLE = "vpce-remediator-state"
+
+# (key, budget, how it compares). "==" budgets are exact: six endpoints take six creates.
+BUDGETS: dict[str, tuple[float, str]] = {
+    "calls_per_event_cold": (8, "<="),
+    "calls_per_event_warm": (1, "<="),
+    "storm_calls_per_event": (0.1, "<="),
+    "create_vpc_endpoint_calls": (6, "=="),
+    "wasted_write_calls": (0, "=="),
+    "import_ratio_vs_boto3": (1.3, "<="),
+    "peak_rss_mb": (128, "<="),
+}
+
+# The tool's own DynamoDB table (VPC locks, idempotency records): a cost of ours, not a call on the
+# account's EC2/ECS throttle buckets that the per-event budgets protect. Counted and shown apart.
+STATE_SERVICES = frozenset({"dynamodb"})
+_WRITE_PREFIXES = ("Create", "Modify", "Authorize", "Revoke", "Delete", "Put", "Associate", "Replace",
+                   "Update", "BatchImport", "Start")
+
+
+# ---------------------------------------------------------------- counting
+
+
+class CallCounter:
+    """Every AWS API call of the process, by `service.Operation`, from botocore's `before-call` event.
+
+    Installed as a botocore built-in handler, so every session made afterwards carries it; the
+    remediator's cached sessions are dropped on entry and exit so that its clients are made anew.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def _hook(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[CallCounter]:
+        from botocore import handlers
+
+        from vpce_remediator import aws
+
+        entry = ("before-call", self._hook)
+        handlers.BUILTIN_HANDLERS.append(entry)
+        aws._session.cache_clear()
+        try:
+            yield self
+        finally:
+            handlers.BUILTIN_HANDLERS.remove(entry)
+            aws._session.cache_clear()
+
+    @contextlib.contextmanager
+    def window(self) -> Iterator[Counter[str]]:
+        """The calls made inside the `with` block (filled in when it ends)."""
+        before = Counter(self.calls)
+        made: Counter[str] = Counter()
+        yield made
+        made.update({op: n - before.get(op, 0) for op, n in self.calls.items() if n > before.get(op, 0)})
+
+
+def account_calls(calls: Counter[str]) -> int:
+    return sum(n for op, n in calls.items() if op.split(".")[0] not in STATE_SERVICES)
+
+
+def state_calls(calls: Counter[str]) -> int:
+    return sum(n for op, n in calls.items() if op.split(".")[0] in STATE_SERVICES)
+
+
+def ec2_writes(calls: Counter[str]) -> Counter[str]:
+    return Counter({op: n for op, n in calls.items()
+                    if op.startswith("ec2.") and op.split(".")[1].startswith(_WRITE_PREFIXES)})
+
+
+# ---------------------------------------------------------------- the deployed handler
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "vpce-remediator-EventFunction-BENCH"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:vpce-remediator-EventFunction-BENCH"
+    aws_request_id: str = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@contextlib.contextmanager
+def handler_environment(mode: str = "remediate") -> Iterator[None]:
+    """The environment template.yaml gives the queue function, restored afterwards."""
+    values = {"MODE": mode, "LOCK_TABLE": LOCK_TABLE, "LOCK_LEASE_SECONDS": "120", "OWN_ROLE_ARN": OWN_ROLE,
+              "CONFIG_RULE_NAME": "vpce-remediator-vpc-endpoints", "SECURITY_HUB": "true",
+              "ENFORCE_ON_NAT_ROUTED_SUBNETS": "false", "EXCLUDED_VPC_IDS": ""}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def invoke(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """One Lambda invocation: the events as one SQS batch through the deployed handler."""
+    from handlers.queue import handler
+
+    records = [{"messageId": str(uuid.uuid4()), "receiptHandle": "AQEB" + uuid.uuid4().hex,
+                "body": json.dumps(e), "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": REGION,
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:vpce-remediator-events"} for e in events]
+    response: dict[str, Any] = handler({"Records": records}, LambdaContext())
+    if response.get("batchItemFailures"):
+        raise RuntimeError(f"the handler failed records: {response['batchItemFailures']}")
+    return response
+
+
+def cold_container() -> None:
+    """A new Lambda container: nothing remembered from earlier invocations."""
+    from vpce_remediator.batch import CONTAINER_MEMORY
+
+    CONTAINER_MEMORY.clear()
+
+
+# ---------------------------------------------------------------- estates
+
+
+@dataclass
+class Launch:
+    """One workload: a task definition launched into a VPC's private subnets."""
+    net: dict[str, Any]
+    task_definition: str
+
+    def event(self) -> dict[str, Any]:
+        """A RunTask CloudTrail event for it, with fresh event ids (a new call)."""
+        from vpce_remediator.demo import net_overrides
+        from vpce_remediator.samples import load_event
+
+        return load_event("ecs-RunTask", {
+            **net_overrides(self.net),
+            "detail.requestParameters.taskDefinition": self.task_definition.split("/")[-1],
+            "detail.responseElements.tasks.0.taskDefinitionArn": self.task_definition,
+            "detail.requestParameters.launchType": "FARGATE",
+            "detail.responseElements.tasks.0.launchType": "FARGATE"})
+
+
+def _clients(endpoint_url: str | None) -> Callable[[str], Any]:
+    import boto3
+
+    return lambda name: boto3.client(name, region_name=REGION, endpoint_url=endpoint_url)
+
+
+def state_table(client: Callable[[str], Any]) -> None:
+    """The stack's DynamoDB table (locks, idempotency records, endpoint ledger), as template.yaml makes it."""
+    client("dynamodb").create_table(
+        TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+
+
+def six_endpoint_task(ecs: Any, family: str) -> str:
+    """ECR image, awslogs, a Secrets Manager secret and an SSM parameter: ecr.api, ecr.dkr, s3, logs,
+    secretsmanager and ssm."""
+    from vpce_remediator.demo import ECR, container, register_task_definition
+
+    return register_task_definition(ecs, family, [container(family, f"{ECR}/{family}:1", (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/{family}-db-AbCdEf",
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/prod/{family}/api-key"))])
+
+
+def seed_launches(client: Callable[[str], Any], vpcs: int, per_vpc: int, endpoint_url: str | None = None,
+                  compliant: bool = True) -> list[Launch]:
+    """`vpcs` private VPCs with `per_vpc` task definitions each; remediated first when `compliant`."""
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.demo import private_vpc
+    from vpce_remediator.engine import Settings, evaluate_event
+
+    ec2, ecs = client("ec2"), client("ecs")
+    ecs.create_cluster(clusterName="default")
+    launches = []
+    for v in range(vpcs):
+        net = private_vpc(ec2, f"bench-{v}", f"10.{v + 1}.0.0/16", "ab")
+        for w in range(per_vpc):
+            launches.append(Launch(net, six_endpoint_task(ecs, f"svc-{v}-{w}")))
+    if compliant:
+        setup = Clients(region=REGION, endpoint_url=endpoint_url)
+        for launch in launches:
+            evaluate_event(launch.event(), setup, Settings(mode="remediate"))
+    return launches
+
+
+# ---------------------------------------------------------------- scenarios 1-4
+
+
+def event_costs(counter: CallCounter) -> dict[str, Any]:
+    """1 and 2: one RunTask in a compliant VPC on a cold container; then a second event for the same
+    workload in the same batch. Runs inside an active moto."""
+    client = _clients(None)
+    state_table(client)
+    launch = seed_launches(client, vpcs=1, per_vpc=1)[0]
+    with handler_environment():
+        cold_container()
+        with counter.window() as cold:
+            invoke([launch.event()])
+        cold_container()
+        with counter.window() as pair:
+            invoke([launch.event(), launch.event()])
+    warm = pair - cold
+    return {
+        "calls_per_event_cold": account_calls(cold),
+        "calls_per_event_cold_with_state_table": sum(cold.values()),
+        "state_table_calls_per_event": state_calls(cold),
+        "calls_per_event_warm": sum(warm.values()),
+        "cold_by_operation": dict(sorted(cold.items())),
+    }
+
+
+def storm(counter: CallCounter, launches: list[Launch], events: int = 1000, batch: int = 10,
+          seed: int = 7) -> dict[str, Any]:
+    """3: `events` RunTask events spread over the launches, shuffled, in batches of `batch`, through
+    one warm container (many invocations). Runs wherever boto3 points (moto in-process or a server)."""
+    order = [launches[i % len(launches)] for i in range(events)]
+    random.Random(seed).shuffle(order)
+    cold_container()
+    started = time.perf_counter()
+    with handler_environment(), counter.window() as made:
+        for i in range(0, events, batch):
+            invoke([launch.event() for launch in order[i:i + batch]])
+    return {
+        "storm_events": events, "storm_workloads": len(launches),
+        "storm_vpcs": len({launch.net["vpc"] for launch in launches}), "storm_batch_size": batch,
+        "storm_calls": account_calls(made), "storm_state_table_calls": state_calls(made),
+        "storm_calls_per_event": round(account_calls(made) / events, 4),
+        "storm_calls_per_event_with_state_table": round(sum(made.values()) / events, 4),
+        "storm_wall_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def fresh_vpc(counter: CallCounter) -> dict[str, Any]:
+    """4: a fresh VPC whose task needs six endpoints: six creates, and no write that changed nothing
+    (a write is wasted when it failed, when it made no new resource or rule, or when a second run
+    of the same launch writes at all)."""
+    client = _clients(None)
+    state_table(client)
+    launch = seed_launches(client, vpcs=1, per_vpc=1, compliant=False)[0]
+    ec2 = client("ec2")
+    before = _inventory(ec2, launch.net["vpc"])
+    with handler_environment():
+        cold_container()
+        with counter.window() as first:
+            invoke([launch.event()])
+        after = _inventory(ec2, launch.net["vpc"])
+        cold_container()
+        with counter.window() as second:
+            invoke([launch.event()])
+    writes = ec2_writes(first)
+    made = {"ec2.CreateVpcEndpoint": len(after["endpoints"] - before["endpoints"]),
+            "ec2.CreateSecurityGroup": len(after["groups"] - before["groups"]),
+            "ec2.AuthorizeSecurityGroupIngress": min(writes["ec2.AuthorizeSecurityGroupIngress"],
+                                                     len(after["rules"] - before["rules"]))}
+    wasted = sum(max(0, n - made.get(op, 0)) for op, n in writes.items()) + sum(ec2_writes(second).values())
+    return {
+        "create_vpc_endpoint_calls": writes["ec2.CreateVpcEndpoint"],
+        "endpoints_created": sorted(after["services"] - before["services"]),
+        "write_calls_first_run": dict(sorted(writes.items())),
+        "write_calls_second_run": sum(ec2_writes(second).values()),
+        "wasted_write_calls": wasted,
+        "calls_first_run": account_calls(first),
+    }
+
+
+def _inventory(ec2: Any, vpc: str) -> dict[str, set[str]]:
+    live = [e for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+            if e["State"].lower() not in ("deleted", "deleting")]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+    return {"endpoints": {e["VpcEndpointId"] for e in live},
+            "services": {e["ServiceName"].rsplit(f"{REGION}.", 1)[-1] for e in live},
+            "groups": {g["GroupId"] for g in groups},
+            "rules": {json.dumps([g["GroupId"], p], sort_keys=True, default=str)
+                      for g in groups for p in g.get("IpPermissions", [])}}
+
+
+# ---------------------------------------------------------------- 5: cold start
+
+
+_IMPORT = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+
+def import_times(runs: int = 10) -> dict[str, Any]:
+    """Median of `runs` fresh interpreters each: the handler module against `import boto3` alone,
+    interleaved so that a busy machine slows both alike."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def once(module: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _IMPORT.format(module=module)], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return float(out.strip())
+
+    handler, boto3 = [], []
+    for _ in range(runs):
+        handler.append(once("handlers.queue"))
+        boto3.append(once("boto3"))
+    h, b = statistics.median(handler), statistics.median(boto3)
+    return {"import_handler_ms": round(h * 1000, 1), "import_boto3_ms": round(b * 1000, 1),
+            "import_ratio_vs_boto3": round(h / b, 3), "import_runs": runs}
+
+
+# ---------------------------------------------------------------- 6: scale
+
+
+def scan_scale(counter: CallCounter, vpcs: int = 200, services_per_vpc: int = 2) -> dict[str, Any]:
+    """`scan` over `vpcs` VPCs x 3 subnets with `services_per_vpc` Fargate services each. In moto."""
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition
+    from vpce_remediator.engine import Settings
+    from vpce_remediator.scan import scan_estate
+
+    client = _clients(None)
+    ec2, ecs = client("ec2"), client("ecs")
+    ecs.create_cluster(clusterName="scale")
+    td = register_task_definition(ecs, "scale", [container("scale", f"{ECR}/scale:1")])
+    for v in range(vpcs):
+        net = private_vpc(ec2, f"scale-{v}", f"10.{v}.0.0/16", "abc")
+        for s in range(services_per_vpc):
+            create_service(ecs, "scale", f"scale-{v}-{s}", td, net, "FARGATE")
+    started = time.perf_counter()
+    with counter.window() as made:
+        result = scan_estate(Clients(region=REGION), Settings(mode="report"))
+    wall = time.perf_counter() - started
+    workloads = sum(len(v.workloads) for v in result.vpcs)
+    services = vpcs * services_per_vpc
+    if not 0 < vpcs < 256:
+        raise ValueError("one 10.N.0.0/16 per VPC: 1..255 VPCs")
+    return {"scan_vpcs": vpcs, "scan_services": services, "scan_workloads_found": workloads,
+            "scan_calls": sum(made.values()), "scan_calls_per_service": round(sum(made.values()) / services, 3),
+            "scan_wall_s": round(wall, 2), "scan_by_operation": dict(sorted(made.items()))}
+
+
+
+# ---------------------------------------------------------------- 3 again, for memory: a child process
+
+
+def storm_in_child(events: int = 1000, batch: int = 10) -> dict[str, Any]:
+    """The storm against a `moto_server`, the handler alone in a child process: its peak RSS is what
+    the Lambda would use (in-process moto would count the emulator's memory too)."""
+    from moto_local import running_moto_server
+
+    with running_moto_server() as url:
+        client = _clients(url)
+        state_table(client)
+        launches = seed_launches(client, vpcs=2, per_vpc=5, endpoint_url=url)
+        estate = json.dumps([{"net": launch.net, "task_definition": launch.task_definition} for launch in launches])
+        out = subprocess.run([sys.executable, str(Path(__file__)), "--storm-worker", url, "--events", str(events),
+                              "--batch", str(batch)], input=estate, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    if out.returncode:
+        raise RuntimeError(f"storm worker failed: {out.stderr.strip().splitlines()[-1:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _storm_worker(url: str, events: int, batch: int) -> int:
+    """Child side of `storm_in_child`: the estate on stdin, one JSON line on stdout."""
+    os.environ["AWS_ENDPOINT_URL"] = url
+    launches = [Launch(item["net"], item["task_definition"]) for item in json.loads(sys.stdin.read())]
+    counter = CallCounter()
+    with counter.installed():
+        result = storm(counter, launches, events, batch)
+    result["peak_rss_mb"] = round(_peak_rss_kib() / 1024, 1)
+    print(json.dumps(result))
+    return 0
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory, interpreter and imports included.
+
+    VmHWM, not `ru_maxrss`: Linux carries `ru_maxrss` over an exec, so a child started by a big
+    parent (the bench holds a 200-VPC moto account) would report the parent's peak instead.
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+# ---------------------------------------------------------------- 7 and 8
+
+
+def custodian(vpcs: int = 20, repeats: int = 3) -> dict[str, Any]:
+    import bench_custodian
+
+    return bench_custodian.run(vpcs, repeats)
+
+
+def package_size() -> dict[str, Any]:
+    """The unzipped size of the `sam build` artifact (`make build` runs first); boto3 is not in it,
+    the Lambda runtime provides it."""
+    build = ROOT / ".aws-sam" / "build"
+    functions = sorted(p for p in build.iterdir() if p.is_dir()) if build.is_dir() else []
+    if not functions:
+        raise RuntimeError("no .aws-sam/build: run `make build` first")
+    sizes = {}
+    for function in functions:
+        files = [f for f in function.rglob("*") if f.is_file()]
+        shipped_boto3 = [f for f in files if f.relative_to(function).parts[0].startswith(("boto3", "botocore"))]
+        sizes[function.name] = (sum(f.stat().st_size for f in files)
+                                - sum(f.stat().st_size for f in shipped_boto3), len(shipped_boto3))
+    biggest = max(sizes.values())
+    return {"package_mb": round(biggest[0] / 1e6, 2), "package_functions": sorted(sizes),
+            "package_has_boto3": any(n for _, n in sizes.values())}
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), "")
+    import boto3
+    import moto
+
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.machine()}", "cpu": cpu or platform.processor(),
+            "cpus": os.cpu_count(), "boto3": boto3.__version__, "moto": moto.__version__}
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for key, (budget, op) in BUDGETS.items():
+        if key not in results:
+            continue
+        value = results[key]
+        out[key] = {"value": value, "budget": f"{op} {budget:g}",
+                    "ok": value == budget if op == "==" else value <= budget}
+    return out
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("figure", "value", "budget", "")]
+    checked = results["budgets"]
+    for key, v in checked.items():
+        rows.append((key, f"{v['value']:g}", v["budget"], "ok" if v["ok"] else "OVER"))
+    for key in ("calls_per_event_cold_with_state_table", "storm_calls_per_event_with_state_table",
+                "storm_wall_s", "scan_vpcs", "scan_services", "scan_calls", "scan_calls_per_service", "scan_wall_s",
+                "package_mb"):
+        if key in results:
+            rows.append((key, f"{results[key]:g}", "", ""))
+    side = results.get("custodian")
+    if side:
+        for who in ("ours", "custodian"):
+            rows.append((f"side by side: {who}", f"{side[who]['wall_s']:g} s, {side[who]['api_calls']} calls",
+                         "", f"{len(side[who]['vpc_ids_flagged'])} VPCs flagged"))
+    width = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(str(c).ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--quick", action="store_true", help="smaller scale and side-by-side estates")
+    parser.add_argument("--skip-custodian", action="store_true")
+    parser.add_argument("--skip-package", action="store_true")
+    parser.add_argument("--storm-worker", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, default=1000, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=10, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    _offline_environment()
+    if args.storm_worker:
+        return _storm_worker(args.storm_worker, args.events, args.batch)
+
+    from moto import mock_aws
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine()}
+    timings: dict[str, float] = {}
+
+    def step(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        t = time.perf_counter()
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        results.update(run())
+        timings[name] = round(time.perf_counter() - t, 1)
+
+    counter = CallCounter()
+    with counter.installed():
+        for name, scenario in (("cold and warm events", event_costs), ("fresh VPC", fresh_vpc)):
+            with mock_aws():
+                step(name, lambda s=scenario: s(counter))  # type: ignore[misc]
+        with mock_aws():
+            step("scan at scale", lambda: scan_scale(counter, vpcs=50 if args.quick else 200))
+    step("storm", storm_in_child)
+    step("import times", import_times)
+    if not args.skip_package:
+        step("package", package_size)
+    if not args.skip_custodian:
+        step("Cloud Custodian side by side", lambda: {"custodian": custodian(5 if args.quick else 20)})
+    results["budgets"] = verdicts(results)
+    results["bench_seconds"] = {**timings, "total": round(time.perf_counter() - started, 1)}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    print(table(results))
+    print(f"\nwritten to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
+          f"in {results['bench_seconds']['total']:.0f} s")
+    over = [k for k, v in results["budgets"].items() if not v["ok"]]
+    if over:
+        print(f"over budget: {', '.join(over)}", file=sys.stderr)
+    return 1 if over else 0
+
+
+def _offline_environment() -> None:
+    """Dummy credentials, one region, quiet logs; set by `main` only (importing changes nothing)."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        os.environ[key] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        os.environ.pop(key, None)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the table is the output, not each record's log line
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    import warnings
+
+    warnings.simplefilter("ignore")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
