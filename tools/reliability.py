@@ -10,17 +10,15 @@ import json
 import multiprocessing
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from moto import mock_aws
+from moto_local import reset, running_moto_server  # a sibling module: the script's folder is on sys.path
 
 from vpce_remediator.aws import Clients
 from vpce_remediator.batch import BatchRun
@@ -162,7 +160,6 @@ def _worker(url: str, body: str, table: str, barrier: Any, out: Any) -> None:
 
 def concurrent_runs(processes: int = 4, rounds: int = 3) -> list[Row]:
     """Real processes remediating one VPC at the same moment, through a moto_server."""
-    port = _free_port()
     # moto's own server answers requests on parallel threads, and its DynamoDB checks a condition
     # and writes without a lock between them: two conditional puts can both succeed, which real
     # DynamoDB never allows. One request at a time gives the atomic conditional write we rely on.
@@ -170,14 +167,10 @@ def concurrent_runs(processes: int = 4, rounds: int = 3) -> list[Row]:
              "from werkzeug.serving import run_simple; "
              "run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), "
              "threaded=False)")
-    server = subprocess.Popen([sys.executable, "-c", serve, str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     duplicates = 0
-    try:
-        _wait(url)
+    with running_moto_server(command=[sys.executable, "-c", serve]) as url:
         for _round in range(rounds):
-            urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=5)
+            reset(url)
             net = _estate(lambda name: boto3.client(name, region_name=REGION, endpoint_url=url))
             table = _table(boto3.client("dynamodb", region_name=REGION, endpoint_url=url))
             body = json.dumps(_service_event(net))
@@ -190,9 +183,6 @@ def concurrent_runs(processes: int = 4, rounds: int = 3) -> list[Row]:
                 w.join(120)
             duplicates += sum(c - 1 for c in _live(boto3.client("ec2", region_name=REGION, endpoint_url=url),
                                                    net["vpc"]).values())
-    finally:
-        server.terminate()
-        server.wait(10)
     return [("concurrent runs on one VPC", processes * rounds, "duplicate endpoints", duplicates)]
 
 
@@ -291,21 +281,6 @@ class _Http:
     headers: dict[str, str] = {}
     text = ""
     content = b""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
 
 
 def main() -> int:
