@@ -167,18 +167,44 @@ def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
 def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
              known_subnets: Mapping[str, SubnetInfo]) -> VpcSnapshot:
     """Read the rest of a described VPC once: attributes, endpoints, route tables, security groups."""
-    vpc_id = vpc["VpcId"]
-    cidrs = tuple(a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
-                  if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
-    cidrs = cidrs or (vpc["CidrBlock"],)
-    dns_support = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")
-    dns_hostnames = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")
-    vpc_filter = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    return read_vpcs(ec2, [vpc], region, account, known_subnets)[vpc["VpcId"]]
 
-    endpoints = []
+
+# EC2 takes up to 200 values per filter; fewer keeps each page's answer, and the memory, modest.
+VPCS_PER_READ = 50
+
+
+def read_vpcs(ec2: Any, vpcs: Iterable[Mapping[str, Any]], region: str, account: str,
+              known_subnets: Mapping[str, SubnetInfo]) -> dict[str, VpcSnapshot]:
+    """Snapshots of several described VPCs, read together: the endpoint, route-table and
+    security-group reads are filtered on the whole set (one paginated call each per
+    `VPCS_PER_READ` VPCs), so a scan's calls grow with pages, not with VPCs. Only the two DNS
+    attributes are read per VPC: `DescribeVpcAttribute` takes one VPC and one attribute.
+    """
+    described = {v["VpcId"]: v for v in vpcs}
+    ids = sorted(described)
+    out: dict[str, VpcSnapshot] = {}
+    for i in range(0, len(ids), VPCS_PER_READ):
+        chunk = ids[i:i + VPCS_PER_READ]
+        out.update(_read_chunk(ec2, [described[v] for v in chunk], region, account, known_subnets))
+    return out
+
+
+def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: str,
+                known_subnets: Mapping[str, SubnetInfo]) -> dict[str, VpcSnapshot]:
+    ids = [v["VpcId"] for v in vpcs]
+    vpc_filter = [{"Name": "vpc-id", "Values": ids}]
+
+    def owner(item: Mapping[str, Any]) -> str:
+        return str(item.get("VpcId") or (ids[0] if len(ids) == 1 else ""))
+
+    dns = {v: (ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"],
+               ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"])
+           for v in ids}
+    endpoints: dict[str, list[EndpointInfo]] = {v: [] for v in ids}
     for page in paginate(ec2, "describe_vpc_endpoints", Filters=vpc_filter):
         for e in page.get("VpcEndpoints", []):
-            endpoints.append(EndpointInfo(
+            endpoints.setdefault(owner(e), []).append(EndpointInfo(
                 id=e["VpcEndpointId"], service_name=e["ServiceName"],
                 type=e.get("VpcEndpointType", "Interface"), state=e.get("State", "available"),
                 subnet_ids=tuple(e.get("SubnetIds", [])),
@@ -189,21 +215,21 @@ def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
-    unknown = {s for e in endpoints if e.live for s in e.subnet_ids} - set(subnets)
+    unknown = {s for eps in endpoints.values() for e in eps if e.live for s in e.subnet_ids} - set(subnets)
     subnets.update(describe_subnets(ec2, unknown))
 
-    tables = {}
+    tables: dict[str, dict[str, RouteTableInfo]] = {v: {} for v in ids}
     for page in paginate(ec2, "describe_route_tables", Filters=vpc_filter):
         for t in page.get("RouteTables", []):
             assocs = t.get("Associations", [])
             egress, target = _egress(t.get("Routes", []))
-            tables[t["RouteTableId"]] = RouteTableInfo(
+            tables.setdefault(owner(t), {})[t["RouteTableId"]] = RouteTableInfo(
                 id=t["RouteTableId"], main=any(a.get("Main") for a in assocs),
                 egress=egress, egress_target=target,
                 subnet_ids=tuple(a["SubnetId"] for a in assocs if a.get("SubnetId")),
             )
 
-    groups = {}
+    groups: dict[str, dict[str, SecurityGroupInfo]] = {v: {} for v in ids}
     for page in paginate(ec2, "describe_security_groups", Filters=vpc_filter):
         for g in page.get("SecurityGroups", []):
             rules = tuple(
@@ -215,15 +241,21 @@ def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
                 )
                 for p in g.get("IpPermissions", [])
             )
-            groups[g["GroupId"]] = SecurityGroupInfo(g["GroupId"], g.get("GroupName", ""), rules,
-                                                     _owned(_tags(g.get("Tags"))))
+            groups.setdefault(owner(g), {})[g["GroupId"]] = SecurityGroupInfo(
+                g["GroupId"], g.get("GroupName", ""), rules, _owned(_tags(g.get("Tags"))))
 
-    return VpcSnapshot(
-        vpc_id=vpc_id, region=region, account=account, cidrs=cidrs, tags=_tags(vpc.get("Tags")),
-        dns_support=bool(dns_support["EnableDnsSupport"]["Value"]),
-        dns_hostnames=bool(dns_hostnames["EnableDnsHostnames"]["Value"]),
-        subnets=subnets, route_tables=tables, endpoints=tuple(endpoints), security_groups=groups,
-    )
+    out = {}
+    for vpc in vpcs:
+        vpc_id = vpc["VpcId"]
+        cidrs = tuple(a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
+                      if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
+        out[vpc_id] = VpcSnapshot(
+            vpc_id=vpc_id, region=region, account=account, cidrs=cidrs or (vpc["CidrBlock"],),
+            tags=_tags(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
+            subnets={k: v for k, v in subnets.items() if v.vpc_id == vpc_id or k in known_subnets},
+            route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
+        )
+    return out
 
 
 def describe_endpoint_services(ec2: Any, service_names: Iterable[str]) -> list[dict[str, Any]]:
