@@ -3,43 +3,60 @@
 Trigger: configuration changes of AWS::ECS::Service, AWS::EC2::VPC, AWS::EC2::Subnet,
 AWS::EC2::VPCEndpoint and AWS::EC2::SecurityGroup, and a periodic run.
 Reports on: AWS::ECS::Service (does this service reach every endpoint it needs?) and AWS::EC2::VPC
-(does every workload in it?). Never remediates: evaluating is read-only, whatever the stack mode.
+(does every workload in it, running standalone tasks included?). Never remediates: evaluating is
+read-only, whatever the stack mode.
+
+Workloads are found and evaluated by `scan` (`scan_estate`, or `discover_service` and
+`scan_workloads` for one service), the same code as `vpce-remediator scan`; this module only turns
+its results into evaluations. Tasks have no Config resource type: they count in their VPC's.
 
 Scenarios:
 1. A service or VPC whose workloads lack something -> NON_COMPLIANT, with a one-line annotation.
 2. Everything present and reachable -> COMPLIANT.
 3. The item was deleted or left the rule's scope -> NOT_APPLICABLE.
 4. A change to a subnet, endpoint or security group -> its VPC and that VPC's services.
-5. A VPC with no ECS workload -> NOT_APPLICABLE.
+5. A VPC with no ECS workload, or one excluded or tagged ignore -> NOT_APPLICABLE.
 6. An oversized change notification -> the item is read from its configuration history first.
-7. Periodic -> every VPC that hosts ECS services in the region, and those services.
+7. Periodic -> every VPC that hosts ECS services or running standalone tasks, and those services.
+8. A service none of whose subnets exists any more, or whose task definition cannot be read ->
+   NOT_APPLICABLE, the annotation saying which.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from rules import Workload, required_endpoints
-from vpce_remediator.aws import Clients, paginate
-from vpce_remediator.engine import Settings, outcome_for, plan_vpc
+from vpce_remediator.aws import READ_ACTIONS, Clients
+from vpce_remediator.engine import IGNORED, Settings
 from vpce_remediator.errors import BadInput
-from vpce_remediator.plan import Finding, WorkloadNeeds
+from vpce_remediator.plan import Finding
 from vpce_remediator.report import (
+    CONFIG_REPORT_ACTIONS,
     NOT_APPLICABLE,
     ConfigReporter,
     Evaluation,
     SecurityHubReporter,
     evaluation,
 )
-from vpce_remediator.resolve import TaskDefinitions, discover_services, service_workload
-from vpce_remediator.snapshot import SubnetInfo, describe_subnets, read_vpc
+from vpce_remediator.scan import (
+    SCAN_READ_ACTIONS,
+    ScanResult,
+    WorkloadScan,
+    discover_service,
+    scan_estate,
+    scan_workloads,
+)
 
 SERVICE = "AWS::ECS::Service"
 VPC = "AWS::EC2::VPC"
 NETWORK_TYPES = ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup")
 GONE = ("ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded")
+
+# Every IAM action the Config rule's function makes: the engine's reads, scan's, and reporting
+# (tests/contract checks that ConfigFunctionRole grants exactly these).
+CONFIG_ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(READ_ACTIONS + SCAN_READ_ACTIONS + CONFIG_REPORT_ACTIONS))
 
 
 @dataclass
@@ -74,7 +91,7 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
     message = invoking["messageType"]
     run = RuleRun()
     if message == "ScheduledNotification":
-        _evaluate_region(clients, settings, run)
+        _record(scan_estate(clients, _report_only(settings)), run)
     elif message in ("ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"):
         item = invoking.get("configurationItem") if message.startswith("Configuration") else \
             _oversized_item(clients, invoking.get("configurationItemSummary") or {})
@@ -122,99 +139,52 @@ def _evaluate_item(clients: Clients, settings: Settings, item: dict[str, Any], l
         if not vpc_id:
             run.evaluations.append(Evaluation(rtype, rid, NOT_APPLICABLE, "not in a VPC"))
             return
-        _evaluate_vpcs(clients, settings, _vpc_services(clients, vpc_id), run, always={vpc_id})
+        _record(scan_estate(clients, _report_only(settings), vpc_ids={vpc_id}), run)
     else:
         run.evaluations.append(Evaluation(rtype, rid, NOT_APPLICABLE, f"{rtype} is not evaluated by this rule"))
 
 
 def _evaluate_service(clients: Clients, settings: Settings, item: dict[str, Any],
                       configuration: dict[str, Any], run: RuleRun) -> None:
-    arn = configuration.get("ServiceArn") or item.get("ARN") or item.get("resourceId", "")
-    cluster = configuration.get("Cluster") or _cluster_of(arn)
-    described = clients.ecs.describe_services(cluster=cluster, services=[arn]).get("services", [])
-    live = [s for s in described if s.get("status") != "INACTIVE"]
-    if not live:
-        run.evaluations.append(Evaluation(SERVICE, item.get("resourceId", arn), NOT_APPLICABLE,
-                                          "service not found (deleted?)"))
+    """One service in its VPC: its own evaluation, and its findings upserted (never archived: the
+    other workloads of the VPC were not looked at)."""
+    rid = item.get("resourceId", "")
+    arn = configuration.get("ServiceArn") or item.get("ARN") or rid
+    found = discover_service(clients, arn, configuration.get("Cluster"))
+    if not found.workloads and not found.unreadable:
+        run.evaluations.append(Evaluation(SERVICE, rid or arn, NOT_APPLICABLE, "service not found (deleted?)"))
         return
-    workload = service_workload(live[0], clients.region, _item_account(item), clients,
-                                 TaskDefinitions(clients.ecs))
-    if workload is None:
-        run.evaluations.append(Evaluation(SERVICE, item.get("resourceId", arn), NOT_APPLICABLE,
-                                          "task definition not found"))
-        return
-    subnets = _describe(clients, workload.subnet_ids)
-    vpcs = {subnets[s].vpc_id for s in workload.subnet_ids if s in subnets}
-    for vpc_id in sorted(vpcs):
-        _evaluate_vpcs(clients, settings, {vpc_id: ([workload], subnets)}, run, vpc_evaluation=False,
-                       service_ids={workload.arn: item.get("resourceId", arn)})
+    _record(scan_workloads(clients, _report_only(settings), found), run, whole_vpcs=False,
+            service_ids={arn: rid or arn})
 
 
-def _evaluate_region(clients: Clients, settings: Settings, run: RuleRun) -> None:
-    """Periodic: every VPC hosting ECS services, and every such service."""
-    tds = TaskDefinitions(clients.ecs)
-    workloads = [w for s in discover_services(clients, None) if (w := service_workload(
-        s, clients.region, "", clients, tds))]
-    subnets = _describe(clients, {s for w in workloads for s in w.subnet_ids})
-    by_vpc: dict[str, tuple[list[Workload], dict[str, SubnetInfo]]] = {}
-    for w in workloads:
-        for vpc_id in sorted({subnets[s].vpc_id for s in w.subnet_ids if s in subnets}):
-            by_vpc.setdefault(vpc_id, ([], subnets))[0].append(w)
-    _evaluate_vpcs(clients, settings, by_vpc, run)
-
-
-def _vpc_services(clients: Clients, vpc_id: str) -> dict[str, tuple[list[Workload], dict[str, SubnetInfo]]]:
-    subnets = {s["SubnetId"]: SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"], s.get("CidrBlock", ""))
-               for p in paginate(clients.ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
-               for s in p.get("Subnets", [])}
-    tds = TaskDefinitions(clients.ecs)
-    workloads = [w for s in discover_services(clients, set(subnets))
-                 if (w := service_workload(s, clients.region, "", clients, tds))]
-    return {vpc_id: (workloads, subnets)}
-
-
-def _evaluate_vpcs(clients: Clients, settings: Settings,
-                   by_vpc: dict[str, tuple[list[Workload], dict[str, SubnetInfo]]], run: RuleRun,
-                   always: set[str] | None = None, vpc_evaluation: bool = True,
-                   service_ids: dict[str, str] | None = None) -> None:
-    """One snapshot per VPC; one plan per workload (its own evaluation) and one for the VPC."""
-    report = Settings(mode="report", enforce_on_nat_routed=settings.enforce_on_nat_routed,
-                      excluded_vpcs=settings.excluded_vpcs)
-    ec2 = clients.ec2
-    for vpc_id in sorted(set(by_vpc) | (always or set())):
-        workloads, subnets = by_vpc.get(vpc_id, ([], {}))
-        if not workloads:
-            run.evaluations.append(Evaluation(VPC, vpc_id, NOT_APPLICABLE, "hosts no ECS service"))
-            continue
-        if vpc_id in settings.excluded_vpcs:
-            run.evaluations.append(Evaluation(VPC, vpc_id, NOT_APPLICABLE, "excluded by ExcludedVpcIds"))
-            continue
-        vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
-        account = vpc.get("OwnerId", "")
-        snap = read_vpc(ec2, vpc, clients.region, account, subnets)
-        needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
-        snap, whole = plan_vpc(ec2, needs, snap, report)
-        for wn in needs:
-            _, own = plan_vpc(ec2, [wn], snap, report)
-            findings = outcome_for(ec2, vpc_id, "report", own, snap).findings
-            rid = (service_ids or {}).get(wn.workload.arn, wn.workload.arn)
-            run.evaluations.append(evaluation(SERVICE, rid, findings))
-        vpc_findings = outcome_for(ec2, vpc_id, "report", whole, snap).findings
-        if vpc_evaluation:
-            run.findings_by_vpc[vpc_id] = vpc_findings
-            run.evaluations.append(evaluation(VPC, vpc_id, vpc_findings))
+def _record(result: ScanResult, run: RuleRun, whole_vpcs: bool = True,
+            service_ids: dict[str, str] | None = None) -> None:
+    """A scan's results as evaluations: one per ECS service, and, when the scan saw every workload
+    of its VPCs (`whole_vpcs`), one per VPC whose findings are complete enough to archive by."""
+    for v in result.vpcs:
+        run.evaluations += [_service_evaluation(w, service_ids) for w in v.workloads if w.workload.kind == "service"]
+        if v.outcome is None:  # not evaluated: no workload, excluded, tagged ignore, or gone
+            if whole_vpcs:
+                run.evaluations.append(Evaluation(VPC, v.vpc_id, NOT_APPLICABLE, v.ignored or "not evaluated"))
+        elif whole_vpcs:
+            run.findings_by_vpc[v.vpc_id] = v.outcome.findings
+            run.evaluations.append(evaluation(VPC, v.vpc_id, v.outcome.findings))
         else:
-            run.partial_findings[vpc_id] = vpc_findings
+            run.partial_findings[v.vpc_id] = v.outcome.findings
+    run.evaluations += [_service_evaluation(w, service_ids) for w in result.unplaced if w.workload.kind == "service"]
 
 
-def _describe(clients: Clients, subnet_ids: Any) -> dict[str, SubnetInfo]:
-    return describe_subnets(clients.ec2, subnet_ids)
+def _service_evaluation(w: WorkloadScan, service_ids: dict[str, str] | None) -> Evaluation:
+    rid = (service_ids or {}).get(w.workload.arn, w.workload.arn)
+    if w.status == IGNORED:
+        return Evaluation(SERVICE, rid, NOT_APPLICABLE, str(w.result.get("reason") or "not evaluated"))
+    return evaluation(SERVICE, rid, w.findings)
 
 
-def _cluster_of(service_arn: str) -> str | None:
-    # arn:aws:ecs:region:account:service/CLUSTER/NAME (the old form without the cluster has none)
-    parts = service_arn.split(":", 5)[-1].split("/")
-    return parts[1] if len(parts) == 3 else None
+def _report_only(settings: Settings) -> Settings:
+    """Evaluating never remediates, whatever mode the stack runs in."""
+    return replace(settings, mode="report")
 
 
 def _item_account(item: dict[str, Any]) -> str:

@@ -1,9 +1,10 @@
 """`vpce-remediator scan`: the engine over every ECS service and standalone task of a region.
 
-`scan_estate` is the library door (the CLI's `scan` and the Config rule's periodic run call it):
-discover every workload with batched reads, read each VPC once, plan each workload over its VPC's
-one snapshot (so every finding is attributed to the workloads it hurts), and, in remediate mode,
-act once per VPC on the plan for all its workloads.
+`scan_estate` is the library door (the CLI's `scan` and the Config rule's runs call it): discover
+every workload with batched reads, read each VPC once, plan each workload over its VPC's one
+snapshot (so every finding is attributed to the workloads it hurts), and, in remediate mode, act
+once per VPC on the plan for all its workloads. `discover_service` and `scan_workloads` are its two
+halves for one known service (the Config rule's change of an `AWS::ECS::Service`).
 
 API calls grow with pages, not with services: `ListServices`/`ListTasks` pages, `DescribeServices`
 10 services a call, `DescribeTasks` 100 tasks a call, task definitions read once per ARN, cluster
@@ -20,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import ActionResult, process_pacer
@@ -38,7 +41,7 @@ from vpce_remediator.engine import (
     plan_vpc,
 )
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.plan import Action, Plan, WorkloadNeeds
+from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
 from vpce_remediator.resolve import (
     TaskDefinitions,
     build_workload,
@@ -68,12 +71,14 @@ Progress = Callable[[int, int, str], None]  # (done, total, what) -> None
 
 @dataclass
 class WorkloadScan:
-    """One service or standalone task, its VPC and its result in the engine's JSON contract."""
+    """One service or standalone task, its VPC and its result in the engine's JSON contract
+    (`findings`: the same findings as objects, for reporters such as the Config rule)."""
 
     workload: Workload
     cluster: str
     vpc_id: str | None
     result: dict[str, Any]
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -163,9 +168,21 @@ def scan_estate(clients: Clients, settings: Settings, vpc_ids: set[str] | None =
     """
     before = Counter(clients.calls)
     view = _ScanClients(clients)
-    report = progress or (lambda done, total, what: None)
-    found = discover(view, report)
-    subnets = find_subnets(view.ec2, {s for w, _ in found.workloads for s in w.subnet_ids})
+    report = progress or _silent
+    # Scanning a few VPCs: their subnets (one read) spare the task definitions of workloads elsewhere.
+    scope = None if vpc_ids is None else _vpc_subnets(view.ec2, vpc_ids)
+    result = scan_workloads(view, settings, discover(view, report, scope), vpc_ids, report, lock)
+    result.api_calls = _since(before, clients.calls)
+    return result
+
+
+def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_ids: set[str] | None = None,
+                   progress: Progress | None = None, lock: VpcLock | None = None) -> ScanResult:
+    """The second half of `scan_estate`: place discovered workloads in their VPCs and evaluate each
+    VPC once. A workload none of whose subnets still exists is listed as not evaluated, with why."""
+    before = Counter(clients.calls)
+    report = progress or _silent
+    subnets = find_subnets(clients.ec2, {s for w, _ in found.workloads for s in w.subnet_ids})
     result = ScanResult(clients.region, settings.mode, found.clusters)
     if vpc_ids is None:
         result.unplaced += [_ignored(w, cluster, None, why) for w, cluster, why in found.unreadable]
@@ -182,17 +199,25 @@ def scan_estate(clients: Clients, settings: Settings, vpc_ids: set[str] | None =
             if vpc_ids is None or vpc in vpc_ids:
                 by_vpc.setdefault(vpc, []).append((w, cluster))
 
-    described = _describe_vpcs(view.ec2, by_vpc)
+    described = _describe_vpcs(clients.ec2, by_vpc)
     offers: dict[str, ServiceOffer | None] = {}  # regional answers, shared by every VPC
     for i, vpc_id in enumerate(sorted(by_vpc), start=1):
         vpc = described.get(vpc_id)
         if vpc is None:
             result.vpcs.append(VpcScan(vpc_id, "", "ignore", ignored=f"VPC {vpc_id} not found in {clients.region}"))
         else:
-            result.vpcs.append(_scan_vpc(view, settings, vpc, by_vpc[vpc_id], subnets, offers, lock))
+            result.vpcs.append(_scan_vpc(clients, settings, vpc, by_vpc[vpc_id], subnets, offers, lock))
         report(i, len(by_vpc), "VPCs")
-    result.api_calls = {op: n - before.get(op, 0) for op, n in clients.calls.items() if n - before.get(op, 0)}
+    result.api_calls = _since(before, clients.calls)
     return result
+
+
+def _silent(done: int, total: int, what: str) -> None:
+    return None
+
+
+def _since(before: Counter[str], now: Counter[str]) -> dict[str, int]:
+    return {op: n - before.get(op, 0) for op, n in now.items() if n - before.get(op, 0)}
 
 
 @dataclass
@@ -202,9 +227,11 @@ class Discovery:
     clusters: int = 0
 
 
-def discover(clients: Clients, progress: Progress) -> Discovery:
+def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None = None) -> Discovery:
     """Every ECS service and running standalone task of the region as engine workloads, with the
-    name of its cluster."""
+    name of its cluster. With `subnet_ids`, an awsvpc workload in none of them is passed over
+    before its task definition is read (one without awsvpc subnets is kept: its cluster's
+    instances decide where it runs)."""
     ecs = clients.ecs
     region = clients.region
     tds = TaskDefinitions(ecs)
@@ -212,26 +239,17 @@ def discover(clients: Clients, progress: Progress) -> Discovery:
     found = Discovery(clusters=len(clusters))
     tasks: list[dict[str, Any]] = []
     for i, cluster in enumerate(clusters, start=1):
-        name = cluster.rsplit("/", 1)[-1]
         arns = [a for page in paginate(ecs, "list_services", cluster=cluster, PaginationConfig=_PAGE)
                 for a in page.get("serviceArns", [])]
-        for chunk in _chunks(arns, _SERVICES_PER_DESCRIBE):
-            for s in ecs.describe_services(cluster=cluster, services=chunk).get("services", []):
-                if s.get("status") == "INACTIVE":
-                    continue
-                w = service_workload(s, region, _account(s["serviceArn"]), clients, tds)
-                if w is None:
-                    found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
-                                                        region, s.get("taskDefinition", ""), name))
-                else:
-                    found.workloads.append((w, name))
+        _add_services(clients, cluster, arns, tds, found, subnet_ids)
         arns = [a for page in paginate(ecs, "list_tasks", cluster=cluster, desiredStatus="RUNNING",
                                        PaginationConfig=_PAGE) for a in page.get("taskArns", [])]
         for chunk in _chunks(arns, _TASKS_PER_DESCRIBE):
             # A service's tasks are the service's business: it is evaluated as one workload.
             tasks += [t for t in ecs.describe_tasks(cluster=cluster, tasks=chunk).get("tasks", [])
                       if not str(t.get("group", "")).startswith("service:")
-                      and not str(t.get("startedBy", "")).startswith("ecs-svc/")]
+                      and not str(t.get("startedBy", "")).startswith("ecs-svc/")
+                      and _in_scope(_task_subnets(t), subnet_ids)]
         progress(i, len(clusters), "clusters")
     enis = _task_interfaces(clients.ec2, tasks)
     for t in tasks:
@@ -243,6 +261,63 @@ def discover(clients: Clients, progress: Progress) -> Discovery:
         else:
             found.workloads.append((w, cluster))
     return found
+
+
+def discover_service(clients: Clients, service: str, cluster: str | None = None) -> Discovery:
+    """One ECS service (ARN or name) as `discover` finds it: a workload, an unreadable one, or
+    nothing when the service or its cluster is gone. `cluster` defaults to the one a service ARN
+    names (`service/CLUSTER/NAME`; the old ARN form names none: ECS's default cluster)."""
+    if cluster is None:
+        parts = service.split(":", 5)[-1].split("/")
+        cluster = parts[1] if len(parts) == 3 else "default"
+    found = Discovery(clusters=1)
+    try:
+        _add_services(clients, cluster, [service], TaskDefinitions(clients.ecs), found)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "ClusterNotFoundException":
+            raise
+    return found
+
+
+def _add_services(clients: Clients, cluster: str, arns: list[str], tds: TaskDefinitions, found: Discovery,
+                  subnet_ids: set[str] | None = None) -> None:
+    """Describe services 10 a call; each live one (in `subnet_ids`, when given) becomes a workload
+    (or an unreadable one)."""
+    name = cluster.rsplit("/", 1)[-1]
+    for chunk in _chunks(arns, _SERVICES_PER_DESCRIBE):
+        for s in clients.ecs.describe_services(cluster=cluster, services=chunk).get("services", []):
+            if s.get("status") == "INACTIVE" or not _in_scope(_service_subnets(s), subnet_ids):
+                continue
+            w = service_workload(s, clients.region, _account(s["serviceArn"]), clients, tds)
+            if w is None:
+                found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
+                                                    clients.region, s.get("taskDefinition", ""), name))
+            else:
+                found.workloads.append((w, name))
+
+
+def _service_subnets(service: Mapping[str, Any]) -> list[str]:
+    """A service's awsvpc subnets, where `resolve.service_workload` reads them."""
+    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    net = service.get("networkConfiguration") or primary.get("networkConfiguration") or {}
+    return list(net.get("awsvpcConfiguration", {}).get("subnets", []))
+
+
+def _task_subnets(task: Mapping[str, Any]) -> list[str]:
+    return [d["value"] for a in task.get("attachments", []) if a.get("type") == "ElasticNetworkInterface"
+            for d in a.get("details", []) if d.get("name") == "subnetId" and d.get("value")]
+
+
+def _in_scope(subnets: list[str], scope: set[str] | None) -> bool:
+    return scope is None or not subnets or bool(scope.intersection(subnets))
+
+
+def _vpc_subnets(ec2: Any, vpc_ids: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(sorted(vpc_ids), _FILTER_VALUES):
+        for page in paginate(ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": chunk}]):
+            out.update(n["SubnetId"] for n in page.get("Subnets", []))
+    return out
 
 
 def _task_workload(task: dict[str, Any], clients: Clients, tds: TaskDefinitions,
@@ -338,12 +413,15 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     for wn, (w, cluster) in zip(needs, workloads, strict=True):
         # The VPC's offers cover every workload's services, so this plan makes no call.
         _, own = plan_vpc(ec2, [wn], snap, settings)
-        scan.workloads.append(WorkloadScan(w, cluster, vpc_id, _attributed(ec2, w, outcome, own, snap)))
+        result, findings = _attributed(ec2, w, outcome, own, snap)
+        scan.workloads.append(WorkloadScan(w, cluster, vpc_id, result, findings))
     return scan
 
 
-def _attributed(ec2: Any, workload: Workload, vpc: VpcOutcome, own: Plan, snap: VpcSnapshot) -> dict[str, Any]:
-    """One workload's contract result: its own plan, with what the VPC's run did about each action."""
+def _attributed(ec2: Any, workload: Workload, vpc: VpcOutcome, own: Plan,
+                snap: VpcSnapshot) -> tuple[dict[str, Any], list[Finding]]:
+    """One workload's contract result (and its findings): its own plan, with what the VPC's run did
+    about each action."""
     done = {_key(r.action): r for r in vpc.results if r.status != "planned"}
     results: list[ActionResult] = []
     unfixed: list[Action] = []
@@ -360,7 +438,7 @@ def _attributed(ec2: Any, workload: Workload, vpc: VpcOutcome, own: Plan, snap: 
         REMEDIATED if any(r.status in ("created", "modified") for r in results) else COMPLIANT)
     result = Outcome(status, None, None, [workload], [out]).to_dict()
     result.pop("api_calls", None)  # counted once, for the whole scan
-    return result
+    return result, findings
 
 
 def _key(action: Action) -> tuple[str, str, str]:

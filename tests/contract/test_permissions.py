@@ -1,8 +1,10 @@
 """The template's IAM grants exactly what the code calls: nothing missing, no write to spare.
 
 Static: the actions declared in the code (`READ_ACTIONS`, `act.PERMISSIONS`, `LOCK_ACTIONS`) equal
-the actions the function role grants for EC2, ECS, Auto Scaling and DynamoDB. Dynamic: a demo
-estate replayed in remediate mode with a lock, plus an Auto Scaling cluster, calls only those.
+the actions the function role grants for EC2, ECS, Auto Scaling and DynamoDB, and
+`config_rule.CONFIG_ACTIONS` equal the Config rule role's. Dynamic: a demo estate replayed in
+remediate mode with a lock, plus an Auto Scaling cluster, calls only those; the Config rule's
+periodic and change runs over it call only theirs.
 """
 from __future__ import annotations
 
@@ -14,17 +16,18 @@ from test_events_and_template import load_template
 
 from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.aws import READ_ACTIONS, Clients
+from vpce_remediator.config_rule import CONFIG_ACTIONS, evaluate_config_event
 from vpce_remediator.demo import seed
 from vpce_remediator.engine import Settings, evaluate_event
 from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
-from vpce_remediator.report import CONFIG_REPORT_ACTIONS, EVENT_REPORT_ACTIONS
+from vpce_remediator.report import EVENT_REPORT_ACTIONS
 from vpce_remediator.samples import load_event
 
 ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:")
 WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
 DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
             | set(EVENT_REPORT_ACTIONS))
-CONFIG_DECLARED = set(READ_ACTIONS) | set(CONFIG_REPORT_ACTIONS)
+CONFIG_DECLARED = set(CONFIG_ACTIONS)
 
 
 def role_statements(role: str = "FunctionRole") -> list[tuple[str, dict[str, Any]]]:
@@ -126,3 +129,28 @@ def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
     assert called <= DECLARED, sorted(called - DECLARED)
     assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:CreateSecurityGroup",
             "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem"} <= called  # the replay reached them
+
+
+def test_everything_the_config_rule_calls_is_declared(aws: Any) -> None:
+    import json
+
+    estate = seed(aws)
+    prod = estate.ids["prod"]
+    aws.client("ecs", region_name=REGION).run_task(  # a standalone task, for scan's task reads
+        cluster="prod", taskDefinition="batch", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": prod["subnets"][:1], "securityGroups": [prod["sg"]]}})
+    clients = Clients(region=REGION)
+    periodic = load_event("config/periodic")
+    vpc_change = load_event("config/ecs-service-change")
+    vpc_change["invokingEvent"] = json.dumps({
+        "messageType": "ConfigurationItemChangeNotification", "configurationItem": {
+            "resourceType": "AWS::EC2::VPC", "resourceId": prod["vpc"], "configurationItemStatus": "OK",
+            "configuration": {"vpcId": prod["vpc"]}}})
+
+    for event in (periodic, vpc_change, load_event("config/ecs-service-change")):
+        evaluate_config_event(event, clients, Settings(), security_hub=True)
+
+    called = {op.replace(".", ":") for op in clients.calls}
+    assert called <= CONFIG_DECLARED, sorted(called - CONFIG_DECLARED)
+    assert {"ecs:ListTasks", "ecs:DescribeTasks", "ec2:DescribeNetworkInterfaces",
+            "config:PutEvaluations", "securityhub:BatchImportFindings"} <= called  # the runs reached them

@@ -144,6 +144,49 @@ def test_periodic_run_evaluates_every_service_and_vpc(estate: dict[str, Any]) ->
     assert set(clients.evaluations) == {estate["vpc"], estate["web"], estate["api"]}
 
 
+def test_periodic_run_counts_standalone_tasks_in_their_vpc(estate: dict[str, Any], aws: Any) -> None:
+    """Tasks have no Config resource type: what a running standalone task needs is in its VPC's evaluation."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:db-AbCdEf"
+    job = register_task_definition(ecs, "job", [container("job", f"{ECR}/job:1", (secret,))])
+    batch = private_vpc(ec2, "batch", "10.60.0.0/16", "a")
+    for net in (estate, batch):
+        ecs.run_task(cluster="prod", taskDefinition=job, launchType="FARGATE", networkConfiguration={
+            "awsvpcConfiguration": {"subnets": net["subnets"][:1], "securityGroups": [net["sg"]]}})
+    clients = Captured()
+
+    result = evaluate_config_event(load_event("config/periodic"), clients, Settings(), security_hub=True)
+
+    by_id = clients.evaluations
+    assert set(by_id) == {estate["vpc"], estate["web"], estate["api"], batch["vpc"]}
+    assert "secretsmanager" in by_id[estate["vpc"]]["Annotation"]  # the task's need, in its VPC's evaluation
+    assert "secretsmanager" not in by_id[estate["web"]]["Annotation"]  # not a service's
+    only_task = by_id[batch["vpc"]]
+    assert only_task["ComplianceType"] == "NON_COMPLIANT"
+    assert only_task["Annotation"].startswith("missing ecr.api, ecr.dkr, logs, s3, secretsmanager")
+    assert batch["vpc"] in result.findings_by_vpc  # Security Hub hears of it too
+
+
+def test_a_service_whose_subnets_were_deleted_is_not_applicable(estate: dict[str, Any], aws: Any) -> None:
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    gone = private_vpc(ec2, "gone", "10.70.0.0/16", "a")
+    td = register_task_definition(ecs, "old", [container("old", f"{ECR}/old:1")])
+    old = create_service(ecs, "prod", "old", td, gone, "FARGATE")
+    ec2.delete_subnet(SubnetId=gone["subnets"][0])
+
+    periodic, change = Captured(), Captured()
+    evaluate_config_event(load_event("config/periodic"), periodic, Settings())
+    evaluate_config_event(change_event(service_item(old)), change, Settings())
+
+    for clients in (periodic, change):
+        stale = clients.evaluations[old]
+        assert stale["ComplianceType"] == "NOT_APPLICABLE"
+        assert stale["Annotation"] == f"none of its subnets ({gone['subnets'][0]}) exists any more"
+    # The rest of the region is still evaluated.
+    assert {k: v["ComplianceType"] for k, v in periodic.evaluations.items() if k != old} == {
+        estate["vpc"]: "NON_COMPLIANT", estate["web"]: "NON_COMPLIANT", estate["api"]: "NON_COMPLIANT"}
+
+
 def test_an_oversized_item_is_read_from_the_history(estate: dict[str, Any]) -> None:
     clients = Captured()
     config = clients.session.client("config", region_name=REGION)

@@ -153,6 +153,7 @@ def test_a_vpc_filter_scans_only_those_vpcs(estate: dict[str, Any]) -> None:
     assert reasons[estate["legacy"]["vpc"]] is None
     assert "not found" in str(reasons["vpc-0000000000000dead"])
     assert result.api_calls["ec2.DescribeVpcEndpoints"] == 1  # one snapshot: the legacy VPC's
+    assert result.api_calls["ecs.DescribeTaskDefinition"] == 1  # none read for workloads elsewhere
 
 
 def test_api_calls_grow_with_pages_not_with_services(aws: Any) -> None:
