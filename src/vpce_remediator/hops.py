@@ -9,9 +9,7 @@ the subnet's route table, do the endpoint policies let an image pull through. It
 """
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +18,13 @@ from rules import GATEWAY, INTERFACE, Requirements, Workload
 from rules.refs import parse_image
 from vpce_remediator import prices
 from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
-from vpce_remediator.plan import (
-    WorkloadNeeds,
+from vpce_remediator.plan import WorkloadNeeds, plan_remediation
+from vpce_remediator.policies import (
     layer_bucket_arn,
-    plan_remediation,
+    partition,
+    policy_allows,
     policy_allows_ecr_layers,
+    policy_plus,
     policy_with_ecr_layers,
 )
 from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, service_prefix
@@ -604,13 +604,12 @@ class _Doctor:
     def ecr_repositories(self) -> list[str]:
         """ARNs of the same-region ECR repositories the workload pulls from."""
         out = []
-        partition = layer_bucket_arn(self.snap.region).split(":")[1]
         for c in self.w.containers:
             ref = parse_image(c.image)
             if ref.kind == "ecr" and ref.region == self.w.region:
                 repo = c.image.split("/", 1)[1].split("@")[0]
                 repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
-                out.append(f"arn:{partition}:ecr:{ref.region}:{ref.account}:repository/{repo}")
+                out.append(f"arn:{partition(self.snap.region)}:ecr:{ref.region}:{ref.account}:repository/{repo}")
         return sorted(set(out))
 
 
@@ -694,54 +693,6 @@ def _free_rule(acl: NetworkAcl, egress: bool, blocker: AclEntry | None) -> int:
     if blocker is not None:
         return next((n for n in range(blocker.number - 1, 0, -1) if n not in used), 1)
     return next(n for n in range(100, 32767, 10) if n not in used)
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]
-
-
-def _matches(patterns: object, value: str) -> bool:
-    return any(isinstance(p, str) and fnmatch.fnmatchcase(value.lower(), p.lower()) for p in _as_list(patterns))
-
-
-def policy_allows(policy: str | None, action: str, resource: str) -> bool:
-    """Whether an endpoint policy lets `action` on `resource` through (principals and conditions
-    assumed met, as for `plan.policy_allows_ecr_layers`); no policy is the full-access default."""
-    if not policy:
-        return True
-    try:
-        doc = json.loads(policy)
-    except ValueError:
-        return True  # unreadable: do not accuse
-    allowed = denied = False
-    for s in _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:
-        if not isinstance(s, dict):
-            continue
-        acts = _matches(s["Action"], action) if "Action" in s else \
-            ("NotAction" in s and not _matches(s["NotAction"], action))
-        # "*" as a resource pattern matches everything, including the literal "*" asked for tokens.
-        res = _matches(s["Resource"], resource) if "Resource" in s else \
-            ("NotResource" in s and not _matches(s["NotResource"], resource))
-        if not (acts and res):
-            continue
-        if s.get("Effect") == "Deny" and "Condition" not in s:
-            denied = True
-        elif s.get("Effect") == "Allow":
-            allowed = True
-    return allowed and not denied
-
-
-def policy_plus(policy: str | None, statement: dict[str, Any]) -> str:
-    """The policy with one statement added, quoted for a single-quoted shell argument."""
-    try:
-        doc = json.loads(policy or "{}")
-    except ValueError:
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
-    doc.setdefault("Version", "2012-10-17")
-    doc["Statement"] = _as_list(doc.get("Statement", [])) + [statement]
-    return json.dumps(doc, separators=(",", ":")).replace("'", "'\\''")
 
 
 def _render(templates: tuple[str, ...], params: Mapping[str, object]) -> tuple[str, ...]:

@@ -8,13 +8,13 @@ again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from vpce_remediator import prices
 from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
+from vpce_remediator.policies import layer_bucket_arn, policy_allows_ecr_layers, policy_with_ecr_layers
 from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, service_prefix
 
 CREATE_SECURITY_GROUP = "create-security-group"
@@ -442,64 +442,3 @@ def _workload_resource(w: Workload) -> tuple[str, str]:
     if w.task_definition_arn:
         return "AWS::ECS::TaskDefinition", w.task_definition_arn
     return "AWS::ECS::Cluster", w.arn
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def layer_bucket_arn(region: str) -> str:
-    return f"arn:{_partition(region)}:s3:::prod-{region}-starport-layer-bucket/*"
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]
-
-
-def _matches(patterns: object, value: str) -> bool:
-    import fnmatch
-
-    return any(isinstance(p, str) and fnmatch.fnmatchcase(value.lower(), p.lower()) for p in _as_list(patterns))
-
-
-def policy_allows_ecr_layers(policy: str | None, region: str) -> bool:
-    """Whether an S3 endpoint policy lets ECR layer downloads through (conditions assumed met)."""
-    if not policy:
-        return True
-    try:
-        doc = json.loads(policy)
-    except ValueError:
-        return True
-    statements = _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []
-    layer = layer_bucket_arn(region).replace("*", "sha256-layer")
-    allowed = denied = False
-    for s in statements:
-        if not isinstance(s, dict) or "NotAction" in s or "NotResource" in s:
-            continue
-        hit = _matches(s.get("Action"), "s3:GetObject") and _matches(s.get("Resource"), layer)
-        if not hit:
-            continue
-        if s.get("Effect") == "Deny" and "Condition" not in s:
-            denied = True
-        elif s.get("Effect") == "Allow":
-            allowed = True
-    return allowed and not denied
-
-
-def policy_with_ecr_layers(policy: str | None, region: str) -> str:
-    """The endpoint's policy plus a statement allowing the ECR layer bucket."""
-    try:
-        doc = json.loads(policy or "{}")
-    except ValueError:
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
-    doc.setdefault("Version", "2012-10-17")
-    doc["Statement"] = _as_list(doc.get("Statement", [])) + [{
-        "Sid": "AllowEcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": layer_bucket_arn(region)}]
-    return json.dumps(doc, separators=(",", ":")).replace("'", "'\\''")

@@ -22,8 +22,8 @@ from vpce_remediator.hops import (
     PrivateZone,
     acl_allows,
     check_hops,
-    policy_allows,
 )
+from vpce_remediator.policies import policy_allows
 from vpce_remediator.snapshot import (
     EndpointInfo,
     IngressRule,

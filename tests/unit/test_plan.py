@@ -18,9 +18,8 @@ from vpce_remediator.plan import (
     ENABLE_PRIVATE_DNS,
     WorkloadNeeds,
     plan_remediation,
-    policy_allows_ecr_layers,
-    policy_with_ecr_layers,
 )
+from vpce_remediator.policies import policy_allows_ecr_layers, policy_with_ecr_layers
 from vpce_remediator.snapshot import (
     EndpointInfo,
     IngressRule,
@@ -245,6 +244,11 @@ def test_s3_policy_that_blocks_the_layer_bucket_is_reported_with_a_policy_that_w
     ({"Effect": "Allow", "Principal": "*", "Action": ["s3:PutObject"], "Resource": "*"}, False),
     ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
       "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"}, False),
+    # NotAction / NotResource are read as doctor reads them (they used to be skipped, so the
+    # planner reported a policy that allows the layers as one that blocks them).
+    ({"Effect": "Allow", "Principal": "*", "NotAction": "s3:PutObject", "Resource": "*"}, True),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}, True),
+    ({"Effect": "Allow", "Principal": "*", "NotAction": "s3:Get*", "Resource": "*"}, False),
 ])
 def test_policy_allows_ecr_layers(statement: dict[str, Any], allowed: bool) -> None:
     assert policy_allows_ecr_layers(json.dumps({"Statement": [statement]}), REGION) is allowed
