@@ -52,7 +52,15 @@ from vpce_remediator.resolve import (
     launch_type_of,
     service_workload,
 )
-from vpce_remediator.snapshot import MODE_TAG, ServiceOffer, SubnetInfo, VpcSnapshot, read_vpc
+from vpce_remediator.snapshot import (
+    MODE_TAG,
+    VPCS_PER_READ,
+    ServiceOffer,
+    SubnetInfo,
+    VpcSnapshot,
+    read_vpc,
+    read_vpcs,
+)
 
 # What a scan reads beyond the engine's `aws.READ_ACTIONS`: a role that runs it (the Config rule's
 # periodic run) needs these granted too.
@@ -201,13 +209,23 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
 
     described = _describe_vpcs(clients.ec2, by_vpc)
     offers: dict[str, ServiceOffer | None] = {}  # regional answers, shared by every VPC
-    for i, vpc_id in enumerate(sorted(by_vpc), start=1):
-        vpc = described.get(vpc_id)
-        if vpc is None:
-            result.vpcs.append(VpcScan(vpc_id, "", "ignore", ignored=f"VPC {vpc_id} not found in {clients.region}"))
-        else:
-            result.vpcs.append(_scan_vpc(clients, settings, vpc, by_vpc[vpc_id], subnets, offers, lock))
-        report(i, len(by_vpc), "VPCs")
+    order = sorted(by_vpc)
+    for start in range(0, len(order), VPCS_PER_READ):
+        chunk = order[start:start + VPCS_PER_READ]
+        # One read of endpoints, route tables and security groups for the chunk's evaluated VPCs.
+        evaluated = [described[v] for v in chunk if v in described and by_vpc[v]
+                     and effective_mode(settings, v, _vpc_tags(described[v])) != "ignore"]
+        snaps = read_vpcs(clients.ec2, evaluated, clients.region, "",
+                          {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
+        for i, vpc_id in enumerate(chunk, start=start + 1):
+            vpc = described.get(vpc_id)
+            if vpc is None:
+                result.vpcs.append(VpcScan(vpc_id, "", "ignore",
+                                           ignored=f"VPC {vpc_id} not found in {clients.region}"))
+            else:
+                result.vpcs.append(_scan_vpc(clients, settings, vpc, by_vpc[vpc_id], subnets, offers, lock,
+                                             snaps.get(vpc_id)))
+            report(i, len(by_vpc), "VPCs")
     result.api_calls = _since(before, clients.calls)
     return result
 
@@ -371,13 +389,18 @@ def _describe_vpcs(ec2: Any, vpc_ids: Iterable[str]) -> dict[str, dict[str, Any]
 # ---------------------------------------------------------------- one VPC
 
 
+def _vpc_tags(vpc: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])}
+
+
 def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloads: list[tuple[Workload, str]],
               subnets: Mapping[str, SubnetInfo], offers: dict[str, ServiceOffer | None],
-              lock: VpcLock | None) -> VpcScan:
-    """One snapshot, one plan for the VPC (acted on in remediate mode), one plan per workload."""
+              lock: VpcLock | None, snap: VpcSnapshot | None = None) -> VpcScan:
+    """One snapshot (`snap`, read with its neighbours, or read here), one plan for the VPC (acted on
+    in remediate mode), one plan per workload."""
     ec2 = clients.ec2
     vpc_id = vpc["VpcId"]
-    tags = {t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])}
+    tags = _vpc_tags(vpc)
     mode = effective_mode(settings, vpc_id, tags)
     scan = VpcScan(vpc_id, tags.get("Name", ""), mode)
     if not workloads:
@@ -391,8 +414,9 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     account = vpc.get("OwnerId") or workloads[0][0].account
     vpc_subnets = {s: i for s, i in subnets.items() if i.vpc_id == vpc_id}
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w, _ in workloads]
-    snap, plan = plan_vpc(ec2, needs, read_vpc(ec2, vpc, clients.region, account, vpc_subnets).with_offers(offers),
-                          settings)
+    snap = replace(snap, account=account) if snap is not None else \
+        read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
+    snap, plan = plan_vpc(ec2, needs, snap.with_offers(offers), settings)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a remediating scan of many VPCs
     # against a real account paces them, as the Lambda does.
     pacer = process_pacer() if clients.pace else None

@@ -252,7 +252,8 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
         out[vpc_id] = VpcSnapshot(
             vpc_id=vpc_id, region=region, account=account, cidrs=cidrs or (vpc["CidrBlock"],),
             tags=_tags(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
-            subnets={k: v for k, v in subnets.items() if v.vpc_id == vpc_id or k in known_subnets},
+            # One VPC keeps every subnet it was given (the event path's); several keep their own.
+            subnets=subnets if len(vpcs) == 1 else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id},
             route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
         )
     return out

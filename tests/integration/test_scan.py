@@ -178,6 +178,27 @@ def test_api_calls_grow_with_pages_not_with_services(aws: Any) -> None:
     assert sum(big.values()) == sum(small.values()) + 4
 
 
+def test_vpc_reads_grow_with_pages_of_vpcs_only_dns_attributes_per_vpc(aws: Any) -> None:
+    """60 VPCs, one service each, half of them missing every endpoint: the endpoints, route tables
+    and security groups are read 50 VPCs at a time; each VPC still gets its own verdict."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="wide")
+    td = register_task_definition(ecs, "wide", [container("wide", f"{ECR}/wide:1")])
+    nets = [private_vpc(ec2, f"wide-{i}", f"10.{i}.0.0/16", "ab") for i in range(60)]
+    for i, net in enumerate(nets):
+        create_service(ecs, "wide", f"wide-{i}", td, net, "FARGATE")
+    scan("remediate", vpc_ids={n["vpc"] for n in nets[::2]})  # the even VPCs get their endpoints
+
+    result = scan()
+
+    calls = result.api_calls
+    assert calls["ec2.DescribeVpcAttribute"] == 2 * 60
+    for op in ("ec2.DescribeVpcEndpoints", "ec2.DescribeRouteTables", "ec2.DescribeSecurityGroups"):
+        assert calls[op] == math.ceil(60 / 50), op
+    status = {v.vpc_id: v.status for v in result.vpcs}
+    assert [status[n["vpc"]] for n in nets] == ["compliant", "non_compliant"] * 30
+
+
 def test_cluster_reads_repeated_per_workload_are_made_once_per_scan(aws: Any) -> None:
     """The engine reads a workload's cluster when its launch type or ECS Exec settings depend on it;
     a scan answers those repeats from memory. (moto always names a service's launch type and omits
