@@ -8,7 +8,7 @@ workload's security group egress, private hosted zones, service DNS names, the S
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +40,11 @@ from vpce_remediator.resolve import (
     service_workload,
 )
 from vpce_remediator.snapshot import (
+    FILTER_VALUES,
     ServiceOffer,
     SubnetInfo,
     describe_endpoint_services,
+    describe_subnets,
     offers_from,
     read_vpc,
     service_prefix,
@@ -52,7 +54,6 @@ from vpce_remediator.snapshot import (
 # are the caller's to hold, not the Lambda role's).
 DOCTOR_READ_ACTIONS = ("ec2:DescribeNetworkAcls", "ec2:DescribePrefixLists", "route53:ListHostedZonesByVPC")
 
-_FILTER_VALUES = 200  # EC2 takes at most 200 values per filter
 LAUNCH_TYPES = ("FARGATE", "EC2")
 
 MARKS = {PASS: "✔", WARN: "!", FAIL: "✘"}
@@ -187,7 +188,7 @@ def read_facts(clients: Clients, workload: Workload) -> DoctorFacts:
     """Everything the hops need, read once: the engine's snapshot plus doctor's own reads."""
     ec2 = clients.ec2
     region = clients.region
-    subnets = find_subnets(ec2, workload.subnet_ids)
+    subnets = describe_subnets(ec2, workload.subnet_ids)
     missing = [s for s in workload.subnet_ids if s not in subnets]
     if missing:
         raise BadInput(f"subnet(s) {', '.join(missing)} not found in {region}")
@@ -208,18 +209,6 @@ def read_facts(clients: Clients, workload: Workload) -> DoctorFacts:
         dns_names=names,
         s3_prefix_list=_unless_denied(lambda: read_prefix_list(ec2, prefix + "s3")) if needs_s3 else None,
     )
-
-
-def find_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
-    """Subnets by id, through a filter: a deleted subnet is just absent, where `SubnetIds=` would
-    fail the whole call (a scan must not stop at one stale service)."""
-    out: dict[str, SubnetInfo] = {}
-    for chunk in _chunks(sorted(set(subnet_ids))):
-        for page in paginate(ec2, "describe_subnets", Filters=[{"Name": "subnet-id", "Values": chunk}]):
-            for s in page.get("Subnets", []):
-                out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
-                                                s.get("CidrBlock", ""))
-    return out
 
 
 def read_services(ec2: Any, service_names: Sequence[str]) -> tuple[dict[str, ServiceOffer | None], dict[str, str]]:
@@ -300,8 +289,8 @@ def _unless_denied(read: Any) -> Any:
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), _FILTER_VALUES):
-        yield items[i:i + _FILTER_VALUES]
+    for i in range(0, len(items), FILTER_VALUES):
+        yield items[i:i + FILTER_VALUES]
 
 
 # ---------------------------------------------------------------- the table

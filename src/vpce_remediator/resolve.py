@@ -76,6 +76,9 @@ def resolve(trigger: Trigger, clients: Clients, ledger: Any = None) -> Resolved:
     if resolved.ignored is None and not resolved.subnets:
         ids = {s for w in resolved.workloads for s in w.subnet_ids}
         resolved.subnets = describe_subnets(clients.ec2, ids)
+        if ids and not resolved.subnets:
+            # Deleted since the call (CloudTrail delivers minutes later): nothing left to wire.
+            resolved.ignored = f"none of its subnets ({', '.join(sorted(ids))}) exists any more"
     return resolved
 
 

@@ -27,7 +27,6 @@ from botocore.exceptions import ClientError
 from rules import Workload, required_endpoints
 from vpce_remediator.act import ActionResult, process_pacer
 from vpce_remediator.aws import Clients, paginate
-from vpce_remediator.doctor import find_subnets
 from vpce_remediator.engine import (
     COMPLIANT,
     IGNORED,
@@ -58,6 +57,7 @@ from vpce_remediator.snapshot import (
     ServiceOffer,
     SubnetInfo,
     VpcSnapshot,
+    describe_subnets,
     read_vpc,
     read_vpcs,
 )
@@ -190,7 +190,7 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
     VPC once. A workload none of whose subnets still exists is listed as not evaluated, with why."""
     before = Counter(clients.calls)
     report = progress or _silent
-    subnets = find_subnets(clients.ec2, {s for w, _ in found.workloads for s in w.subnet_ids})
+    subnets = describe_subnets(clients.ec2, {s for w, _ in found.workloads for s in w.subnet_ids})
     result = ScanResult(clients.region, settings.mode, found.clusters)
     if vpc_ids is None:
         result.unplaced += [_ignored(w, cluster, None, why) for w, cluster, why in found.unreadable]

@@ -134,16 +134,20 @@ def _owned(tags: Mapping[str, str]) -> bool:
     return tags.get(OWNER_TAG[0]) == OWNER_TAG[1]
 
 
+# EC2 takes at most 200 values per filter.
+FILTER_VALUES = 200
+
+
 def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
-    """Describe subnets by id (one paginated call)."""
+    """Subnets by id, through a `subnet-id` filter: a deleted subnet is simply absent from the answer,
+    where `SubnetIds=` would fail the whole call (one stale id must not stop an evaluation or a scan)."""
     ids = sorted(set(subnet_ids))
-    if not ids:
-        return {}
     out: dict[str, SubnetInfo] = {}
-    for page in paginate(ec2, "describe_subnets", SubnetIds=ids):
-        for s in page.get("Subnets", []):
-            out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
-                                            s.get("CidrBlock", ""))
+    for i in range(0, len(ids), FILTER_VALUES):
+        for page in paginate(ec2, "describe_subnets", Filters=[{"Name": "subnet-id", "Values": ids[i:i + FILTER_VALUES]}]):
+            for s in page.get("Subnets", []):
+                out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
+                                                s.get("CidrBlock", ""))
     return out
 
 

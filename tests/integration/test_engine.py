@@ -342,3 +342,19 @@ def test_a_service_the_region_does_not_offer_leaves_the_others_fixed(aws: Any, r
     assert second.writes == []
     assert [f["problem"] for f in second.result["findings"]] == ["service-not-offered"]
     assert second.clients.calls["ec2.DescribeVpcEndpointServices"] == 1  # X-Ray alone: its one refusal
+
+
+def test_a_launch_into_subnets_deleted_since_is_ignored_with_why_and_no_write(aws: Any) -> None:
+    """CloudTrail delivers minutes after the call; the subnets may be gone by then. The record must
+    end, not fail again and again into the dead-letter queue."""
+    net, event = _fargate_web(aws)
+    ec2 = aws.client("ec2", region_name=REGION)
+    for subnet in net["subnets"]:
+        ec2.delete_subnet(SubnetId=subnet)
+
+    done = run(event, "remediate")
+
+    assert done.result["status"] == "ignored"
+    assert done.result["reason"] == f"none of its subnets ({', '.join(sorted(net['subnets']))}) exists any more"
+    assert done.writes == []
+    assert endpoints(aws, net["vpc"]) == []
