@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from vpce_remediator.fixes import PROBLEMS
 from vpce_remediator.plan import Finding
+from vpce_remediator.policies import partition
 
 log = logging.getLogger("vpce-remediator")
 
@@ -143,15 +144,11 @@ def finding_id(region: str, account: str, finding: Finding) -> str:
     return f"{GENERATOR}/{region}/{account}/{finding.problem}/{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
-def _partition(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-
-
 def resource_arn(region: str, account: str, resource_type: str, resource_id: str) -> str:
     if resource_id.startswith("arn:"):
         return resource_id
     kind = ASFF_TYPES.get(resource_type, ("Other", ""))[1] or "resource"
-    return f"arn:{_partition(region)}:ec2:{region}:{account}:{kind}/{resource_id}"
+    return f"arn:{partition(region)}:ec2:{region}:{account}:{kind}/{resource_id}"
 
 
 def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: str,
@@ -169,7 +166,7 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
     return {
         "SchemaVersion": "2018-10-08",
         "Id": finding_id(region, account, finding),
-        "ProductArn": f"arn:{_partition(region)}:securityhub:{region}:{account}:product/{account}/default",
+        "ProductArn": f"arn:{partition(region)}:securityhub:{region}:{account}:product/{account}/default",
         "GeneratorId": f"{GENERATOR}/{finding.problem}",
         "AwsAccountId": account,
         "Types": ["Software and Configuration Checks/AWS Security Best Practices/Network Reachability"],
@@ -186,7 +183,7 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
         "ProductFields": fields,
         "Resources": [{"Type": asff_type, "Id": resource_arn(region, account, finding.resource_type,
                                                              finding.resource_id),
-                       "Partition": _partition(region), "Region": region}],
+                       "Partition": partition(region), "Region": region}],
         "Compliance": {"Status": compliance},
         "RecordState": "ACTIVE" if compliance == "FAILED" else "ARCHIVED",
         "Workflow": {"Status": "NEW" if compliance == "FAILED" else "RESOLVED"},
