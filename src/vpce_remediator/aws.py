@@ -15,6 +15,8 @@ from typing import Any
 READ_ACTIONS: tuple[str, ...] = (
     "ecs:DescribeTaskDefinition", "ecs:DescribeServices", "ecs:DescribeClusters",
     "ecs:DescribeCapacityProviders", "ecs:ListClusters", "ecs:ListServices",
+    # running standalone tasks, found by scan, a drift or a new subnet (their ENIs give the subnet)
+    "ecs:ListTasks", "ecs:DescribeTasks", "ec2:DescribeNetworkInterfaces",
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcEndpointServices",

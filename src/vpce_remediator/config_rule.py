@@ -41,7 +41,6 @@ from vpce_remediator.report import (
     evaluation,
 )
 from vpce_remediator.scan import (
-    SCAN_READ_ACTIONS,
     ScanResult,
     WorkloadScan,
     discover_service,
@@ -54,9 +53,9 @@ VPC = "AWS::EC2::VPC"
 NETWORK_TYPES = ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup")
 GONE = ("ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded")
 
-# Every IAM action the Config rule's function makes: the engine's reads, scan's, and reporting
-# (tests/contract checks that ConfigFunctionRole grants exactly these).
-CONFIG_ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(READ_ACTIONS + SCAN_READ_ACTIONS + CONFIG_REPORT_ACTIONS))
+# Every IAM action the Config rule's function makes: the engine's reads (scan's included) and
+# reporting (tests/contract checks that ConfigFunctionRole grants exactly these).
+CONFIG_ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(READ_ACTIONS + CONFIG_REPORT_ACTIONS))
 
 
 @dataclass

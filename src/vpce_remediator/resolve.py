@@ -12,7 +12,7 @@ every door follows; their signatures are an API inside the package, kept stable 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,18 +152,13 @@ def service_workload(s: dict[str, Any], region: str, account: str, clients: Clie
                           exec_=exec_config(exec_on, cluster), service_connect=bool(connect.get("enabled")))
 
 
-def discover_services(clients: Clients, subnet_ids: set[str] | None) -> Iterator[dict[str, Any]]:
-    """Every ECS service in the region whose awsvpc subnets touch `subnet_ids` (all awsvpc services
-    when None), described 10 at a time."""
-    ecs = clients.ecs
-    for page in paginate(ecs, "list_clusters"):
-        for cluster in page.get("clusterArns", []):
-            arns = [a for p in paginate(ecs, "list_services", cluster=cluster) for a in p.get("serviceArns", [])]
-            for i in range(0, len(arns), 10):
-                for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10]).get("services", []):
-                    net = (s.get("networkConfiguration") or {}).get("awsvpcConfiguration", {})
-                    if net.get("subnets") and (subnet_ids is None or set(net["subnets"]) & subnet_ids):
-                        yield s
+def workloads_in(clients: Clients, subnet_ids: set[str]) -> list[Workload]:
+    """Every ECS service and running standalone task whose awsvpc subnets touch `subnet_ids`
+    (and those without awsvpc subnets: their cluster's instances decide), found as `scan` finds
+    them. A drift or a new subnet must account for what a batch job running now needs too."""
+    from vpce_remediator.scan import discover  # scan builds on this module: imported when used
+
+    return [w for w, _ in discover(clients, lambda done, total, what: None, subnet_ids).workloads]
 
 
 # ---------------------------------------------------------------- clusters and subnets
@@ -198,9 +193,7 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resol
                                      Filters=[{"Name": "vpc-id", "Values": [new.vpc_id]}])
                    for s in p.get("Subnets", [])}
     vpc_subnets[new.id] = new
-    workloads = [w for s in discover_services(clients, set(vpc_subnets))
-                 if (w := service_workload(s, t.region, t.account, clients, tds))]
-    return Resolved(workloads, vpc_subnets, new_subnet=new)
+    return Resolved(workloads_in(clients, set(vpc_subnets)), vpc_subnets, new_subnet=new)
 
 
 def _resolve_drift(t: Trigger, clients: Clients, tds: TaskDefinitions, ledger: Any = None) -> Resolved:
@@ -215,10 +208,10 @@ def _resolve_drift(t: Trigger, clients: Clients, tds: TaskDefinitions, ledger: A
             for s in p.get("Subnets", []):
                 subnets[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
                                                     s.get("CidrBlock", ""))
-    workloads = [w for s in discover_services(clients, set(subnets))
-                 if (w := service_workload(s, t.region, t.account, clients, tds))]
+    workloads = workloads_in(clients, set(subnets))
     if not workloads:
-        return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service")
+        return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service "
+                                "and no running standalone task")
     return Resolved(workloads, subnets, vpc_scope=tuple(sorted(vpcs)))
 
 

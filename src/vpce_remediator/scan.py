@@ -62,10 +62,6 @@ from vpce_remediator.snapshot import (
     read_vpcs,
 )
 
-# What a scan reads beyond the engine's `aws.READ_ACTIONS`: a role that runs it (the Config rule's
-# periodic run) needs these granted too.
-SCAN_READ_ACTIONS = ("ecs:ListTasks", "ecs:DescribeTasks", "ec2:DescribeNetworkInterfaces")
-
 _SERVICES_PER_DESCRIBE = 10  # DescribeServices limit
 _TASKS_PER_DESCRIBE = 100  # DescribeTasks limit
 _FILTER_VALUES = 200  # EC2 filter values per call

@@ -197,3 +197,28 @@ def test_an_endpoint_ec2_no_longer_describes_is_found_in_the_tools_own_record(aw
 
     assert result.to_dict()["status"] == "remediated"
     assert len(by_service(endpoints(aws, net["vpc"]))["ecr.dkr"]) == 1
+
+
+def test_drift_in_a_vpc_running_only_a_standalone_task_restores_what_the_task_needs(aws: Any) -> None:
+    """A batch job started by RunTask has no service: a drift must still count what it needs."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "batch", "10.30.0.0/16", "ab")
+    ecs.create_cluster(clusterName="jobs")
+    td = register_task_definition(ecs, "job", [container("job", f"{ECR}/job:1")])
+    ecs.run_task(cluster="jobs", taskDefinition=td, launchType="FARGATE", networkConfiguration={
+        "awsvpcConfiguration": {"subnets": net["subnets"], "securityGroups": [net["sg"]]}})
+    launch = load_event("ecs-RunTask", {
+        "detail.requestParameters.networkConfiguration.awsvpcConfiguration.subnets": net["subnets"],
+        "detail.requestParameters.networkConfiguration.awsvpcConfiguration.securityGroups": [net["sg"]],
+        "detail.requestParameters.taskDefinition": "job:1",
+        "detail.responseElements.tasks.0.taskDefinitionArn": td})
+    assert run(launch, "remediate").result["status"] == "remediated"
+    dkr = by_service(endpoints(aws, net["vpc"]))["ecr.dkr"][0]["VpcEndpointId"]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[dkr])
+
+    fixed = run(retarget("ec2-DeleteVpcEndpoints", {"dkr": dkr, "vpc": net["vpc"]}), "remediate")
+
+    assert fixed.result["status"] == "remediated"
+    assert [w["kind"] for w in fixed.result["workloads"]] == ["task"]
+    svc = by_service(endpoints(aws, net["vpc"]))
+    assert len(svc["ecr.dkr"]) == 1 and svc["ecr.dkr"][0]["VpcEndpointId"] != dkr
