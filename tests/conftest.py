@@ -36,3 +36,32 @@ def aws() -> Iterator[Any]:
 
     with mock_aws():
         yield boto3
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """One `moto_server` on 127.0.0.1 for every CLI test (each empties it first): the CLI runs as
+    a separate process, as a user runs it."""
+    from moto_server import running_moto_server
+
+    with running_moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def account(server: str) -> Any:
+    """The server's account, emptied, with boto3 clients pointed at it."""
+    from moto_server import reset
+
+    reset(server)
+
+    class Account:
+        url = server
+
+        @staticmethod
+        def client(name: str) -> Any:
+            import boto3
+
+            return boto3.client(name, region_name="us-east-1", endpoint_url=server)
+
+    return Account

@@ -113,7 +113,13 @@ def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolve
 def _resolve_service(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
     if not t.service or not t.cluster:
         return Resolved(ignored=f"{t.name} names no service and cluster")
-    described = clients.ecs.describe_services(cluster=t.cluster, services=[t.service])
+    try:
+        described = clients.ecs.describe_services(cluster=t.cluster, services=[t.service])
+    except ClientError as e:
+        if _code(e) != "ClusterNotFoundException":
+            raise
+        # Deleted since the call (CloudTrail delivers minutes later): the record ends here.
+        return Resolved(ignored=f"cluster {t.cluster} not found (deleted?)")
     services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
         return Resolved(ignored=f"service {t.service} not found in cluster {t.cluster} (deleted?)")

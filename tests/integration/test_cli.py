@@ -6,37 +6,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from account import ECR, PREFIX, REGION, container, private_vpc, register_task_definition, run_task_event
-from moto_server import reset, running_moto_server
 
 CLI = shutil.which("vpce-remediator", path=str(Path(sys.executable).parent)) or "vpce-remediator"
 ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def account(server: str) -> Any:
-    reset(server)
-
-    class Account:
-        url = server
-
-        @staticmethod
-        def client(name: str) -> Any:
-            return boto3.client(name, region_name=REGION, endpoint_url=server)
-
-    return Account
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -132,15 +110,15 @@ def test_ignored_event_exits_0_with_the_reason(account: Any) -> None:
     assert result["status"] == "ignored" and "AccessDeniedException" in result["reason"]
 
 
-def test_aws_error_is_exit_1_with_its_code(account: Any, tmp_path: Path) -> None:
-    net, event = _seed(account)
-    event["detail"]["requestParameters"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = [
-        "subnet-0000000000000dead"]
-    path = tmp_path / "event.json"
-    path.write_text(json.dumps(event))
+def test_aws_error_is_exit_1_with_its_code() -> None:
+    """Credentials the account rejects (moto_server checking signatures, as AWS does)."""
+    from moto_server import running_moto_server
 
-    out = cli("invoke", str(path), "--endpoint-url", account.url, "--region", REGION, "--json")
+    with running_moto_server(env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"}) as url:
+        out = cli("invoke", str(EVENTS / "ec2-ModifyVpcAttribute.json"), "--endpoint-url", url, "--region", REGION,
+                  "--json")
 
     assert out.returncode == 1
-    assert "InvalidSubnetID.NotFound" in out.stderr
-    assert json.loads(out.stdout)["code"] == "InvalidSubnetID.NotFound", out.stderr
+    assert out.stderr.strip() == ("vpce-remediator: AWS error AuthFailure: AWS was not able to validate the "
+                                  "provided access credentials")
+    assert json.loads(out.stdout)["code"] == "AuthFailure", out.stderr

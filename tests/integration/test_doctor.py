@@ -3,12 +3,11 @@ one hop makes exactly that hop fail, with a fix; and the CLI against a `moto_ser
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
-from moto_server import reset, running_moto_server
 from test_cli import cli
 
 from vpce_remediator.aws import Clients
@@ -307,29 +306,6 @@ def test_an_unknown_security_group_is_bad_input(clients: tuple[Any, Any]) -> Non
 
 
 # ---------------------------------------------------------------- the CLI, against a moto_server
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def account(server: str) -> Any:
-    """The server's account, emptied, with boto3 clients pointed at it."""
-    reset(server)
-
-    class Account:
-        url = server
-
-        @staticmethod
-        def client(name: str) -> Any:
-            import boto3
-
-            return boto3.client(name, region_name=REGION, endpoint_url=server)
-
-    return Account
 
 
 def _broken(account: Any) -> dict[str, Any]:

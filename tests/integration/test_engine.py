@@ -358,3 +358,16 @@ def test_a_launch_into_subnets_deleted_since_is_ignored_with_why_and_no_write(aw
     assert done.result["reason"] == f"none of its subnets ({', '.join(sorted(net['subnets']))}) exists any more"
     assert done.writes == []
     assert endpoints(aws, net["vpc"]) == []
+
+
+def test_a_service_event_for_a_cluster_deleted_since_is_ignored_with_why(aws: Any) -> None:
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/gone"
+    event = load_event("ecs-CreateService", {"detail.requestParameters.cluster": cluster,
+                                             "detail.responseElements.service.clusterArn": cluster,
+                                             "detail.responseElements.service.serviceArn":
+                                                 f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/gone/web"})
+
+    done = run(event, "remediate")
+
+    assert (done.result["status"], done.result["reason"]) == ("ignored", f"cluster {cluster} not found (deleted?)")
+    assert done.writes == []

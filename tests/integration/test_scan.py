@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
-from moto_server import reset, running_moto_server
+from moto_server import reset
 from test_cli import cli
 
 from vpce_remediator.aws import Clients
@@ -270,12 +269,6 @@ def test_the_progress_bar_draws_on_a_terminal_only() -> None:
 
 
 # ---------------------------------------------------------------- the CLI, against a moto_server
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with running_moto_server() as url:
-        yield url
 
 
 def test_cli_scan_prints_the_summary_table_and_the_json(server: str) -> None:
