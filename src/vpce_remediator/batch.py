@@ -4,7 +4,7 @@ Each record is evaluated on its own; a malformed one raises so the batch process
 alone in `batchItemFailures` (it is retried, then kept in the dead-letter queue). Duplicates cost
 nothing, at four levels: the same CloudTrail event id in this batch, the same workload in this
 batch (a storm of RunTask calls for one task definition is one evaluation), the same task launch
-in later batches handled by this warm container within a few minutes (`Recent`), and the same
+in later batches handled by this warm container within two minutes (`Recent`), and the same
 event id within a day across batches and invocations (Powertools idempotency on the stack's
 DynamoDB table), since EventBridge and CloudTrail both deliver at least once.
 """
@@ -42,14 +42,18 @@ class Recent:
     """Task launches this Lambda container evaluated lately, kept across warm invocations.
 
     A deployment or a scaling storm sends many RunTask records for the same task definition,
-    network and launch type, spread over many batches; within `seconds` of the first evaluation the
-    answer cannot have changed unless the network did, so they cost no call at all. Only task
-    launches whose task definition carries a revision are remembered (a revision never changes;
-    a family name may point at a newer one), and any other kind of evaluation (drift, a new subnet,
-    a service or cluster change) forgets everything: the network may have moved under us.
+    network and launch type, spread over many batches within a minute or two; they cost no call at
+    all. The price is a window of `seconds` in which a network change that no drift event reports
+    to this container (a route deleted, an endpoint deleted while its drift event went to another
+    container) is not seen by a launch already remembered; the next launch after the window, any
+    other container, and the Config rule's periodic run all see it. So the window is short, only
+    task launches whose task definition carries a revision are remembered (a revision never
+    changes; a family name may point at a newer one), only verdicts where nothing failed are kept,
+    and any other kind of evaluation here (drift, a new subnet, a service or cluster change)
+    forgets everything.
     """
 
-    def __init__(self, seconds: float = 300.0, size: int = 4096,
+    def __init__(self, seconds: float = 120.0, size: int = 1024,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.size = size
@@ -72,8 +76,15 @@ class Recent:
             return None
         return age, item[1], item[2]
 
-    def put(self, key: str, event_id: str, result: dict[str, Any]) -> None:
-        self._items[key] = (self.clock(), event_id, result)
+    @staticmethod
+    def settled(result: dict[str, Any]) -> bool:
+        """Nothing failed: no write that failed, no missing permission to come back to."""
+        return not any(a.get("status") == "failed" for a in result.get("actions", [])) and \
+            not any(f.get("problem") == "permission-missing" for f in result.get("findings", []))
+
+    def put(self, key: str, event_id: str, result: dict[str, Any], at: float | None = None) -> None:
+        """Remember `result`, reached at `at` (now by default: when the evaluation started is safer)."""
+        self._items[key] = (self.clock() if at is None else at, event_id, result)
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -143,12 +154,15 @@ class BatchRun:
                                            "by this container: evaluated once", "deduplicated_from": first,
                       "api_calls": {"total": 0, "by_operation": {}}}
         else:
+            evaluated_before, started = self.evaluations, self.memory.clock()
             result = self._evaluate(event=event)
             if isinstance(trigger, Trigger):
-                if Recent.rememberable(trigger):
-                    self.memory.put(same, key, result)
-                else:
+                if not Recent.rememberable(trigger):
                     self.memory.clear()
+                # Only a verdict this container has just reached: a redelivered event answered
+                # from the idempotency store may be a day old; a failed write is worth retrying.
+                elif self.evaluations > evaluated_before and Recent.settled(result):
+                    self.memory.put(same, key, result, at=started)
             if key:
                 self.seen[key] = result
                 if same:

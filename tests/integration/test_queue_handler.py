@@ -221,3 +221,52 @@ def test_a_launch_by_family_name_alone_is_not_remembered(
         run.process(_launch(event, **by_family))
         assert run.evaluations == 1
     assert len(memory) == 0
+
+
+def test_the_same_revision_launched_into_another_network_is_evaluated_on_its_own(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """The memory is per network: a compliant launch must not vouch for one into a broken VPC."""
+    net, event = workload
+    memory = Recent()
+    BatchRun(Clients(region=REGION), Settings(mode="remediate"), memory=memory).process(_launch(event))
+    other = private_vpc(aws.client("ec2", region_name=REGION), "other", "10.40.0.0/16", "ab")
+    path = "detail.requestParameters.networkConfiguration.awsvpcConfiguration"
+
+    run = BatchRun(Clients(region=REGION), Settings(mode="remediate"), memory=memory)
+    result = run.process(_launch(event, **{f"{path}.subnets": other["subnets"],
+                                           f"{path}.securityGroups": [other["sg"]]}))
+
+    assert run.evaluations == 1 and result["status"] == "remediated"
+    assert set(by_service(endpoints(aws, other["vpc"]))) == {"ecr.api", "ecr.dkr", "s3", "logs"}
+
+
+def test_a_redelivered_event_answered_from_the_idempotency_store_is_not_remembered_as_fresh(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """Its stored verdict may be a day old: the next launch must look at the VPC as it is now."""
+    net, event = workload
+    table = lock_table(aws)
+    body = json.dumps(event)
+    BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table).process(body)
+    ec2 = aws.client("ec2", region_name=REGION)
+    dkr = by_service(endpoints(aws, net["vpc"]))["ecr.dkr"][0]["VpcEndpointId"]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[dkr])
+    memory = Recent()  # a new container receives the redelivery, then a new launch
+
+    redelivered = BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table,
+                           memory=memory)
+    redelivered.process(body)
+    launch = BatchRun(Clients(region=REGION), Settings(mode="remediate"), idempotency_table=table, memory=memory)
+    result = launch.process(_launch(event))
+
+    assert (redelivered.evaluations, launch.evaluations) == (0, 1)
+    assert result["status"] == "remediated"
+    assert len(by_service(endpoints(aws, net["vpc"]))["ecr.dkr"]) == 1
+
+
+def test_a_verdict_with_a_failed_write_is_not_remembered() -> None:
+    failed = {"status": "non_compliant", "actions": [{"action": "create-endpoint", "status": "failed"}],
+              "findings": [{"problem": "permission-missing"}]}
+    assert not Recent.settled(failed)
+    assert not Recent.settled({"status": "non_compliant", "actions": [], "findings": [
+        {"problem": "permission-missing"}]})
+    assert Recent.settled({"status": "remediated", "actions": [{"status": "created"}], "findings": []})
