@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 from account import REGION
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -19,6 +18,7 @@ from vpce_remediator.aws import Clients
 from vpce_remediator.batch import BatchRun
 from vpce_remediator.cli import main
 from vpce_remediator.engine import Settings
+from vpce_remediator.errors import BadInput
 from vpce_remediator.samples import EVENTS_DIR, load_event
 
 SAMPLES = sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
@@ -76,12 +76,11 @@ def test_damaged_records_fail_alone_or_are_ignored_never_raise_never_write(bodie
         batch = BatchRun(clients, Settings(mode="remediate"))
         records = [sqs_record(b) for b in bodies]
 
-        response = process_partial_response(
-            event={"Records": copy.deepcopy(records)}, record_handler=batch.record_handler,
-            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False))
+        response = batch.process_records(copy.deepcopy(records))
 
         assert set(response) == {"batchItemFailures"}
         assert {f["itemIdentifier"] for f in response["batchItemFailures"]} <= {r["messageId"] for r in records}
+        assert [e for e in batch.errors if not isinstance(e, BadInput)] == []  # a clear error, never a crash
         assert _writes(clients) == []
 
 

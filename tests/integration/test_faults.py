@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from account import ECR, REGION, by_service, container, endpoints, private_vpc, register_task_definition, run_task_event
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from test_queue_handler import sqs_record
 
 from vpce_remediator.act import Pacer
@@ -66,8 +65,7 @@ def test_a_throttle_fails_the_record_and_its_retry_finishes_without_duplicates(
     batch = BatchRun(clients, Settings(mode="remediate"))
     record = sqs_record(json.dumps(event))
 
-    response = process_partial_response(event={"Records": [record]}, record_handler=batch.record_handler,
-                                        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False))
+    response = batch.process_records([record])
 
     assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert len(endpoints(aws, net["vpc"])) == 2  # half done, and the record says so: it is retried
