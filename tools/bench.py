@@ -267,8 +267,10 @@ def storm(counter: CallCounter, launches: list[Launch], events: int = 1000, batc
     turn to `containers` warm Lambda containers (each with its own memory, as the event source
     mapping's concurrency allows). Runs wherever boto3 points (moto in-process or a server)."""
     from vpce_remediator import batch as batch_module
-    from vpce_remediator.batch import Recent
+    from vpce_remediator.batch import Recent, SharedVerdicts
 
+    # A storm that starts cold: no verdict from an earlier storm survives (outside the count).
+    SharedVerdicts(_clients(os.environ.get("AWS_ENDPOINT_URL"))("dynamodb"), LOCK_TABLE).invalidate()
     order = [launches[i % len(launches)] for i in range(events)]
     random.Random(seed).shuffle(order)
     memories = [Recent() for _ in range(containers)]

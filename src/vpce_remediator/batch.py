@@ -10,6 +10,7 @@ DynamoDB table), since EventBridge and CloudTrail both deliver at least once.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -100,11 +101,62 @@ class Recent:
 CONTAINER_MEMORY = Recent()
 
 
+class SharedVerdicts:
+    """The same launch verdicts, shared by every container through the stack's DynamoDB table.
+
+    The event source mapping runs up to five containers at once, and a storm reaches all of them:
+    without this each would evaluate each workload once. A container that does not remember a
+    launch asks the table (one `BatchGetItem`, which also fetches the epoch below) before spending
+    eight reads on it. Any evaluation that is not a task launch (drift, a new subnet, a service or
+    cluster change) moves the epoch forward, which voids every verdict reached before it, in every
+    container. Items expire through the table's TTL attribute; freshness is checked on read.
+    """
+
+    EPOCH = "launch-epoch"
+
+    def __init__(self, dynamodb: Any, table: str, seconds: float = 120.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.seconds = seconds
+        self.clock = clock
+
+    @staticmethod
+    def _id(key: str) -> dict[str, dict[str, str]]:
+        return {"id": {"S": "launch#" + hashlib.sha256(key.encode()).hexdigest()[:40]}}
+
+    def get(self, key: str) -> tuple[float, str, dict[str, Any]] | None:
+        """(seconds ago, event id, result) of a fresh verdict newer than the epoch, else None."""
+        keys = [self._id(key), {"id": {"S": self.EPOCH}}]
+        items = self.dynamodb.batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": True}})
+        found = {i["id"]["S"]: i for i in items.get("Responses", {}).get(self.table, [])}
+        item = found.get(keys[0]["id"]["S"])
+        if item is None:
+            return None
+        at = float(item["at"]["N"])
+        epoch = float(found.get(self.EPOCH, {}).get("at", {}).get("N", "0"))
+        age = self.clock() - at
+        if age > self.seconds or at <= epoch:
+            return None
+        return age, item["event"]["S"], json.loads(item["result"]["S"])
+
+    def put(self, key: str, event_id: str, result: dict[str, Any], at: float) -> None:
+        self.dynamodb.put_item(TableName=self.table, Item={
+            **self._id(key), "at": {"N": repr(at)}, "event": {"S": event_id},
+            "result": {"S": json.dumps(result, default=str)},
+            "expiration": {"N": str(int(at + self.seconds) + 60)}})
+
+    def invalidate(self) -> None:
+        now = self.clock()
+        self.dynamodb.put_item(TableName=self.table, Item={
+            "id": {"S": self.EPOCH}, "at": {"N": repr(now)}, "expiration": {"N": str(int(now + 86400))}})
+
+
 class BatchRun:
     def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None,
                  config_rule: str | None = None, security_hub: bool = False,
                  idempotency_table: str | None = None, context: Any = None,
-                 memory: Recent | None = None) -> None:
+                 memory: Recent | None = None, shared: SharedVerdicts | None = None) -> None:
         self.clients = clients
         self.settings = settings
         self.lock = lock
@@ -117,6 +169,7 @@ class BatchRun:
         self.evaluations = 0
         self.errors: list[Exception] = []  # why each failed record failed, in order
         self.memory = memory if memory is not None else Recent()
+        self.shared = shared
         self._evaluate = self._evaluate_now
         if idempotency_table:
             self._evaluate = _idempotent(self._evaluate_now, clients, idempotency_table, context)
@@ -130,7 +183,8 @@ class BatchRun:
             if table else None
         return cls(clients, Settings.from_env(), lock, config_rule=os.environ.get("CONFIG_RULE_NAME"),
                    security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true",
-                   idempotency_table=table, context=context, memory=CONTAINER_MEMORY)
+                   idempotency_table=table, context=context, memory=CONTAINER_MEMORY,
+                   shared=SharedVerdicts(clients.dynamodb, table, CONTAINER_MEMORY.seconds) if table else None)
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -154,22 +208,38 @@ class BatchRun:
             result = {**earlier, "reason": f"same task launch as event {first}, evaluated {age:.0f} s ago "
                                            "by this container: evaluated once", "deduplicated_from": first,
                       "api_calls": {"total": 0, "by_operation": {}}}
+        elif (shared := self._shared_verdict(trigger, same)) is not None:
+            age, first, earlier = shared
+            self.memory.put(same, first, earlier, at=self.memory.clock() - age)
+            result = {**earlier, "reason": f"same task launch as event {first}, evaluated {age:.0f} s ago "
+                                           "by another container: evaluated once", "deduplicated_from": first,
+                      "api_calls": {"total": 0, "by_operation": {}}}
         else:
             evaluated_before, started = self.evaluations, self.memory.clock()
+            wall = self.shared.clock() if self.shared else 0.0
             result = self._evaluate(event=event)
             if isinstance(trigger, Trigger):
                 if not Recent.rememberable(trigger):
                     self.memory.clear()
+                    if self.shared:
+                        self.shared.invalidate()
                 # Only a verdict this container has just reached: a redelivered event answered
                 # from the idempotency store may be a day old; a failed write is worth retrying.
                 elif self.evaluations > evaluated_before and Recent.settled(result):
                     self.memory.put(same, key, result, at=started)
+                    if self.shared:
+                        self.shared.put(same, key, result, at=wall)
             if key:
                 self.seen[key] = result
                 if same:
                     self.by_workload[same] = key
         logger.info("record evaluated", extra={k: result[k] for k in _LOGGED if k in result})
         return result
+
+    def _shared_verdict(self, trigger: Any, key: str) -> tuple[float, str, dict[str, Any]] | None:
+        if self.shared is None or not key or not isinstance(trigger, Trigger) or not Recent.rememberable(trigger):
+            return None
+        return self.shared.get(key)
 
     def _evaluate_now(self, event: dict[str, Any]) -> dict[str, Any]:
         self.evaluations += 1

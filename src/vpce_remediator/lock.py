@@ -13,9 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-# The table holds the VPC locks and Powertools idempotency records (which also read and update).
+# The table holds the VPC locks, Powertools idempotency records (which also read and update) and
+# the launch verdicts shared between containers (read with their epoch in one BatchGetItem).
 LOCK_ACTIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                                 "dynamodb:UpdateItem")
+                                 "dynamodb:UpdateItem", "dynamodb:BatchGetItem")
 
 
 class VpcBusy(RuntimeError):

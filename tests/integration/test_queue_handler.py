@@ -21,7 +21,7 @@ from account import (
 from test_handler import LambdaContext
 
 from vpce_remediator.aws import Clients
-from vpce_remediator.batch import BatchRun, Recent
+from vpce_remediator.batch import BatchRun, Recent, SharedVerdicts
 from vpce_remediator.engine import Settings
 from vpce_remediator.lock import VpcBusy, VpcLock
 from vpce_remediator.samples import load_event
@@ -270,3 +270,57 @@ def test_a_verdict_with_a_failed_write_is_not_remembered() -> None:
     assert not Recent.settled({"status": "non_compliant", "actions": [], "findings": [
         {"problem": "permission-missing"}]})
     assert Recent.settled({"status": "remediated", "actions": [{"status": "created"}], "findings": []})
+
+
+def _container(table: str, memory: Recent | None = None) -> BatchRun:
+    """A batch in a container of its own (its own memory), sharing the stack's table."""
+    clients = Clients(region=REGION)
+    return BatchRun(clients, Settings(mode="remediate"), memory=memory or Recent(),
+                    shared=SharedVerdicts(clients.dynamodb, table))
+
+
+def test_a_launch_evaluated_by_one_container_is_not_evaluated_again_by_another(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, event = workload
+    table = lock_table(aws)
+    first, second = _container(table), _container(table)
+
+    first.process(_launch(event))
+    answer = second.process(_launch(event))
+
+    assert (first.evaluations, second.evaluations) == (1, 0)
+    assert answer["status"] == "remediated" and "by another container" in answer["reason"]
+    assert [op for op in second.clients.calls if not op.startswith("dynamodb.")] == []
+
+
+def test_drift_in_one_container_voids_the_shared_verdicts_of_every_container(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    net, event = workload
+    table = lock_table(aws)
+    _container(table).process(_launch(event))
+    dkr = by_service(endpoints(aws, net["vpc"]))["ecr.dkr"][0]["VpcEndpointId"]
+    aws.client("ec2", region_name=REGION).delete_vpc_endpoints(VpcEndpointIds=[dkr])
+    drift = load_event("ec2-DeleteVpcEndpoints")
+    drift["detail"]["requestParameters"]["DeleteVpcEndpointsRequest"] = {"VpcEndpointId": {"tag": 1, "content": dkr}}
+    _container(table).process(json.dumps(drift))  # another container restores it, and moves the epoch
+
+    later = _container(table)
+    later.process(_launch(event))
+
+    assert later.evaluations == 1  # the verdict from before the drift is void everywhere
+
+
+def test_a_shared_verdict_past_its_window_is_not_used(
+        aws: Any, workload: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, event = workload
+    table = lock_table(aws)
+    now = [1_000_000.0]
+    clients = Clients(region=REGION)
+    shared = SharedVerdicts(clients.dynamodb, table, seconds=120, clock=lambda: now[0])
+    BatchRun(clients, Settings(mode="remediate"), memory=Recent(), shared=shared).process(_launch(event))
+
+    now[0] += 121
+    late = BatchRun(clients, Settings(mode="remediate"), memory=Recent(), shared=shared)
+    late.process(_launch(event))
+
+    assert late.evaluations == 1
