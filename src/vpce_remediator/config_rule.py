@@ -89,7 +89,8 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
         raise BadInput("invokingEvent has no messageType")
     message = invoking["messageType"]
     run = RuleRun()
-    if message == "ScheduledNotification":
+    whole_region = message == "ScheduledNotification"
+    if whole_region:
         _record(scan_estate(clients, _report_only(settings)), run)
     elif message in ("ConfigurationItemChangeNotification", "OversizedConfigurationItemChangeNotification"):
         item = invoking.get("configurationItem") if message.startswith("Configuration") else \
@@ -101,9 +102,11 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
         raise BadInput(f"unknown Config messageType {message!r}")
     ordering = _timestamp(invoking.get("notificationCreationTime"))
     run.put_calls = ConfigReporter(clients.config, event["resultToken"]).put(run.evaluations, ordering)
-    if security_hub and (run.findings_by_vpc or run.partial_findings):
+    if security_hub and (run.findings_by_vpc or run.partial_findings or whole_region):
+        # The periodic run sees every workload of the region: it also closes the findings of VPCs
+        # that no longer host one (a change notification only sees its own VPC or service).
         SecurityHubReporter(clients.securityhub, clients.region, _account(event)).sync(
-            run.findings_by_vpc, run.partial_findings)
+            run.findings_by_vpc, run.partial_findings, whole_region=whole_region)
     return run
 
 

@@ -208,15 +208,16 @@ class SecurityHubReporter:
         return self.account not in self._disabled_accounts
 
     def sync(self, complete: dict[str, list[Finding]], partial: dict[str, list[Finding]] | None = None,
-             now: datetime | None = None) -> dict[str, int]:
+             now: datetime | None = None, whole_region: bool = False) -> dict[str, int]:
         """Upsert the current findings; archive as PASSED the active ones of the VPCs in `complete`.
 
         `complete` maps a VPC to every finding of every workload in it, so whatever else is active
         there is fixed. `partial` views (one event, one service) are only upserted: archiving from
-        them would close other workloads' findings.
+        them would close other workloads' findings. `whole_region` (the periodic run, which sees
+        every workload of the region) also archives the findings of VPCs that no longer host any.
         """
         partial = partial or {}
-        if not self.enabled or not (complete or partial):
+        if not self.enabled or not (complete or partial or whole_region):
             return {"imported": 0, "archived": 0}
         stamp = (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
         current = [asff_finding(f, self.region, self.account, vpc, stamp)
@@ -224,8 +225,8 @@ class SecurityHubReporter:
         current = list({f["Id"]: f for f in current}.values())
         try:
             ids = {f["Id"] for f in current}
-            gone = [self._passed(old, stamp) for old in self._active(complete) if old["Id"] not in ids] \
-                if complete else []
+            gone = [self._passed(old, stamp) for old in self._active(None if whole_region else complete)
+                    if old["Id"] not in ids] if complete or whole_region else []
             self._import(current + gone)
         except ClientError as e:
             # Security Hub answers InvalidAccessException when the account has not enabled it.
@@ -237,20 +238,27 @@ class SecurityHubReporter:
             raise
         return {"imported": len(current), "archived": len(gone)}
 
-    def _active(self, vpc_findings: dict[str, list[Finding]]) -> Iterable[dict[str, Any]]:
-        filters = {
+    def _active(self, vpc_findings: dict[str, list[Finding]] | None) -> Iterable[dict[str, Any]]:
+        """Our active findings in this account: of the VPCs given, or of the whole region (None)."""
+        filters: dict[str, Any] = {
             "GeneratorId": [{"Value": f"{GENERATOR}/", "Comparison": "PREFIX"}],
             "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
             "AwsAccountId": [{"Value": self.account, "Comparison": "EQUALS"}],
-            "ProductFields": [{"Key": "vpce-remediator/VpcId", "Value": vpc, "Comparison": "EQUALS"}
-                              for vpc in sorted(vpc_findings)],
         }
+        product = f"arn:{partition(self.region)}:securityhub:{self.region}:{self.account}:product/{self.account}/default"
+        if vpc_findings is None:  # this region's: findings are imported under the region's product ARN
+            filters["ProductArn"] = [{"Value": product, "Comparison": "EQUALS"}]
+        else:
+            filters["ProductFields"] = [{"Key": "vpce-remediator/VpcId", "Value": vpc, "Comparison": "EQUALS"}
+                                        for vpc in sorted(vpc_findings)]
         paginator = self.hub.get_paginator("get_findings")
         for page in paginator.paginate(Filters=filters, MaxResults=100):
             for f in page.get("Findings", []):
                 # Checked again here: the filter is the contract, but moto ignores it.
+                vpc = f.get("ProductFields", {}).get("vpce-remediator/VpcId")
                 if (f.get("GeneratorId", "").startswith(f"{GENERATOR}/") and f.get("RecordState") == "ACTIVE"
-                        and f.get("ProductFields", {}).get("vpce-remediator/VpcId") in vpc_findings):
+                        and f.get("AwsAccountId") == self.account
+                        and (f.get("ProductArn") == product if vpc_findings is None else vpc in vpc_findings)):
                     yield f
 
     @staticmethod

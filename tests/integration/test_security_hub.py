@@ -151,3 +151,22 @@ def test_a_batch_with_an_unfixed_problem_asks_config_once(aws: Any, estate: dict
     assert done["config_refresh"] == "requested"
     assert done["security_hub"]["imported"] > 0 and done["security_hub"]["archived"] == 0
     assert {f["RecordState"] for f in findings(aws).values()} == {"ACTIVE"}
+
+
+def test_the_periodic_run_closes_the_findings_of_a_vpc_that_no_longer_hosts_a_workload(
+        aws: Any, estate: dict[str, Any]) -> None:  # noqa: F811
+    periodic = load_event("config/periodic")
+    evaluate_config_event(periodic, Captured(), Settings(), security_hub=True)
+    opened = {i for i, f in findings(aws).items()
+              if f["ProductFields"]["vpce-remediator/VpcId"] == estate["vpc"] and f["RecordState"] == "ACTIVE"}
+    assert opened
+    ecs = aws.client("ecs", region_name=REGION)
+    for arn in (estate["web"], estate["api"]):  # the VPC's services are deleted: nothing left to need endpoints
+        ecs.delete_service(cluster="prod", service=arn, force=True)
+
+    evaluate_vpc(estate["vpc"])  # a change notification for the VPC sees nothing to archive by
+    assert all(findings(aws)[i]["RecordState"] == "ACTIVE" for i in opened)
+    evaluate_config_event(periodic, Captured(), Settings(), security_hub=True)
+
+    after = findings(aws)
+    assert {(after[i]["Compliance"]["Status"], after[i]["RecordState"]) for i in opened} == {("PASSED", "ARCHIVED")}
