@@ -3,25 +3,15 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from account import ECR, REGION, by_service, container, endpoints, private_vpc, register_task_definition, run_task_event
 
+from bench import LambdaContext  # the context Lambda passes, shared with make bench
+
 HANDLERS = Path(__file__).resolve().parents[2] / "src" / "handlers"
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "vpce-remediator-event"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:vpce-remediator-event"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 55_000
 
 
 def test_handler_remediates_in_remediate_mode(aws: Any, monkeypatch: pytest.MonkeyPatch,
