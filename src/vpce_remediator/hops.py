@@ -27,7 +27,7 @@ from vpce_remediator.policies import (
     policy_plus,
     policy_with_ecr_layers,
 )
-from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, service_prefix
+from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 ANY_SERVICE = "*"  # the `service` of hops that hold for every service: the subnet's route out, the image source
@@ -425,7 +425,7 @@ class _Doctor:
                 if not rule.allows_https():
                     continue
                 by_group = sorted(set(rule.group_ids) & sources)
-                by_cidr = [c for c in rule.cidrs if _contains(c, cidr)]
+                by_cidr = [c for c in rule.cidrs if cidr_contains(c, cidr)]
                 if by_group or by_cidr:
                     self.add(short, sid, SG_INGRESS, PASS,
                              f"{g.id} on {endpoint.id} allows TCP 443 from {', '.join(by_group or by_cidr[:1])}")
@@ -518,7 +518,7 @@ class _Doctor:
             if any(set(r.group_ids) & set(groups) for r in rules):
                 self.add(short, sid, SG_EGRESS, PASS, f"egress of {', '.join(mine)} allows TCP 443 to {', '.join(groups)}")
                 return
-            closed = [c for c in cidrs if not any(_contains(rc, c) for r in rules for rc in r.cidrs)]
+            closed = [c for c in cidrs if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
             target = ", ".join(groups) or ", ".join(cidrs)
             permissions = ingress_443(group_ids=groups[:1]) if groups else ingress_443(cidrs=tuple(closed))
         else:  # S3 gateway: S3's public ranges, named by its prefix list
@@ -527,7 +527,7 @@ class _Doctor:
             if any(pl and pl in r.prefix_list_ids for r in rules):
                 self.add(short, sid, SG_EGRESS, PASS, f"egress of {', '.join(mine)} allows TCP 443 to {pl}")
                 return
-            closed = [c for c in wanted if not any(_contains(rc, c) for r in rules for rc in r.cidrs)]
+            closed = [c for c in wanted if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
             target = pl or "S3's address ranges"
             permissions = (f"'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId={pl}}}]'" if pl
                            else ingress_443(cidrs=("0.0.0.0/0",)))
@@ -639,11 +639,6 @@ def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
         return ipaddress.ip_network(cidr, strict=False)
     except ValueError:
         return None
-
-
-def _contains(outer: str, inner: str) -> bool:
-    a, b = _network(outer), _network(inner)
-    return bool(a and b and a.version == b.version and b.subnet_of(a))  # type: ignore[arg-type]
 
 
 def acl_allows(acl: NetworkAcl, egress: bool, peer: str, first: int, last: int) -> tuple[bool, AclEntry | None]:

@@ -7,7 +7,6 @@ again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
 """
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +14,7 @@ from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from vpce_remediator import prices
 from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
 from vpce_remediator.policies import layer_bucket_arn, policy_allows_ecr_layers, policy_with_ecr_layers
-from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, service_prefix
+from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
 CREATE_SECURITY_GROUP = "create-security-group"
 AUTHORIZE_INGRESS = "authorize-security-group-ingress"
@@ -292,7 +291,7 @@ class _Builder:
                 return True  # not readable here: do not accuse what we cannot see
             for rule in group.ingress:
                 if rule.allows_https() and (set(rule.group_ids) & sources
-                                            or any(_contains(r, cidr) for r in rule.cidrs)):
+                                            or any(cidr_contains(r, cidr) for r in rule.cidrs)):
                     return True
         return False
 
@@ -427,13 +426,6 @@ def _first(reasons: tuple[str, ...]) -> str:
         return "the workload"
     more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
     return reasons[0] + more
-
-
-def _contains(rule_cidr: str, cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).subnet_of(ipaddress.ip_network(rule_cidr, strict=False))  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        return False
 
 
 def _workload_resource(w: Workload) -> tuple[str, str]:

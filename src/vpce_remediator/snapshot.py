@@ -6,6 +6,7 @@ bucket is shared with every other tool in the account).
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,15 @@ class VpcSnapshot:
 
     def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
         return replace(self, offers={**self.offers, **offers})
+
+
+def cidr_contains(outer: str, inner: str) -> bool:
+    """Whether every address of `inner` is in `outer` (False for malformed blocks or mixed IP versions)."""
+    try:
+        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
 
 
 def service_prefix(region: str) -> str:
