@@ -167,7 +167,7 @@ def cold_container() -> None:
     from vpce_remediator.batch import CONTAINER_MEMORY, SharedVerdicts
 
     CONTAINER_MEMORY.clear()
-    SharedVerdicts(_clients(os.environ.get("AWS_ENDPOINT_URL"))("dynamodb"), LOCK_TABLE).invalidate()
+    SharedVerdicts(_clients(None)("dynamodb"), LOCK_TABLE).invalidate()  # boto3 reads AWS_ENDPOINT_URL itself
 
 
 # ---------------------------------------------------------------- estates

@@ -27,7 +27,7 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import MODE_TAG, SubnetInfo, VpcSnapshot, read_offers, read_vpc, service_prefix
+from vpce_remediator.snapshot import MODE_TAG, SubnetInfo, VpcSnapshot, read_offers, read_vpc, service_prefix, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 
 MODES = ("report", "remediate", "opt-in")
@@ -175,7 +175,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
     """Snapshot one VPC, plan for its workloads, then act (remediate) or report."""
     ec2 = clients.ec2
     vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
-    tags = {t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])}
+    tags = tags_of(vpc.get("Tags"))
     mode = effective_mode(settings, vpc_id, tags)
     if mode == "ignore":
         why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"

@@ -60,6 +60,7 @@ from vpce_remediator.snapshot import (
     describe_subnets,
     read_vpc,
     read_vpcs,
+    tags_of,
 )
 
 _SERVICES_PER_DESCRIBE = 10  # DescribeServices limit
@@ -210,7 +211,7 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
         chunk = order[start:start + VPCS_PER_READ]
         # One read of endpoints, route tables and security groups for the chunk's evaluated VPCs.
         evaluated = [described[v] for v in chunk if v in described and by_vpc[v]
-                     and effective_mode(settings, v, _vpc_tags(described[v])) != "ignore"]
+                     and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
         snaps = read_vpcs(clients.ec2, evaluated, clients.region, "",
                           {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
         for i, vpc_id in enumerate(chunk, start=start + 1):
@@ -385,10 +386,6 @@ def _describe_vpcs(ec2: Any, vpc_ids: Iterable[str]) -> dict[str, dict[str, Any]
 # ---------------------------------------------------------------- one VPC
 
 
-def _vpc_tags(vpc: Mapping[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])}
-
-
 def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloads: list[tuple[Workload, str]],
               subnets: Mapping[str, SubnetInfo], offers: dict[str, ServiceOffer | None],
               lock: VpcLock | None, snap: VpcSnapshot | None = None) -> VpcScan:
@@ -396,7 +393,7 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     in remediate mode), one plan per workload."""
     ec2 = clients.ec2
     vpc_id = vpc["VpcId"]
-    tags = _vpc_tags(vpc)
+    tags = tags_of(vpc.get("Tags"))
     mode = effective_mode(settings, vpc_id, tags)
     scan = VpcScan(vpc_id, tags.get("Name", ""), mode)
     if not workloads:

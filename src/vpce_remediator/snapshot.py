@@ -136,7 +136,8 @@ def service_prefix(region: str) -> str:
     return f"cn.com.amazonaws.{region}." if region.startswith("cn-") else f"com.amazonaws.{region}."
 
 
-def _tags(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
+def tags_of(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
+    """An EC2 `Tags` list as a dict."""
     return {t["Key"]: t.get("Value", "") for t in items or ()}
 
 
@@ -225,7 +226,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
                 private_dns=bool(e.get("PrivateDnsEnabled")),
                 route_table_ids=tuple(e.get("RouteTableIds", [])),
-                policy=e.get("PolicyDocument"), owned=_owned(_tags(e.get("Tags"))),
+                policy=e.get("PolicyDocument"), owned=_owned(tags_of(e.get("Tags"))),
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
@@ -256,7 +257,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 for p in g.get("IpPermissions", [])
             )
             groups.setdefault(owner(g), {})[g["GroupId"]] = SecurityGroupInfo(
-                g["GroupId"], g.get("GroupName", ""), rules, _owned(_tags(g.get("Tags"))))
+                g["GroupId"], g.get("GroupName", ""), rules, _owned(tags_of(g.get("Tags"))))
 
     out = {}
     for vpc in vpcs:
@@ -265,7 +266,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                       if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
         out[vpc_id] = VpcSnapshot(
             vpc_id=vpc_id, region=region, account=account, cidrs=cidrs or (vpc["CidrBlock"],),
-            tags=_tags(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
+            tags=tags_of(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
             # One VPC keeps every subnet it was given (the event path's); several keep their own.
             subnets=subnets if len(vpcs) == 1 else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id},
             route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
