@@ -5,6 +5,7 @@ Every door (Lambda handler, CLI `invoke`, demo) calls `evaluate_event`; none has
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,9 +58,23 @@ class Settings:
         )
 
 
+# IAM's StringEqualsIgnoreCase folds case and nothing else: fold A-Z only, strip nothing, so
+# the code and the role's conditions read a `vpce-remediator:mode` tag the same way.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def mode_tag_value(tags: Mapping[str, str]) -> str:
+    """The VPC's mode tag as IAM's *IgnoreCase operators compare it: ASCII case folded, no stripping."""
+    return tags.get(MODE_TAG, "").translate(_ASCII_LOWER)
+
+
 def effective_mode(settings: Settings, vpc_id: str, tags: Mapping[str, str]) -> str:
-    """report, remediate or ignore for one VPC, from the stack mode and the VPC's tag."""
-    tag = tags.get(MODE_TAG, "").strip().lower()
+    """report, remediate or ignore for one VPC, from the stack mode and the VPC's tag.
+
+    The template's remediate policy decides the same from the same tag (contract-tested over
+    spellings): `Remediate` counts as remediate, ` remediate` (with a space) as no known value.
+    """
+    tag = mode_tag_value(tags)
     if vpc_id in settings.excluded_vpcs or tag == "ignore":
         return "ignore"
     if settings.mode == "remediate":

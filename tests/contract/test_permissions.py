@@ -68,13 +68,22 @@ def test_the_config_rule_role_reads_and_reports_only() -> None:
     assert not [a for a in granted if a.startswith("ec2:") and not a.startswith("ec2:Describe")]
 
 
+# Resources an endpoint only references: not the tool's to tag, and the SAR gives them no other
+# key worth a condition. The Allow names them by ARN in this account and Region.
+REFERENCED_ONLY = ("subnet/*", "route-table/*")
+
+
 def test_every_ec2_write_is_conditioned_and_none_deletes() -> None:
     for policy, s in role_statements():
         writes = [a for a in actions_of(s) if a.startswith("ec2:") and a.split(":")[1].startswith(WRITE_VERBS)]
         assert not [a for a in writes if a.startswith(("ec2:Delete", "ec2:Revoke"))], s["Sid"]
-        if writes:
-            assert s.get("Condition"), f"{s['Sid']} grants {writes} without a condition"
+        if writes and s["Effect"] == "Allow":
             assert "remediate/opt-in only" in policy, f"{s['Sid']} would grant EC2 writes in report mode"
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            if all(r["Fn::Sub"].endswith(REFERENCED_ONLY) for r in resources):
+                assert all("${AWS::AccountId}:" in r["Fn::Sub"] for r in resources), s["Sid"]
+            else:
+                assert s.get("Condition"), f"{s['Sid']} grants {writes} without a condition"
 
 
 def test_other_writes_touch_only_the_stacks_own_resources() -> None:
@@ -89,17 +98,22 @@ def test_report_mode_grants_no_ec2_write() -> None:
     template = load_template()
     assert template["Resources"]["RemediatePolicy"]["Condition"] == "CanRemediate"
     assert template["Conditions"]["CanRemediate"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "Mode"}, "report"]}]}
+    assert template["Resources"]["ExcludedVpcsPolicy"]["Condition"] == "RemediatesWithExcludedVpcs"
+    assert {"Condition": "CanRemediate"} in template["Conditions"]["RemediatesWithExcludedVpcs"]["Fn::And"]
 
 
 def test_endpoint_creation_requires_amazon_services_and_the_owner_tag() -> None:
     by_sid = {s["Sid"]: s for _, s in role_statements()}
     endpoint = by_sid["CreateAmazonEndpointsTagged"]["Condition"]["StringEquals"]
-    assert endpoint == {"ec2:VpceServiceOwner": "amazon", "aws:RequestTag/managed-by": "vpce-remediator"}
+    assert endpoint["ec2:VpceServiceOwner"] == "amazon"
+    assert endpoint["aws:RequestTag/managed-by"] == "vpce-remediator"
+    assert endpoint["ec2:VpceServiceName"]  # equal to the rules table's services: test_iam.py
     assert by_sid["TagOnlyWhileCreating"]["Condition"]["StringEquals"]["ec2:CreateAction"] == [
         "CreateVpcEndpoint", "CreateSecurityGroup"]
     opt_in, remediate = by_sid["CreateEndpointsInVpc"]["Condition"]["Fn::If"][1:]
-    assert opt_in == {"StringEquals": {"ec2:ResourceTag/vpce-remediator:mode": "remediate"}}
-    assert remediate == {"StringNotEquals": {"ec2:ResourceTag/vpce-remediator:mode": ["report", "ignore"]}}
+    # case folded as engine.effective_mode folds it; test_iam.py proves they agree
+    assert opt_in == {"StringEqualsIgnoreCase": {"ec2:ResourceTag/vpce-remediator:mode": "remediate"}}
+    assert remediate == {"StringNotEqualsIgnoreCase": {"ec2:ResourceTag/vpce-remediator:mode": ["report", "ignore"]}}
 
 
 def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
