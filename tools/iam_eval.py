@@ -297,7 +297,20 @@ def _listed(statement: Mapping[str, Any], key: str) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def _applies(statement: Mapping[str, Any], action: str, arn: str, context: Mapping[str, list[str]]) -> bool:
+def _names_principal(statement: Mapping[str, Any], principal: str | None) -> bool:
+    """Resource policies: the statement names the principal (a service or an ARN) or everyone."""
+    if principal is None:
+        return "Principal" not in statement
+    named = statement.get("Principal", {})
+    if named == "*":
+        return True
+    return any(principal in (v if isinstance(v, list) else [v]) or v == "*" for v in named.values())
+
+
+def _applies(statement: Mapping[str, Any], action: str, arn: str, context: Mapping[str, list[str]],
+             principal: str | None = None) -> bool:
+    if not _names_principal(statement, principal):
+        return False
     if "Action" in statement:
         if not any(_glob(a, action, case_sensitive=False) for a in _listed(statement, "Action")):
             return False
@@ -312,9 +325,12 @@ def _applies(statement: Mapping[str, Any], action: str, arn: str, context: Mappi
 
 
 def evaluate(statements: Iterable[Mapping[str, Any]], action: str, arn: str,
-             context: Mapping[str, list[str]]) -> str:
-    """"deny" (an explicit Deny applies), "allow" (an Allow applies) or "implicit-deny"."""
-    applying = [s["Effect"] for s in statements if _applies(s, action, arn, context)]
+             context: Mapping[str, list[str]], principal: str | None = None) -> str:
+    """"deny" (an explicit Deny applies), "allow" (an Allow applies) or "implicit-deny".
+
+    Identity policies: no principal. Resource policies (key, topic): the calling principal.
+    """
+    applying = [s["Effect"] for s in statements if _applies(s, action, arn, context, principal)]
     return "deny" if "Deny" in applying else "allow" if "Allow" in applying else "implicit-deny"
 
 

@@ -239,3 +239,52 @@ def test_the_code_folds_ascii_case_and_strips_nothing() -> None:
     assert mode("remediate", " report") == "remediate"
     assert mode("opt-in", "remedİate") == "report"  # non-ASCII is not folded
     assert set(MODES) == {"report", "remediate", "opt-in"}
+
+
+# ---------------------------------------------------------------- the dead-letter alarm can notify
+
+
+ALARM_ARN = f"arn:aws:cloudwatch:{REGION}:{iam_eval.ACCOUNT}:alarm:{iam_eval.STACK}-dead-letters"
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+def _from_alarm(account: str = iam_eval.ACCOUNT, alarm: str = ALARM_ARN) -> dict[str, list[str]]:
+    return {"aws:SourceAccount": [account], "aws:SourceArn": [alarm]}
+
+
+def test_the_alarm_topic_is_under_a_rotated_key_of_the_stacks_own() -> None:
+    raw = iam_eval.load_template()["Resources"]
+    resources = resolved_template("report")["Resources"]
+
+    assert raw["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlarmKey", "Arn"]}
+    assert resources["AlarmKey"]["Type"] == "AWS::KMS::Key"
+    assert resources["AlarmKey"]["Properties"]["EnableKeyRotation"] is True
+    alarm = resources["DeadLetterAlarm"]["Properties"]
+    assert ALARM_ARN.endswith(":alarm:" + alarm["AlarmName"])
+    assert alarm["AlarmActions"] == ["AlarmTopic-physical-id"]
+
+
+def test_cloudwatch_may_use_the_key_for_this_alarm_only() -> None:
+    key = resolved_template("report")["Resources"]["AlarmKey"]["Properties"]["KeyPolicy"]["Statement"]
+    root = f"arn:aws:iam::{iam_eval.ACCOUNT}:root"
+
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert evaluate(key, action, "*", _from_alarm(), CLOUDWATCH) == "allow"
+        assert evaluate(key, action, "*", _from_alarm(account="210987654321"), CLOUDWATCH) != "allow"
+        assert evaluate(key, action, "*", _from_alarm(alarm=ALARM_ARN + "-other"), CLOUDWATCH) != "allow"
+        assert evaluate(key, action, "*", {}, CLOUDWATCH) != "allow"
+    assert evaluate(key, "kms:Encrypt", "*", _from_alarm(), CLOUDWATCH) != "allow"
+    assert evaluate(key, "kms:PutKeyPolicy", "*", {}, root) == "allow"  # the account administers it
+
+
+def test_cloudwatch_may_publish_to_the_topic_for_this_alarm_only() -> None:
+    resources = resolved_template("report")["Resources"]
+    policy = resources["AlarmTopicPolicy"]["Properties"]
+    topic = "AlarmTopic-physical-id"
+    statements = policy["PolicyDocument"]["Statement"]
+
+    assert policy["Topics"] == [topic]
+    assert evaluate(statements, "sns:Publish", topic, _from_alarm(), CLOUDWATCH) == "allow"
+    assert evaluate(statements, "sns:Publish", topic, _from_alarm(account="210987654321"), CLOUDWATCH) != "allow"
+    assert evaluate(statements, "sns:Publish", topic, _from_alarm(alarm=ALARM_ARN + "x"), CLOUDWATCH) != "allow"
+    assert evaluate(statements, "sns:Subscribe", topic, _from_alarm(), CLOUDWATCH) != "allow"

@@ -13,25 +13,16 @@ from typing import Any
 
 import pytest
 from account import REGION
+from iam_eval import translate
 from test_events_and_template import FAILED_SAMPLES, OK_SAMPLES, OWN_ROLE_PATH, load_template
 
 from vpce_remediator.samples import load_event
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def deploy(aws: Any, mode: str) -> dict[str, Any]:
+def deploy(aws: Any, mode: str, excluded_vpc_ids: str = "") -> dict[str, Any]:
     """Translate and create the stack; return {logical id: physical id} and the outputs."""
-    from samtranslator.translator.transform import transform
-
-    template = load_template()
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = "s3://artifacts/event.zip"
-    translated = _without_config_rule(transform(template, {"Mode": mode}, _NoManagedPolicies()))
+    parameters = {"Mode": mode, "ExcludedVpcIds": excluded_vpc_ids}
+    translated = _without_config_rule(translate(parameters))  # the translation tests/contract/test_iam.py evaluates
     s3 = aws.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="artifacts")
     package = io.BytesIO()
@@ -42,7 +33,7 @@ def deploy(aws: Any, mode: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the two resource types moto skips
         cfn.create_stack(StackName="vpce-remediator", TemplateBody=json.dumps(translated),
-                         Parameters=[{"ParameterKey": "Mode", "ParameterValue": mode}],
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
                          Capabilities=["CAPABILITY_IAM"])
     stack = cfn.describe_stacks(StackName="vpce-remediator")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -131,10 +122,15 @@ def test_the_deployed_rule_routes_exactly_the_handled_successful_calls(aws: Any,
     assert names == sorted(OK_SAMPLES)
 
 
-@pytest.mark.parametrize("mode, policies", [("report", ["read-and-run"]),
-                                            ("remediate", ["read-and-run", "remediate-own-resources"])])
-def test_only_a_remediating_stack_holds_the_write_policy(aws: Any, mode: str, policies: list[str]) -> None:
-    stack = deploy(aws, mode)
+@pytest.mark.parametrize("mode, excluded, policies", [
+    ("report", "", ["read-and-run"]),
+    ("report", "vpc-0123456789abcdef0", ["read-and-run"]),
+    ("remediate", "", ["read-and-run", "remediate-own-resources"]),
+    ("opt-in", "vpc-0123456789abcdef0,vpc-0fedcba9876543210",
+     ["nothing-in-excluded-vpcs", "read-and-run", "remediate-own-resources"])])
+def test_only_a_remediating_stack_holds_the_write_policy(aws: Any, mode: str, excluded: str,
+                                                         policies: list[str]) -> None:
+    stack = deploy(aws, mode, excluded)
     iam = aws.client("iam", region_name=REGION)
 
     assert sorted(iam.list_role_policies(RoleName=stack["resources"]["FunctionRole"])["PolicyNames"]) == policies
