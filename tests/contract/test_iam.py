@@ -122,6 +122,11 @@ def test_every_write_act_sends_is_evaluated() -> None:
     kinds = {a.action for op, p in SHAPES.values() for a in iam_eval.authorizations(op, p, world())}
     declared = {a for actions in PERMISSIONS.values() for a in actions}
     assert kinds == declared
+    for name, (operation, params) in SHAPES.items():  # each action is asked for every resource the SAR requires
+        auths = iam_eval.authorizations(operation, params, world())
+        for action in {a.action for a in auths}:
+            required = {rt for rt, req in iam_eval.sar_resource_types(action).items() if req}
+            assert required <= {a.resource_type for a in auths if a.action == action}, (name, action)
     assert {"create-interface-endpoint", "create-gateway-endpoint", "create-security-group", "add-subnets",
             "add-route-tables", "add-security-group", "enable-private-dns", "authorize-ingress"} <= set(SHAPES)
 
