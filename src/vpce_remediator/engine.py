@@ -10,14 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules import Workload, required_endpoints
-from vpce_remediator.act import PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
+from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
+from vpce_remediator.fixes import OWN_SG_LOOKUP, PROBLEMS, fix_commands
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
     ADD_SUBNETS,
     AUTHORIZE_INGRESS,
+    CREATE_GATEWAY,
+    CREATE_INTERFACE,
     ENABLE_PRIVATE_DNS,
     Action,
     Finding,
@@ -218,7 +221,7 @@ def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
         outcome.results = apply_plan(ec2, plan, snap, pacer, on_created)
-        outcome.findings += [_permission_finding(r, snap) for r in outcome.results if r.status == "failed"]
+        outcome.findings += [_failure_finding(r, snap, plan) for r in outcome.results if r.status == "failed"]
     else:
         outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]
         outcome.findings = [_as_finding(a, snap) for a in plan.actions] + outcome.findings
@@ -260,6 +263,50 @@ def _permission_finding(result: ActionResult, snap: VpcSnapshot) -> Finding:
     return Finding(base.resource_type, base.resource_id, "permission-missing",
                    f"permission missing: {needed} ({result.error}) while trying: {result.action.summary}",
                    result.action.fix, result.action.service)
+
+
+# Why each refused write is a finding rather than a retry, in the words a reader needs.
+_FAILURE_WHY: dict[str, str] = {
+    "shared-vpc-participant": "the VPC is shared with this account by another one, and only the VPC owner "
+                              "can create or change its endpoints: run the fix in the owner account "
+                              "(the first command prints it), or deploy the remediator there",
+    "private-dns-conflict": "a private hosted zone associated with the VPC, or another endpoint with private "
+                            "DNS, already serves this service's name: use that, or create the endpoint "
+                            "without private DNS",
+    "endpoint-quota-reached": "the VPC endpoint quota is reached; ask Service Quotas for more",
+    "security-group-quota-reached": "a security group quota is reached; ask Service Quotas for more or free some",
+    "endpoint-service-invalid": "EC2 does not know this endpoint service here",
+    "resource-not-found": "it was deleted since the VPC was read; the next event or the periodic Config "
+                          "evaluation plans again",
+    "write-refused": "retrying the same request cannot succeed",
+}
+
+_QUOTA_CODES = {CREATE_INTERFACE: "L-29B6F2EB", CREATE_GATEWAY: "L-1B52E74A"}  # per VPC / per Region
+
+
+def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Finding:
+    """A failed action as a finding: its cause (the EC2 code and message) and its fix."""
+    if result.problem in ("", "permission-missing"):
+        return _permission_finding(result, snap)
+    action = result.action
+    base = _as_finding(action, snap)
+    if not result.error:  # never sent (no usable security group): the action's own finding
+        return Finding(base.resource_type, base.resource_id, base.problem,
+                       f"{action.summary} ({result.message})", action.fix, action.service)
+    interface = sum(1 for e in snap.endpoints if e.live and e.type == "Interface")
+    params = {"region": snap.region, "vpc_id": snap.vpc_id, "service": action.service,
+              "subnet_ids": " ".join(action.subnet_ids),
+              "security_group": result.security_group or OWN_SG_LOOKUP.format(region=snap.region,
+                                                                              vpc_id=snap.vpc_id),
+              "quota_code": _QUOTA_CODES.get(action.kind, "L-29B6F2EB"),
+              "desired_value": str(interface + sum(a.kind == CREATE_INTERFACE for a in plan.actions) + 10),
+              "api_call": API_CALL.get(action.kind, "")}
+    kind = result.problem if result.problem in PROBLEMS else "write-refused"
+    why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
+    return Finding(base.resource_type, base.resource_id, kind,
+                   f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "
+                   f"-- {why}; while trying: {action.summary}",
+                   fix_commands(kind, params) + action.fix, action.service)
 
 
 def _status(outcome: Outcome) -> tuple[str, str | None]:
