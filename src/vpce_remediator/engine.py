@@ -44,10 +44,13 @@ class Settings:
     enforce_on_nat_routed: bool = False
     excluded_vpcs: frozenset[str] = frozenset()
     own_role_arn: str | None = None
+    max_endpoints_per_vpc: int = 20  # interface endpoints the tool keeps in one VPC
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.max_endpoints_per_vpc < 0:
+            raise ValueError(f"max_endpoints_per_vpc must be 0 or more, not {self.max_endpoints_per_vpc}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -57,6 +60,7 @@ class Settings:
             enforce_on_nat_routed=env.get("ENFORCE_ON_NAT_ROUTED_SUBNETS", "false").lower() == "true",
             excluded_vpcs=frozenset(v.strip() for v in env.get("EXCLUDED_VPC_IDS", "").split(",") if v.strip()),
             own_role_arn=env.get("OWN_ROLE_ARN") or None,
+            max_endpoints_per_vpc=int(env.get("MAX_ENDPOINTS_PER_VPC") or 20),
         )
 
 
@@ -209,10 +213,10 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
 
 def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
-    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
     if plan.needs_offers:
         snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
-        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
     return snap, plan
 
 
@@ -281,7 +285,9 @@ _FAILURE_WHY: dict[str, str] = {
     "write-refused": "retrying the same request cannot succeed",
 }
 
-_QUOTA_CODES = {CREATE_INTERFACE: "L-29B6F2EB", CREATE_GATEWAY: "L-1B52E74A"}  # per VPC / per Region
+# Service Quotas code and default of the quota each create counts against (DESIGN.md §6):
+# interface endpoints per VPC 50, gateway endpoints per Region 20.
+_QUOTAS = {CREATE_INTERFACE: ("L-29B6F2EB", 50), CREATE_GATEWAY: ("L-1B52E74A", 20)}
 
 
 def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Finding:
@@ -293,13 +299,13 @@ def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Fin
     if not result.error:  # never sent (no usable security group): the action's own finding
         return Finding(base.resource_type, base.resource_id, base.problem,
                        f"{action.summary} ({result.message})", action.fix, action.service)
-    interface = sum(1 for e in snap.endpoints if e.live and e.type == "Interface")
+    quota_code, default_quota = _QUOTAS.get(action.kind, _QUOTAS[CREATE_INTERFACE])
+    wanted = sum(1 for e in snap.endpoints if e.live) + sum(a.kind == action.kind for a in plan.actions)
     params = {"region": snap.region, "vpc_id": snap.vpc_id, "service": action.service,
               "subnet_ids": " ".join(action.subnet_ids),
               "security_group": result.security_group or OWN_SG_LOOKUP.format(region=snap.region,
                                                                               vpc_id=snap.vpc_id),
-              "quota_code": _QUOTA_CODES.get(action.kind, "L-29B6F2EB"),
-              "desired_value": str(interface + sum(a.kind == CREATE_INTERFACE for a in plan.actions) + 10),
+              "quota_code": quota_code, "desired_value": str(max(default_quota, wanted) + default_quota // 2),
               "api_call": API_CALL.get(action.kind, "")}
     kind = result.problem if result.problem in PROBLEMS else "write-refused"
     why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
