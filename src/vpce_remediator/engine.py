@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 from rules import Workload, required_endpoints
@@ -309,10 +310,12 @@ def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Fin
               "api_call": API_CALL.get(action.kind, "")}
     kind = result.problem if result.problem in PROBLEMS else "write-refused"
     why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
+    # Only the commands this action fills in completely (a ModifyVpcEndpoint has no subnets to name).
+    fix = tuple(command for command, template in zip(fix_commands(kind, params), PROBLEMS[kind].fix, strict=True)
+                if all(params.get(name) for _, name, _, _ in Formatter().parse(template) if name))
     return Finding(base.resource_type, base.resource_id, kind,
                    f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "
-                   f"-- {why}; while trying: {action.summary}",
-                   fix_commands(kind, params) + action.fix, action.service)
+                   f"-- {why}; while trying: {action.summary}", fix + action.fix, action.service)
 
 
 def _status(outcome: Outcome) -> tuple[str, str | None]:

@@ -293,3 +293,23 @@ def test_the_reliability_helper_would_count_a_code_that_is_retried(monkeypatch: 
 
     assert nonretryable_in_dlq([("VpcEndpointLimitExceeded", "limit")]) == (1, 1)
 
+
+
+def test_a_conflicting_private_dns_on_a_modify_gets_only_commands_it_can_fill() -> None:
+    owned = EndpointInfo(id="vpce-logs", service_name=P + "logs", type="Interface", state="available",
+                         subnet_ids=tuple(SUBNETS), group_ids=("sg-own",), private_dns=False,
+                         route_table_ids=(), policy=None, owned=True)
+    snap = snapshot(endpoints=(owned,))
+    plan = plan_remediation(needs_of("logs"), snap)
+    ec2 = ec2_client()
+    with Stubber(ec2) as stub:
+        stub.add_client_error("modify_vpc_endpoint", service_error_code="InvalidParameter",
+                              service_message=MESSAGES["private-dns-conflict"])
+
+        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+
+    [finding] = outcome.findings
+    assert finding.problem == "private-dns-conflict" and finding.resource_id == "vpce-logs"
+    assert "ModifyVpcEndpoint refused with InvalidParameter" in finding.summary
+    assert not any("--subnet-ids  " in c or "create-vpc-endpoint" in c for c in finding.fix)
+    assert any(c.startswith("aws route53 list-hosted-zones-by-vpc") for c in finding.fix)
