@@ -30,12 +30,24 @@ from vpce_remediator.plan import (
     Plan,
 )
 from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
+from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
 ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
                              ENABLE_PRIVATE_DNS})
 
-DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})  # doctor's probe
+
+# Actions that attach the remediator's own security group: never sent without a good one.
+USES_OWN_GROUP = frozenset({CREATE_INTERFACE, ADD_SECURITY_GROUP})
+
+# The EC2 call each action makes, named in findings.
+API_CALL: dict[str, str] = {
+    CREATE_SECURITY_GROUP: "CreateSecurityGroup", AUTHORIZE_INGRESS: "AuthorizeSecurityGroupIngress",
+    CREATE_INTERFACE: "CreateVpcEndpoint", CREATE_GATEWAY: "CreateVpcEndpoint", ADD_SUBNETS: "ModifyVpcEndpoint",
+    ADD_ROUTE_TABLES: "ModifyVpcEndpoint", ADD_SECURITY_GROUP: "ModifyVpcEndpoint",
+    ENABLE_PRIVATE_DNS: "ModifyVpcEndpoint",
+}
 
 # Which IAM action each plan action calls: the template grants exactly these (contract-tested).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -93,7 +105,10 @@ class ActionResult:
     action: Action
     status: str  # created, modified, exists, failed, planned
     resource_id: str
-    error: str = ""
+    error: str = ""  # the AWS error code of a failed write ("" when it was never sent)
+    problem: str = ""  # the finding a failed action becomes (write_errors.classify, or why it was skipped)
+    message: str = ""  # EC2's message, made safe, or why the action was skipped
+    security_group: str = ""  # the own group it would have used, for the fix commands
 
 
 def client_token(vpc_id: str, *parts: object) -> str:
@@ -109,22 +124,35 @@ def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
 
 def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
                on_created: Callable[[str, str], None] | None = None) -> list[ActionResult]:
-    """Execute the plan's actions; permission errors become failed results, others propagate.
+    """Execute the plan's actions; each refused write becomes a failed result, throttles propagate.
 
-    Throttles and other errors propagate on purpose: the record fails and the queue retries it;
-    the next run plans only what is still missing.
+    `write_errors.classify` decides per error code: what a retry can fix (throttles, 5xx, a group
+    this run created that EC2 does not show yet) propagates, so the record fails and the queue
+    retries it and the next run plans only what is still missing; everything else becomes a failed
+    result (a finding) and the other actions still run. An action that needs the remediator's own
+    security group is not sent when there is no good one (its creation failed): it fails here,
+    naming why, instead of calling AWS with an empty group id.
     """
     own = snap.own_security_group
     own_sg = own.id if own else ""
+    no_group = "" if own else "the plan does not create the remediator's security group"
+    created_groups: set[str] = set()
     existing = _recheck(ec2, plan, snap)
     results: list[ActionResult] = []
     for action in plan.actions:
+        if action.kind in USES_OWN_GROUP and not own_sg and not (
+                action.kind == CREATE_INTERFACE and action.service in existing):
+            results.append(ActionResult(action, "failed", action.resource_id, problem=action.problem,
+                                        message=f"not sent: no usable security group ({no_group})"))
+            continue
         if pacer is not None and action.kind in ENDPOINT_BUCKET:
             pacer.take()
         try:
             if action.kind == CREATE_SECURITY_GROUP:
-                own_sg = _ensure_security_group(ec2, snap)
-                _authorize(ec2, own_sg, action.cidrs)
+                group = _ensure_security_group(ec2, snap)
+                created_groups.add(group)
+                _authorize(ec2, group, action.cidrs)
+                own_sg = group
                 results.append(ActionResult(action, "created", own_sg))
             elif action.kind == AUTHORIZE_INGRESS:
                 _authorize(ec2, action.resource_id, action.cidrs)
@@ -141,10 +169,19 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))
         except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            if code not in DENIED:
+            error = e.response.get("Error", {})
+            status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
+            verdict = classify(str(error.get("Code", "")), str(error.get("Message", "")), status,
+                               just_created=bool(created_groups) and (
+                                   action.kind in USES_OWN_GROUP or action.kind == CREATE_SECURITY_GROUP))
+            if verdict.handling == RETRY:
                 raise
-            results.append(ActionResult(action, "failed", action.resource_id, code))
+            if action.kind == CREATE_SECURITY_GROUP:
+                no_group = f"{API_CALL[action.kind]} failed with {verdict.code}"
+            results.append(ActionResult(
+                action, "failed", action.resource_id, verdict.code,
+                "permission-missing" if verdict.handling == PERMISSION else verdict.handling,
+                verdict.message, own_sg))
     return results
 
 

@@ -2,12 +2,14 @@
 
     vpce-remediator invoke EVENT_FILE [--mode report|remediate|opt-in] [--region R] [--profile P]
                            [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
+                           [--max-endpoints-per-vpc N]
     vpce-remediator demo
     vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
                            --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
                            [--profile P] [--endpoint-url URL] [--json]
     vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
+                         [--max-endpoints-per-vpc N]
 
 Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
 passes, 3 a hop fails.
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--endpoint-url", help="send every AWS call here (a moto_server, say)")
     inv.add_argument("--json", action="store_true", help="print the JSON contract instead of a summary")
     inv.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    inv.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
+                     help="interface endpoints the tool keeps in one VPC at most (default 20)")
     demo = sub.add_parser("demo", help="the whole story on an in-process moto account (no AWS needed)")
     demo.add_argument("--json", action="store_true", help="print each result as JSON")
 
@@ -50,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--vpc", action="extend", nargs="+", metavar="VPC_ID", help="only these VPCs")
     scan.add_argument("--mode", default="report", choices=("report", "remediate"))
     scan.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    scan.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
+                      help="interface endpoints the tool keeps in one VPC at most (default 20)")
     for p in (doc, scan):
         p.add_argument("--region")
         p.add_argument("--profile")
@@ -91,7 +97,8 @@ def _invoke(args: argparse.Namespace) -> int:
     try:
         clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
                           endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
-        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
+                            max_endpoints_per_vpc=args.max_endpoints_per_vpc)
         if is_config_event(event):
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
             # TESTMODE sends them in test mode) instead of the event contract.
@@ -148,7 +155,8 @@ def _scan(args: argparse.Namespace) -> int:
     try:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                           pace=args.endpoint_url is None)
-        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
+                            max_endpoints_per_vpc=args.max_endpoints_per_vpc)
         result = scan_estate(clients, settings, vpcs, progress).to_dict()
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)

@@ -8,17 +8,21 @@ import os
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 from rules import Workload, required_endpoints
-from vpce_remediator.act import PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
+from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
+from vpce_remediator.fixes import OWN_SG_LOOKUP, PROBLEMS, fix_commands
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
     ADD_SUBNETS,
     AUTHORIZE_INGRESS,
+    CREATE_GATEWAY,
+    CREATE_INTERFACE,
     ENABLE_PRIVATE_DNS,
     Action,
     Finding,
@@ -42,10 +46,13 @@ class Settings:
     enforce_on_nat_routed: bool = False
     excluded_vpcs: frozenset[str] = frozenset()
     own_role_arn: str | None = None
+    max_endpoints_per_vpc: int = 20  # interface endpoints the tool keeps in one VPC
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.max_endpoints_per_vpc < 0:
+            raise ValueError(f"max_endpoints_per_vpc must be 0 or more, not {self.max_endpoints_per_vpc}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -55,6 +62,7 @@ class Settings:
             enforce_on_nat_routed=env.get("ENFORCE_ON_NAT_ROUTED_SUBNETS", "false").lower() == "true",
             excluded_vpcs=frozenset(v.strip() for v in env.get("EXCLUDED_VPC_IDS", "").split(",") if v.strip()),
             own_role_arn=env.get("OWN_ROLE_ARN") or None,
+            max_endpoints_per_vpc=int(env.get("MAX_ENDPOINTS_PER_VPC") or 20),
         )
 
 
@@ -221,10 +229,10 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
 
 def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
-    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
     if plan.needs_offers:
         snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
-        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed)
+        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
     return snap, plan
 
 
@@ -233,7 +241,7 @@ def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,
     outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
     if mode == "remediate" and plan.actions:
         outcome.results = apply_plan(ec2, plan, snap, pacer, on_created)
-        outcome.findings += [_permission_finding(r, snap) for r in outcome.results if r.status == "failed"]
+        outcome.findings += [_failure_finding(r, snap, plan) for r in outcome.results if r.status == "failed"]
     else:
         outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]
         outcome.findings = [_as_finding(a, snap) for a in plan.actions] + outcome.findings
@@ -275,6 +283,54 @@ def _permission_finding(result: ActionResult, snap: VpcSnapshot) -> Finding:
     return Finding(base.resource_type, base.resource_id, "permission-missing",
                    f"permission missing: {needed} ({result.error}) while trying: {result.action.summary}",
                    result.action.fix, result.action.service)
+
+
+# Why each refused write is a finding rather than a retry, in the words a reader needs.
+_FAILURE_WHY: dict[str, str] = {
+    "shared-vpc-participant": "the VPC is shared with this account by another one, and only the VPC owner "
+                              "can create or change its endpoints: run the fix in the owner account "
+                              "(the first command prints it), or deploy the remediator there",
+    "private-dns-conflict": "a private hosted zone associated with the VPC, or another endpoint with private "
+                            "DNS, already serves this service's name: use that, or create the endpoint "
+                            "without private DNS",
+    "endpoint-quota-reached": "the VPC endpoint quota is reached; ask Service Quotas for more",
+    "security-group-quota-reached": "a security group quota is reached; ask Service Quotas for more or free some",
+    "endpoint-service-invalid": "EC2 does not know this endpoint service here",
+    "resource-not-found": "it was deleted since the VPC was read; the next event or the periodic Config "
+                          "evaluation plans again",
+    "write-refused": "retrying the same request cannot succeed",
+}
+
+# Service Quotas code and default of the quota each create counts against (DESIGN.md §6):
+# interface endpoints per VPC 50, gateway endpoints per Region 20.
+_QUOTAS = {CREATE_INTERFACE: ("L-29B6F2EB", 50), CREATE_GATEWAY: ("L-1B52E74A", 20)}
+
+
+def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Finding:
+    """A failed action as a finding: its cause (the EC2 code and message) and its fix."""
+    if result.problem in ("", "permission-missing"):
+        return _permission_finding(result, snap)
+    action = result.action
+    base = _as_finding(action, snap)
+    if not result.error:  # never sent (no usable security group): the action's own finding
+        return Finding(base.resource_type, base.resource_id, base.problem,
+                       f"{action.summary} ({result.message})", action.fix, action.service)
+    quota_code, default_quota = _QUOTAS.get(action.kind, _QUOTAS[CREATE_INTERFACE])
+    wanted = sum(1 for e in snap.endpoints if e.live) + sum(a.kind == action.kind for a in plan.actions)
+    params = {"region": snap.region, "vpc_id": snap.vpc_id, "service": action.service,
+              "subnet_ids": " ".join(action.subnet_ids),
+              "security_group": result.security_group or OWN_SG_LOOKUP.format(region=snap.region,
+                                                                              vpc_id=snap.vpc_id),
+              "quota_code": quota_code, "desired_value": str(max(default_quota, wanted) + default_quota // 2),
+              "api_call": API_CALL.get(action.kind, "")}
+    kind = result.problem if result.problem in PROBLEMS else "write-refused"
+    why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
+    # Only the commands this action fills in completely (a ModifyVpcEndpoint has no subnets to name).
+    fix = tuple(command for command, template in zip(fix_commands(kind, params), PROBLEMS[kind].fix, strict=True)
+                if all(params.get(name) for _, name, _, _ in Formatter().parse(template) if name))
+    return Finding(base.resource_type, base.resource_id, kind,
+                   f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "
+                   f"-- {why}; while trying: {action.summary}", fix + action.fix, action.service)
 
 
 def _status(outcome: Outcome) -> tuple[str, str | None]:

@@ -98,6 +98,44 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "permission-missing": (
         "aws iam simulate-principal-policy --policy-source-arn {role_arn} --action-names {iam_action}",
     ),
+    "shared-vpc-participant": (
+        "aws ec2 describe-vpcs --region {region} --vpc-ids {vpc_id} --query 'Vpcs[0].OwnerId' --output text",
+    ),
+    "private-dns-conflict": (
+        "aws route53 list-hosted-zones-by-vpc --region {region} --vpc-id {vpc_id} --vpc-region {region}",
+        "aws ec2 describe-vpc-endpoints --region {region} --filters Name=vpc-id,Values={vpc_id} "
+        "Name=service-name,Values={service} --query 'VpcEndpoints[].[VpcEndpointId,OwnerId,PrivateDnsEnabled]'",
+        "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
+        "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
+        "--no-private-dns-enabled " + _EP_TAGS,
+    ),
+    "endpoint-quota-reached": (
+        "aws service-quotas get-service-quota --region {region} --service-code vpc --quota-code {quota_code}",
+        "aws service-quotas request-service-quota-increase --region {region} --service-code vpc "
+        "--quota-code {quota_code} --desired-value {desired_value}",
+    ),
+    "security-group-quota-reached": (
+        "aws service-quotas list-service-quotas --region {region} --service-code vpc "
+        "--query \"Quotas[?contains(QuotaName, 'ecurity group')].[QuotaName,QuotaCode,Value]\" --output table",
+    ),
+    "endpoint-service-invalid": (
+        "aws ec2 describe-vpc-endpoint-services --region {region} --filters Name=service-name,Values={service} "
+        "--query 'ServiceDetails[].[ServiceName,AvailabilityZones]'",
+    ),
+    "resource-not-found": (
+        "aws ec2 describe-vpc-endpoints --region {region} --filters Name=vpc-id,Values={vpc_id} "
+        "--query 'VpcEndpoints[].[VpcEndpointId,ServiceName,State,SubnetIds]'",
+        "aws ec2 describe-subnets --region {region} --filters Name=vpc-id,Values={vpc_id} "
+        "--query 'Subnets[].[SubnetId,AvailabilityZone]'",
+    ),
+    "write-refused": (
+        "aws cloudtrail lookup-events --region {region} --lookup-attributes "
+        "AttributeKey=EventName,AttributeValue={api_call} --max-results 5",
+    ),
+    "endpoint-cap-reached": (
+        "aws cloudformation describe-stacks --region {region} "
+        "--query \"Stacks[?Parameters[?ParameterKey=='MaxEndpointsPerVpc']].StackName\" --output text",
+    ),
 }
 
 
@@ -154,6 +192,22 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html"),
     _row("permission-missing", "The remediator lacks a permission", "MEDIUM",
          "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"),
+    _row("shared-vpc-participant", "VPC shared from another account: only its owner creates endpoints", "MEDIUM",
+         "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-sharing.html"),
+    _row("private-dns-conflict", "Private DNS name already served in the VPC", "HIGH",
+         _PRIVATELINK + "privatelink-access-aws-services.html#interface-endpoint-private-dns"),
+    _row("endpoint-quota-reached", "VPC endpoint quota reached", "HIGH",
+         "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-limits-endpoints.html"),
+    _row("security-group-quota-reached", "Security group quota reached", "HIGH",
+         "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html"),
+    _row("endpoint-service-invalid", "Endpoint service name refused by EC2", "MEDIUM",
+         _PRIVATELINK + "aws-services-privatelink-support.html"),
+    _row("resource-not-found", "A resource to change no longer exists", "LOW",
+         "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
+    _row("write-refused", "EC2 refused a change", "MEDIUM",
+         "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html"),
+    _row("endpoint-cap-reached", "The remediator's endpoint cap for the VPC is reached", "MEDIUM",
+         _PRIVATELINK + "create-interface-endpoint.html"),
 ])
 
 

@@ -87,9 +87,13 @@ class _Need:
 
 
 def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
-                     enforce_on_nat_routed: bool = False) -> Plan:
-    """Decide what to create or change, and what to report, for the workloads in one VPC."""
-    b = _Builder(snap)
+                     enforce_on_nat_routed: bool = False, max_endpoints_per_vpc: int | None = None) -> Plan:
+    """Decide what to create or change, and what to report, for the workloads in one VPC.
+
+    `max_endpoints_per_vpc` caps the interface endpoints the tool keeps in the VPC (its live ones
+    plus those it would create now); creates past it become one `endpoint-cap-reached` finding.
+    """
+    b = _Builder(snap, max_endpoints_per_vpc)
     aggregated: dict[tuple[str, str], _Need] = {}
     nat_subnets: dict[str, str] = {}
     for wn in needs:
@@ -114,14 +118,18 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
         else:
             b.plan_interface(short, agg)
     b.plan_own_security_group()
+    b.cap_finding()
     if nat_subnets:
         b.nat_note(nat_subnets, aggregated)
     return b.build()
 
 
 class _Builder:
-    def __init__(self, snap: VpcSnapshot) -> None:
+    def __init__(self, snap: VpcSnapshot, cap: int | None = None) -> None:
         self.snap = snap
+        self.cap = cap
+        self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
+        self.capped: list[Action] = []  # creates the cap held back
         self.prefix = service_prefix(snap.region)
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
@@ -259,9 +267,13 @@ class _Builder:
                 summary + " (waits for the VPC DNS attributes, see that finding)",
                 fix_commands("endpoint-missing", params), service))
         else:
-            self.uses_own_sg = True
-            self.actions.append(Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
-                                       fix_commands("endpoint-missing", params), subnet_ids=subnets))
+            create = Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
+                            fix_commands("endpoint-missing", params), subnet_ids=subnets)
+            if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
+                self.capped.append(create)
+            else:
+                self.uses_own_sg = True
+                self.actions.append(create)
         self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
 
     def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
@@ -358,6 +370,25 @@ class _Builder:
             self.findings.append(Finding("AWS::EC2::VPCEndpoint", endpoint.id, problem,
                                          summary + " (not created by this tool: fix it yourself)",
                                          fix, service))
+
+    def creates(self) -> int:
+        return sum(1 for a in self.actions if a.kind == CREATE_INTERFACE)
+
+    def cap_finding(self) -> None:
+        if not self.capped:
+            return
+        kept = self.owned_interfaces + self.creates()
+        services = ", ".join(a.service.removeprefix(self.prefix) for a in self.capped)
+        endpoint_azs = sum(len(a.subnet_ids) for a in self.capped)
+        self.findings.append(Finding(
+            "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-cap-reached",
+            f"{len(self.capped)} interface endpoint(s) not created in {self.snap.vpc_id} ({services}): the "
+            f"remediator keeps {kept} there and its cap is {self.cap} per VPC. They would cost "
+            f"${prices.endpoints_monthly(endpoint_azs):.2f}/month + ${prices.INTERFACE_ENDPOINT_PER_GB}/GB "
+            f"({endpoint_azs} endpoint-AZs, us-east-1 prices, {prices.PRICES_AS_OF}). Raise the stack parameter "
+            f"MaxEndpointsPerVpc to {kept + len(self.capped)} (CLI: --max-endpoints-per-vpc), or create them "
+            "with the commands below",
+            fix_commands("endpoint-cap-reached", self.base) + tuple(c for a in self.capped for c in a.fix)))
 
     def own_sg_ref(self) -> str:
         return self.own.id if self.own else OWN_SG_LOOKUP.format(**self.base)

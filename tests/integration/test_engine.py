@@ -371,3 +371,25 @@ def test_a_service_event_for_a_cluster_deleted_since_is_ignored_with_why(aws: An
 
     assert (done.result["status"], done.result["reason"]) == ("ignored", f"cluster {cluster} not found (deleted?)")
     assert done.writes == []
+
+
+def test_a_vpc_needing_six_interface_endpoints_with_a_cap_of_four_gets_four_then_nothing_more(aws: Any) -> None:
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "app", "10.20.0.0/16", "ab")
+    td = register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")])
+    event = run_task_event(net, td, launch="EC2")  # ECR, logs and the three ECS agent endpoints
+
+    first = run(event, "remediate", max_endpoints_per_vpc=4)
+
+    made = by_service(endpoints(aws, net["vpc"]))
+    interfaces = sorted(s for s, eps in made.items() if eps[0]["VpcEndpointType"] == "Interface")
+    assert interfaces == ["ecr.api", "ecr.dkr", "ecs", "ecs-agent"] and "s3" in made
+    [cap] = [f for f in first.result["findings"] if f["problem"] == "endpoint-cap-reached"]
+    assert "2 interface endpoint(s) not created" in cap["summary"] and "ecs-telemetry, logs" in cap["summary"]
+    assert "$29.20/month" in cap["summary"]
+
+    second = run(event, "remediate", max_endpoints_per_vpc=4)
+
+    assert second.writes == []
+    assert [f["problem"] for f in second.result["findings"]] == ["endpoint-cap-reached"]
+    assert len(endpoints(aws, net["vpc"])) == 5

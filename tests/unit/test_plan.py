@@ -260,3 +260,68 @@ def test_an_explicit_deny_wins() -> None:
     assert not policy_allows_ecr_layers(json.dumps(doc), REGION)
     assert policy_allows_ecr_layers(None, REGION)  # no policy: full access
     assert policy_allows_ecr_layers(policy_with_ecr_layers(json.dumps({"Statement": []}), REGION), REGION)
+
+
+# ---------------------------------------------------------------- the per-VPC endpoint cap
+
+SIX = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts")
+
+
+def _six() -> WorkloadNeeds:
+    w = Workload(kind="subnet", arn="subnet-a", name="subnet-a", region=REGION, account="123456789012",
+                 launch_type="FARGATE", subnet_ids=("subnet-a", "subnet-b"),
+                 inherited=tuple((s, "Interface", f"needs {s}") for s in SIX))
+    return WorkloadNeeds(w, required_endpoints(w))
+
+
+OWN = {"sg-own": SecurityGroupInfo("sg-own", "vpce-remediator-endpoints",
+                                   (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)}
+
+
+def _offered(*services: str) -> dict[str, ServiceOffer]:
+    return {P + s: ServiceOffer(P + s, ("Interface",), ALL_AZS) for s in services}
+
+
+def test_creates_past_the_cap_become_one_finding_with_their_cost() -> None:
+    plan = plan_remediation([_six()], snapshot(offers=_offered(*SIX)), max_endpoints_per_vpc=4)
+
+    creates = [a.service.removeprefix(P) for a in plan.actions if a.kind == CREATE_INTERFACE]
+    assert creates == ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]
+    [cap] = [f for f in plan.findings if f.problem == "endpoint-cap-reached"]
+    assert "2 interface endpoint(s) not created" in cap.summary and "ssm, sts" in cap.summary
+    assert "$29.20/month" in cap.summary  # 2 endpoints x 2 AZs x $0.01 x 730 h
+    assert "MaxEndpointsPerVpc to 6" in cap.summary
+    assert sum("create-vpc-endpoint" in c for c in cap.fix) == 2
+
+
+def test_the_cap_counts_the_endpoints_the_tool_already_keeps_and_only_those() -> None:
+    mine = tuple(endpoint(s) for s in SIX[:4])
+    foreign = endpoint("kms", owned=False)
+    plan = plan_remediation([_six()], snapshot(offers=_offered(*SIX), endpoints=(*mine, foreign),
+                                               security_groups=OWN), max_endpoints_per_vpc=4)
+
+    assert [a.kind for a in plan.actions] == []
+    assert [f.problem for f in plan.findings] == ["endpoint-cap-reached"]
+    one_more = plan_remediation([_six()], snapshot(offers=_offered(*SIX), endpoints=(*mine, foreign),
+                                                   security_groups=OWN),
+                                max_endpoints_per_vpc=5)
+    assert [a.service.removeprefix(P) for a in one_more.actions] == ["ssm"]
+
+
+def test_no_cap_unless_asked() -> None:
+    plan = plan_remediation([_six()], snapshot(offers=_offered(*SIX)))
+
+    assert [a.kind for a in plan.actions].count(CREATE_INTERFACE) == 6
+
+
+def test_the_cap_comes_from_the_stack_parameter_and_the_cli_flag() -> None:
+    from vpce_remediator.cli import _parser
+    from vpce_remediator.engine import Settings
+
+    assert Settings.from_env({}).max_endpoints_per_vpc == 20
+    assert Settings.from_env({"MAX_ENDPOINTS_PER_VPC": "7"}).max_endpoints_per_vpc == 7
+    for command in (["invoke", "e.json"], ["scan"]):
+        assert _parser().parse_args([*command, "--max-endpoints-per-vpc", "3"]).max_endpoints_per_vpc == 3
+        assert _parser().parse_args(command).max_endpoints_per_vpc == 20
+    with pytest.raises(ValueError):
+        Settings(max_endpoints_per_vpc=-1)
