@@ -270,6 +270,33 @@ def drift() -> list[Row]:
     return [("drift events", tried, "not restored", tried - restored)]
 
 
+def mode_tag_spellings() -> list[Row]:
+    """Each spelling of the mode tag, under each stack mode: does the code decide as IAM does?"""
+    from iam_eval import MODE_TAG_SPELLINGS, mode_disagreements  # needs the dev extras (samtranslator)
+
+    from vpce_remediator.engine import MODES
+
+    values = list(MODE_TAG_SPELLINGS)
+    return [("mode-tag spellings x stack modes", len(values) * len(MODES), "code and IAM disagreeing",
+             mode_disagreements(values))]
+
+
+def nonretryable_write_errors() -> list[Row]:
+    """Every EC2 write error a retry cannot fix, injected into the queue door."""
+    from write_error_faults import nonretryable_in_dlq
+
+    tried, unreported = nonretryable_in_dlq()
+    return [("non-retryable write errors", tried, "in the DLQ without a finding", unreported)]
+
+
+def forged_tags() -> list[Row]:
+    """`managed-by` forged on application groups and foreign endpoints, with and without a state table."""
+    from trust_check import forged_tags_changed
+
+    tried, changed = forged_tags_changed(rounds=4)
+    return [("forged managed-by tags", tried, "foreign resources changed", changed)]
+
+
 # ---------------------------------------------------------------- plumbing
 
 
@@ -284,7 +311,8 @@ def main() -> int:
     _offline_environment()
     started = time.monotonic()
     rows: list[Row] = []
-    for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift):
+    for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift,
+                     nonretryable_write_errors, forged_tags, mode_tag_spellings):
         rows += scenario()
     width = max(len(r[0]) for r in rows)
     print(f"{'scenario':<{width}}  {'tried':>6}  {'what must not happen':<30} {'happened':>8}")
