@@ -1,0 +1,111 @@
+"""Trust: which endpoints and which security group are the tool's own, proved without tags.
+
+Anyone with `ec2:CreateTags` can write `managed-by: vpce-remediator` (DESIGN.md §6c), so a tag
+is only a claim. Ownership is decided here and handed to the planner through
+`VpcSnapshot.owning`; everything else is foreign: reported, never modified, never attached,
+never opened.
+
+- With the stack's state table (`LedgerTrust`, the Lambda and `--state-table`): the tool owns
+  what it recorded when it created it (`VpcLock.remember`). A group made by an earlier version,
+  which only tagged, is adopted (recorded) when it passes the group proof below; endpoints are
+  adopted only by an operator (`vpce-remediator adopt`).
+- Without one (`ProofTrust`, the CLI): the group proof alone, and no endpoint is the tool's.
+
+The group proof: named `OWN_SG_NAME` with exactly `OWN_SG_DESCRIPTION` (both fixed at creation,
+so an application group can never acquire them) and used by no network interface but VPC
+endpoints' (so a group someone made under that name for instances is refused).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vpce_remediator.aws import paginate
+from vpce_remediator.lock import VpcLock
+from vpce_remediator.snapshot import OWN_SG_DESCRIPTION, OWN_SG_NAME, EndpointInfo, VpcSnapshot
+
+# `InterfaceType` of the network interfaces AWS makes for interface endpoints (EC2 API reference,
+# NetworkInterfaceType).
+ENDPOINT_INTERFACE = "vpc_endpoint"
+
+
+def serves_only_endpoints(ec2: Any, group_id: str) -> bool:
+    """Whether every network interface using the group belongs to a VPC endpoint."""
+    for page in paginate(ec2, "describe_network_interfaces", Filters=[{"Name": "group-id", "Values": [group_id]}]):
+        if any(n.get("InterfaceType") != ENDPOINT_INTERFACE for n in page.get("NetworkInterfaces", [])):
+            return False
+    return True
+
+
+def provable_group(ec2: Any, snap: VpcSnapshot) -> str | None:
+    """The VPC's group that passes the proof (name, description, endpoint-only use), if any."""
+    group = snap.named_security_group
+    if group is None or group.description != OWN_SG_DESCRIPTION:
+        return None
+    return group.id if serves_only_endpoints(ec2, group.id) else None
+
+
+def proven_by_name(ec2: Any, vpc_id: str) -> str | None:
+    """The proof for a group met only by name (a concurrent create said `InvalidGroup.Duplicate`)."""
+    groups = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [OWN_SG_NAME]}])["SecurityGroups"]
+    for g in groups:
+        if g.get("Description") == OWN_SG_DESCRIPTION and serves_only_endpoints(ec2, g["GroupId"]):
+            return str(g["GroupId"])
+    return None
+
+
+class Trust(Protocol):
+    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+        """`snap` with the tool's own endpoints and group marked owned, everything else foreign."""
+        ...
+
+
+class ProofTrust:
+    """No state table: the group by proof; every existing endpoint is foreign."""
+
+    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+        return snap.owning((), provable_group(ec2, snap))
+
+
+@dataclass
+class LedgerTrust:
+    """The stack's state table: what the tool recorded. One GetItem per VPC evaluation; a second
+    one only when a later snapshot shows a claim (tag or name) the first read did not know, since
+    another run may have recorded it meanwhile."""
+
+    ledger: VpcLock
+    _read: dict[str, tuple[frozenset[str], str | None, frozenset[str]]] = field(default_factory=dict)
+
+    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+        vpc = snap.vpc_id
+        claims = _claims(snap)
+        cached = self._read.get(vpc)
+        if cached is None or not claims <= cached[2]:
+            endpoints, group = self.ledger.owned(vpc)
+            cached = (endpoints, group, claims | (cached[2] if cached else frozenset()))
+            self._read[vpc] = cached
+        endpoints, group = cached[0], cached[1]
+        if group is None or group not in snap.security_groups:
+            # An earlier version's group (tagged, unrecorded) is adopted when the proof holds.
+            adopted = provable_group(ec2, snap)
+            if adopted is not None:
+                self.ledger.remember_group(adopted, vpc)
+                group = adopted
+                self._read[vpc] = (endpoints, group, cached[2])
+        return snap.owning(endpoints, group)
+
+
+def _claims(snap: VpcSnapshot) -> frozenset[str]:
+    return frozenset([e.id for e in snap.endpoints if e.tagged]
+                     + [g.id for g in snap.security_groups.values() if g.tagged or g.name == OWN_SG_NAME])
+
+
+def trust_for(lock: VpcLock | None) -> Trust:
+    return LedgerTrust(lock) if lock is not None else ProofTrust()
+
+
+def unrecorded_claims(ledger: VpcLock, snap: VpcSnapshot) -> list[EndpointInfo]:
+    """Endpoints tagged as the tool's that its records do not hold: the candidates for `adopt`."""
+    recorded, _ = ledger.owned(snap.vpc_id)
+    return [e for e in snap.endpoints if e.tagged and e.live and e.id not in recorded]
