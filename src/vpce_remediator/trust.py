@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from vpce_remediator.aws import paginate
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.snapshot import OWN_SG_DESCRIPTION, OWN_SG_NAME, EndpointInfo, VpcSnapshot
+from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, EndpointInfo, VpcSnapshot
 
 # `InterfaceType` of the network interfaces AWS makes for interface endpoints (EC2 API reference,
 # NetworkInterfaceType).
@@ -109,3 +109,26 @@ def unrecorded_claims(ledger: VpcLock, snap: VpcSnapshot) -> list[EndpointInfo]:
     """Endpoints tagged as the tool's that its records do not hold: the candidates for `adopt`."""
     recorded, _ = ledger.owned(snap.vpc_id)
     return [e for e in snap.endpoints if e.tagged and e.live and e.id not in recorded]
+
+
+def adoption_candidates(ec2: Any, ledger: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
+    """Live endpoints of a VPC tagged as the tool's (by an earlier version, or by anyone) that its
+    records do not hold: what `vpce-remediator adopt` offers an operator to confirm."""
+    recorded, _ = ledger.owned(vpc_id)
+    out = []
+    for page in paginate(ec2, "describe_vpc_endpoints", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
+        for e in page.get("VpcEndpoints", []):
+            tags = {t["Key"]: t.get("Value", "") for t in e.get("Tags", [])}
+            if (tags.get(OWNER_TAG[0]) == OWNER_TAG[1] and e.get("State", "").lower() in LIVE_STATES
+                    and e["VpcEndpointId"] not in recorded):
+                out.append({"endpoint_id": e["VpcEndpointId"], "service": e["ServiceName"],
+                            "type": e.get("VpcEndpointType", "Interface"), "name": tags.get("Name", ""),
+                            "subnet_ids": list(e.get("SubnetIds", [])),
+                            "route_table_ids": list(e.get("RouteTableIds", []))})
+    return sorted(out, key=lambda c: c["endpoint_id"])
+
+
+def adopt(ledger: VpcLock, vpc_id: str, endpoint_ids: list[str]) -> None:
+    """Record endpoints as the tool's: from now on it maintains them like those it created."""
+    for endpoint_id in endpoint_ids:
+        ledger.remember(endpoint_id, vpc_id)
