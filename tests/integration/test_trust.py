@@ -205,3 +205,9 @@ def test_the_state_table_is_read_once_and_only_when_the_plan_is_not_clean(aws: A
 
     assert first.clients.calls["dynamodb.GetItem"] == 1
     assert not [op for op in compliant.clients.calls if op.startswith("dynamodb.")]
+
+
+def test_the_reliability_figure_forged_claims_change_nothing() -> None:
+    from trust_check import forged_tags_changed
+
+    assert forged_tags_changed(2) == (6, 0)
