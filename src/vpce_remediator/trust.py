@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from vpce_remediator.aws import paginate
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, EndpointInfo, VpcSnapshot
+from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 
 # `InterfaceType` of the network interfaces AWS makes for interface endpoints (EC2 API reference,
 # NetworkInterfaceType).
@@ -103,12 +103,6 @@ def _claims(snap: VpcSnapshot) -> frozenset[str]:
 
 def trust_for(lock: VpcLock | None) -> Trust:
     return LedgerTrust(lock) if lock is not None else ProofTrust()
-
-
-def unrecorded_claims(ledger: VpcLock, snap: VpcSnapshot) -> list[EndpointInfo]:
-    """Endpoints tagged as the tool's that its records do not hold: the candidates for `adopt`."""
-    recorded, _ = ledger.owned(snap.vpc_id)
-    return [e for e in snap.endpoints if e.tagged and e.live and e.id not in recorded]
 
 
 def adoption_candidates(ec2: Any, ledger: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
