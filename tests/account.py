@@ -14,13 +14,14 @@ from vpce_remediator.demo import (
     register_task_definition,
 )
 from vpce_remediator.engine import Outcome, Settings, evaluate_event
+from vpce_remediator.lock import VpcLock
 from vpce_remediator.samples import load_event
 
 REGION = "us-east-1"
 PREFIX = f"com.amazonaws.{REGION}."
 
 __all__ = ["ECR", "REGION", "PREFIX", "Run", "container", "create_service", "private_vpc",
-           "register_task_definition", "run", "run_task_event", "endpoints", "by_service", "sg_allows_443"]
+           "register_task_definition", "run", "state_lock", "STATE_TABLE", "run_task_event", "endpoints", "by_service", "sg_allows_443"]
 
 
 @dataclass
@@ -34,10 +35,28 @@ class Run:
         return self.clients.write_calls()
 
 
-def run(event: dict[str, Any], mode: str = "remediate", **settings: Any) -> Run:
+STATE_TABLE = "vpce-remediator-state"
+
+
+def run(event: dict[str, Any], mode: str = "remediate", state: bool = True, **settings: Any) -> Run:
+    """The engine on one event, as the deployed Lambda runs it: with the stack's state table (its
+    locks and its record of what it made). `state=False` runs it as the CLI does, with none."""
     clients = Clients(region=REGION)
-    outcome = evaluate_event(event, clients, Settings(mode=mode, **settings))
+    outcome = evaluate_event(event, clients, Settings(mode=mode, **settings),
+                             state_lock(clients) if state else None)
     return Run(outcome, outcome.to_dict(), clients)
+
+
+def state_lock(clients: Clients) -> VpcLock:
+    """A `VpcLock` on the stack's state table (made on first use, as template.yaml makes it)."""
+    import boto3
+
+    db = boto3.client("dynamodb", region_name=REGION)
+    if STATE_TABLE not in db.list_tables()["TableNames"]:
+        db.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return VpcLock(clients.dynamodb, STATE_TABLE)
 
 
 def run_task_event(net: dict[str, Any], td_arn: str, launch: str | None = "FARGATE", **extra: Any) -> dict[str, Any]:

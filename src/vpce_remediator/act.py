@@ -29,7 +29,15 @@ from vpce_remediator.plan import (
     Action,
     Plan,
 )
-from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
+from vpce_remediator.snapshot import (
+    LIVE_STATES,
+    OWN_SG_DESCRIPTION,
+    OWN_SG_NAME,
+    OWNER_TAG,
+    VpcSnapshot,
+    service_prefix,
+)
+from vpce_remediator.trust import proven_by_name
 from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
@@ -151,6 +159,8 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
             if action.kind == CREATE_SECURITY_GROUP:
                 group = _ensure_security_group(ec2, snap)
                 created_groups.add(group)
+                if on_created is not None:  # recorded before anything is opened on it
+                    on_created(group, snap.vpc_id)
                 _authorize(ec2, group, action.cidrs)
                 own_sg = group
                 results.append(ActionResult(action, "created", own_sg))
@@ -205,16 +215,17 @@ def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
     try:
         return str(ec2.create_security_group(
             GroupName=OWN_SG_NAME, VpcId=snap.vpc_id,
-            Description="HTTPS from the VPC to its interface endpoints (vpce-remediator)",
+            Description=OWN_SG_DESCRIPTION,
             TagSpecifications=_tags("security-group", OWN_SG_NAME))["GroupId"])
     except ClientError as e:
-        # Security groups take no ClientToken: a concurrent run may have made it first.
+        # Security groups take no ClientToken: a concurrent run may have made it first. The name
+        # alone proves nothing (trust.py): take the group only if the proof holds.
         if e.response.get("Error", {}).get("Code") != "InvalidGroup.Duplicate":
             raise
-        groups = ec2.describe_security_groups(Filters=[
-            {"Name": "vpc-id", "Values": [snap.vpc_id]},
-            {"Name": "group-name", "Values": [OWN_SG_NAME]}])["SecurityGroups"]
-        return str(groups[0]["GroupId"])
+        proven = proven_by_name(ec2, snap.vpc_id)
+        if proven is None:
+            raise
+        return proven
 
 
 def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:

@@ -3,6 +3,7 @@
     vpce-remediator invoke EVENT_FILE [--mode report|remediate|opt-in] [--region R] [--profile P]
                            [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
                            [--max-endpoints-per-vpc N]
+                           [--state-table TABLE]
     vpce-remediator demo
     vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
                            --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
@@ -10,6 +11,13 @@
     vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
                          [--max-endpoints-per-vpc N]
+                         [--state-table TABLE]
+    vpce-remediator adopt --vpc VPC_ID --state-table TABLE [--endpoint VPCE_ID ...] [--yes]
+                          [--region R] [--profile P] [--endpoint-url URL] [--json]
+
+Without --state-table (the stack's LockTableName output) the CLI owns no existing endpoint: it
+creates missing ones and reports every change to an existing one, with the fix. `adopt` records
+endpoints tagged by an earlier version as the tool's, once an operator confirms each.
 
 Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
 passes, 3 a hop fails.
@@ -21,6 +29,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from vpce_remediator.errors import BadInput
 
@@ -56,7 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
     scan.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
                       help="interface endpoints the tool keeps in one VPC at most (default 20)")
-    for p in (doc, scan):
+    adopt = sub.add_parser("adopt", help="record endpoints tagged managed-by=vpce-remediator (by an earlier "
+                                         "version) as the tool's own, once you confirm each")
+    adopt.add_argument("--vpc", required=True, metavar="VPC_ID")
+    adopt.add_argument("--endpoint", action="extend", nargs="+", metavar="VPCE_ID",
+                       help="only these of the candidates")
+    adopt.add_argument("--yes", action="store_true", help="adopt every listed candidate without asking")
+    for p in (inv, scan, adopt):
+        p.add_argument("--state-table", metavar="TABLE", required=p is adopt,
+                       help="the stack's state table (output LockTableName): what the tool recorded "
+                            "as its own is maintained, as the Lambda does")
+    for p in (doc, scan, adopt):
         p.add_argument("--region")
         p.add_argument("--profile")
         p.add_argument("--endpoint-url", help="send every AWS call here (a moto_server, say)")
@@ -74,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _doctor(args)
     if args.command == "scan":
         return _scan(args)
+    if args.command == "adopt":
+        return _adopt(args)
     return _invoke(args)
 
 
@@ -105,7 +126,7 @@ def _invoke(args: argparse.Namespace) -> int:
             run = evaluate_config_event(event, clients, settings)
             print(json.dumps(run.to_dict(), indent=2) if args.json else render_evaluations(run.to_dict()))
             return 0
-        outcome = evaluate_event(event, clients, settings)
+        outcome = evaluate_event(event, clients, settings, _lock(clients, args.state_table))
     except BadInput as e:
         return _fail(2, f"bad event: {e}", args.json)
     except ClientError as e:
@@ -157,13 +178,65 @@ def _scan(args: argparse.Namespace) -> int:
                           pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc)
-        result = scan_estate(clients, settings, vpcs, progress).to_dict()
+        result = scan_estate(clients, settings, vpcs, progress, _lock(clients, args.state_table)).to_dict()
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)
     finally:
         progress.close()
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
+
+
+def _lock(clients: Any, table: str | None) -> Any:
+    from vpce_remediator.lock import VpcLock
+
+    return VpcLock(clients.dynamodb, table) if table else None
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.lock import VpcLock
+    from vpce_remediator.trust import adopt, adoption_candidates
+
+    if not args.vpc.startswith("vpc-"):
+        return _fail(2, f"{args.vpc}: expected a VPC id (vpc-...)", args.json)
+    try:
+        clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+        ledger = VpcLock(clients.dynamodb, args.state_table)
+        candidates = adoption_candidates(clients.ec2, ledger, args.vpc)
+        wanted = set(args.endpoint or ())
+        unknown = sorted(wanted - {c["endpoint_id"] for c in candidates})
+        if unknown:
+            return _fail(2, f"{', '.join(unknown)}: not a live endpoint of {args.vpc} tagged managed-by="
+                            "vpce-remediator and not yet recorded", args.json)
+        listed = [c for c in candidates if not wanted or c["endpoint_id"] in wanted]
+        chosen = listed if args.yes else [c for c in listed if _confirm(c, args.json)]
+        adopt(ledger, args.vpc, [c["endpoint_id"] for c in chosen])
+    except (ClientError, BotoCoreError) as e:
+        return _aws_fail(e, args.json)
+    adopted = [c["endpoint_id"] for c in chosen]
+    if args.json:
+        print(json.dumps({"vpc_id": args.vpc, "candidates": listed, "adopted": adopted}, indent=2))
+    else:
+        for c in listed:
+            mark = "adopted" if c["endpoint_id"] in adopted else "left foreign"
+            print(f"{c['endpoint_id']}  {c['service']}  {c['name']}  {mark}")
+        if not listed:
+            print(f"{args.vpc}: no tagged endpoint outside the tool's records")
+        elif len(adopted) < len(listed) and not sys.stdin.isatty() and not args.yes:
+            print("not a terminal: nothing adopted without --yes", file=sys.stderr)
+    return 0
+
+
+def _confirm(candidate: dict[str, object], as_json: bool) -> bool:
+    """Ask on the terminal; without one, nothing is adopted unless --yes says so."""
+    if as_json or not sys.stdin.isatty():
+        return False
+    answer = input(f"adopt {candidate['endpoint_id']} ({candidate['service']}, "
+                   f"{candidate['name'] or 'unnamed'}) as the tool's own? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _ids(value: str | None) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from vpce_remediator.plan import (
 from vpce_remediator.resolve import Resolved, resolve
 from vpce_remediator.snapshot import MODE_TAG, SubnetInfo, VpcSnapshot, read_offers, read_vpc, service_prefix, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
+from vpce_remediator.trust import Trust, trust_for
 
 MODES = ("report", "remediate", "opt-in")
 
@@ -204,14 +205,17 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
         why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"
         return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} is {why}: not evaluated")
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
+    trust = trust_for(lock)
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
     if resolved.new_subnet is not None:
+        if any(e.tagged for e in snap.endpoints):  # which of them the tool keeps decides what to inherit
+            snap = trust.apply(ec2, snap)
         inherited = _inherit(resolved.new_subnet, needs, snap)
         if inherited is None:
             return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
-    snap, plan = plan_vpc(ec2, needs, snap, settings)
+    snap, plan = plan_trusted(ec2, needs, snap, settings, trust)
     pacer = process_pacer() if clients.pace else None
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
@@ -220,7 +224,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             # under the lock, so what we create is what is still missing.
             fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
                              trigger.account, resolved.subnets)
-            snap, plan = plan_vpc(ec2, needs, fresh.with_offers(snap.offers), settings)
+            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_offers(snap.offers), settings)
             return outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
         finally:
             lock.release(vpc_id)
@@ -234,6 +238,19 @@ def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: 
         snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
     return snap, plan
+
+
+def plan_trusted(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
+                 trust: Trust) -> tuple[VpcSnapshot, Plan]:
+    """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
+    own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
+    costs no read of the state table."""
+    if not any(e.owned for e in snap.endpoints) and not snap.own_security_group:
+        snap, plan = plan_vpc(ec2, needs, snap, settings)
+        if not plan.actions and not plan.findings:
+            return snap, plan
+        snap = trust.apply(ec2, snap)
+    return plan_vpc(ec2, needs, snap, settings)
 
 
 def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,

@@ -30,7 +30,7 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "endpoint-security-group-missing": (
         "aws ec2 create-security-group --region {region} --vpc-id {vpc_id} --group-name "
-        "vpce-remediator-endpoints --description 'HTTPS from the VPC to its interface endpoints' "
+        "vpce-remediator-endpoints --description 'HTTPS from the VPC to its interface endpoints (vpce-remediator)' "
         + _SG_TAGS,
         "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
         "--ip-permissions {ip_permissions}",
@@ -58,6 +58,11 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-security-group-detached": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
         "--add-security-group-ids {security_group}",
+    ),
+    "endpoint-security-group-squatted": (
+        "aws ec2 describe-network-interfaces --region {region} --filters Name=group-id,Values={security_group} "
+        "--query 'NetworkInterfaces[].[NetworkInterfaceId,InterfaceType,Description]' --output text",
+        "aws ec2 delete-security-group --region {region} --group-id {security_group}",
     ),
     "endpoint-sg-closed": (
         "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
@@ -172,6 +177,8 @@ PROBLEMS: dict[str, ProblemKind] = dict([
     _row("private-dns-off", "Endpoint private DNS is off", "HIGH",
          _PRIVATELINK + "privatelink-access-aws-services.html#interface-endpoint-private-dns"),
     _row("endpoint-security-group-detached", "Endpoint lacks the remediator's security group", "HIGH",
+         _PRIVATELINK + "interface-endpoints.html"),
+    _row("endpoint-security-group-squatted", "Another group holds the remediator's security group name", "HIGH",
          _PRIVATELINK + "interface-endpoints.html"),
     _row("endpoint-sg-closed", "Endpoint security group blocks HTTPS from the workload", "HIGH",
          _PRIVATELINK + "create-interface-endpoint.html"),

@@ -314,7 +314,7 @@ class _Doctor:
                 chosen[az] = sid
         if not chosen:
             return fix_commands("service-not-offered", {**self.base, "service": service})
-        own = self.snap.own_security_group
+        own = self.snap.own_security_group or self.snap.named_security_group  # printed, never acted on
         group = own.id if own else OWN_SG_LOOKUP.format(**self.base)
         commands: tuple[str, ...] = ()
         if own is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,14 +59,44 @@ class VpcLock:
                 raise VpcBusy(f"VPC {vpc_id} is being remediated by another run; retry later")
             time.sleep(self.poll)
 
-    # The same table keeps the tool's own record of the endpoints it made, so the VPC of a deleted
-    # endpoint is known even after EC2 stops describing it.
+    # The same table keeps the tool's own record of what it made: an `endpoint#<id>` item per
+    # endpoint (so the VPC of a deleted endpoint is known even after EC2 stops describing it) and one
+    # `owned#<vpc-id>` item per VPC holding the ids it owns there (a string set of endpoints, its
+    # security group), read in one GetItem. Ownership is that record, never a tag (DESIGN.md §6c):
+    # the owned item has no expiration, since forgetting would turn the tool's own into foreign.
     LEDGER_DAYS = 400
 
-    def remember(self, endpoint_id: str, vpc_id: str) -> None:
+    @staticmethod
+    def owned_key(vpc_id: str) -> dict[str, Any]:
+        return {"id": {"S": f"owned#{vpc_id}"}}
+
+    def remember(self, resource_id: str, vpc_id: str) -> None:
+        """Record a resource the tool just created (an endpoint, or its security group `sg-...`)."""
+        if resource_id.startswith("sg-"):
+            self.remember_group(resource_id, vpc_id)
+            return
         self.dynamodb.put_item(TableName=self.table, Item={
-            "id": {"S": f"endpoint#{endpoint_id}"}, "vpc": {"S": vpc_id},
+            "id": {"S": f"endpoint#{resource_id}"}, "vpc": {"S": vpc_id},
             "expiration": {"N": str(int(time.time()) + self.LEDGER_DAYS * 86400)}})
+        self.remember_endpoints([resource_id], vpc_id)
+
+    def remember_endpoints(self, endpoint_ids: Iterable[str], vpc_id: str) -> None:
+        ids = sorted(set(endpoint_ids))
+        if ids:
+            self.dynamodb.update_item(TableName=self.table, Key=self.owned_key(vpc_id),
+                                      UpdateExpression="ADD endpoints :ids",
+                                      ExpressionAttributeValues={":ids": {"SS": ids}})
+
+    def remember_group(self, group_id: str, vpc_id: str) -> None:
+        self.dynamodb.update_item(TableName=self.table, Key=self.owned_key(vpc_id),
+                                  UpdateExpression="SET security_group = :g",
+                                  ExpressionAttributeValues={":g": {"S": group_id}})
+
+    def owned(self, vpc_id: str) -> tuple[frozenset[str], str | None]:
+        """The endpoints and the security group the tool recorded as its own in a VPC."""
+        item = self.dynamodb.get_item(TableName=self.table, Key=self.owned_key(vpc_id),
+                                      ConsistentRead=True).get("Item") or {}
+        return frozenset(item.get("endpoints", {}).get("SS", ())), item.get("security_group", {}).get("S")
 
     def vpc_of(self, endpoint_id: str) -> str | None:
         item = self.dynamodb.get_item(TableName=self.table, Key={"id": {"S": f"endpoint#{endpoint_id}"}}).get("Item")

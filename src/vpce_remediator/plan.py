@@ -14,7 +14,7 @@ from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from vpce_remediator import prices
 from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
 from vpce_remediator.policies import layer_bucket_arn, policy_allows_ecr_layers, policy_with_ecr_layers
-from vpce_remediator.snapshot import EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
+from vpce_remediator.snapshot import OWN_SG_NAME, EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
 CREATE_SECURITY_GROUP = "create-security-group"
 AUTHORIZE_INGRESS = "authorize-security-group-ingress"
@@ -397,6 +397,10 @@ class _Builder:
         if not self.uses_own_sg:
             return
         cidrs = self.snap.cidrs
+        squatter = self.snap.named_security_group if self.own is None else None
+        if squatter is not None:
+            self.squatted(squatter.id)
+            return
         if self.own is None:
             params = {**self.base, "security_group": self.own_sg_ref(),
                       "ip_permissions": ingress_443(cidrs=cidrs, why="vpce-remediator")}
@@ -414,6 +418,25 @@ class _Builder:
                 AUTHORIZE_INGRESS, "", self.own.id, "endpoint-sg-closed",
                 f"security group {self.own.id} lacks TCP 443 from {', '.join(missing)}",
                 fix_commands("endpoint-sg-closed", params), cidrs=missing))
+
+    def squatted(self, group_id: str) -> None:
+        """A group the tool cannot prove its own holds its name, so it can make no group of its own:
+        say so, and turn every change that needs the group into a finding that waits for it."""
+        waiting = [a for a in self.actions if a.kind in (CREATE_INTERFACE, ADD_SECURITY_GROUP)]
+        self.actions = [a for a in self.actions if a not in waiting]
+        self.findings.append(Finding(
+            "AWS::EC2::SecurityGroup", group_id, "endpoint-security-group-squatted",
+            f"security group {group_id} is named {OWN_SG_NAME} in {self.snap.vpc_id} but is not the "
+            "remediator's (not in its records, or not provably its own: another description, or "
+            "used by network interfaces other than endpoints'); the remediator never opens or "
+            "attaches it, and cannot create its own under that name until it is deleted",
+            fix_commands("endpoint-security-group-squatted", {**self.base, "security_group": group_id})))
+        for a in waiting:
+            rtype, rid = ("AWS::EC2::VPCEndpoint", a.resource_id) if a.resource_id else ("AWS::EC2::VPC",
+                                                                                         self.snap.vpc_id)
+            self.findings.append(Finding(rtype, rid, a.problem,
+                                         f"{a.summary} (waits for {group_id} to be deleted, see that finding)",
+                                         a.fix, a.service))
 
     def workload_problem(self, w: Workload, problem: WorkloadProblem, subnets: list[str]) -> None:
         params = {**self.base, **dict(problem.params)}

@@ -37,6 +37,7 @@ from vpce_remediator.engine import (
     VpcOutcome,
     effective_mode,
     outcome_for,
+    plan_trusted,
     plan_vpc,
 )
 from vpce_remediator.lock import VpcLock
@@ -62,6 +63,7 @@ from vpce_remediator.snapshot import (
     read_vpcs,
     tags_of,
 )
+from vpce_remediator.trust import trust_for
 
 _SERVICES_PER_DESCRIBE = 10  # DescribeServices limit
 _TASKS_PER_DESCRIBE = 100  # DescribeTasks limit
@@ -409,7 +411,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w, _ in workloads]
     snap = replace(snap, account=account) if snap is not None else \
         read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
-    snap, plan = plan_vpc(ec2, needs, snap.with_offers(offers), settings)
+    trust = trust_for(lock)
+    snap, plan = plan_trusted(ec2, needs, snap.with_offers(offers), settings, trust)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a remediating scan of many VPCs
     # against a real account paces them, as the Lambda does.
     pacer = process_pacer() if clients.pace else None
@@ -419,8 +422,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
             # As the event path does: another run may have changed the VPC since the read, so read
             # it again under the lock and create only what is still missing.
             fresh = read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
-            snap, plan = plan_vpc(ec2, needs, fresh.with_offers(snap.offers), settings)
-            outcome = outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
+            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_offers(snap.offers), settings)
+            outcome = outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
         finally:
             lock.release(vpc_id)
     else:

@@ -21,6 +21,9 @@ log = logging.getLogger("vpce-remediator")
 OWNER_TAG = ("managed-by", "vpce-remediator")
 MODE_TAG = "vpce-remediator:mode"
 OWN_SG_NAME = "vpce-remediator-endpoints"
+# Name and description are fixed when a group is created: an existing group can never acquire
+# them by tagging, which is what makes them part of the proof that a group is the tool's (trust.py).
+OWN_SG_DESCRIPTION = "HTTPS from the VPC to its interface endpoints (vpce-remediator)"
 LIVE_STATES = frozenset({"available", "pending", "pendingacceptance", "modifying"})
 
 
@@ -58,7 +61,9 @@ class SecurityGroupInfo:
     id: str
     name: str
     ingress: tuple[IngressRule, ...]
-    owned: bool
+    owned: bool  # the tool's own, by its records or proof (trust.py), never by a tag
+    description: str = ""
+    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ class EndpointInfo:
     private_dns: bool
     route_table_ids: tuple[str, ...]
     policy: str | None
-    owned: bool
+    owned: bool  # created (or adopted) by the tool, by its records (trust.py), never by a tag
+    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
 
     @property
     def live(self) -> bool:
@@ -115,8 +121,24 @@ class VpcSnapshot:
 
     @property
     def own_security_group(self) -> SecurityGroupInfo | None:
-        owned = [g for g in self.security_groups.values() if g.owned or g.name == OWN_SG_NAME]
+        """The tool's endpoint group: only one its records or proof made `owned` (see `owning`)."""
+        owned = [g for g in self.security_groups.values() if g.owned]
         return min(owned, key=lambda g: g.id) if owned else None
+
+    @property
+    def named_security_group(self) -> SecurityGroupInfo | None:
+        """The group called `OWN_SG_NAME` (names are unique per VPC), whoever made it."""
+        named = [g for g in self.security_groups.values() if g.name == OWN_SG_NAME]
+        return min(named, key=lambda g: g.id) if named else None
+
+    def owning(self, endpoint_ids: Iterable[str], group_id: str | None) -> VpcSnapshot:
+        """This snapshot with ownership decided by the caller's proof: exactly these endpoints and
+        this group are the tool's; every other one is foreign, whatever its tags say."""
+        mine = frozenset(endpoint_ids)
+        return replace(
+            self,
+            endpoints=tuple(replace(e, owned=e.id in mine) for e in self.endpoints),
+            security_groups={k: replace(g, owned=g.id == group_id) for k, g in self.security_groups.items()})
 
     def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
         return replace(self, offers={**self.offers, **offers})
@@ -226,7 +248,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
                 private_dns=bool(e.get("PrivateDnsEnabled")),
                 route_table_ids=tuple(e.get("RouteTableIds", [])),
-                policy=e.get("PolicyDocument"), owned=_owned(tags_of(e.get("Tags"))),
+                policy=e.get("PolicyDocument"), owned=False, tagged=_owned(tags_of(e.get("Tags"))),
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
@@ -256,8 +278,10 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 )
                 for p in g.get("IpPermissions", [])
             )
+            # Nothing is owned as read: ownership is the caller's to prove (trust.py, `owning`).
             groups.setdefault(owner(g), {})[g["GroupId"]] = SecurityGroupInfo(
-                g["GroupId"], g.get("GroupName", ""), rules, _owned(tags_of(g.get("Tags"))))
+                g["GroupId"], g.get("GroupName", ""), rules, False, g.get("Description", ""),
+                _owned(tags_of(g.get("Tags"))))
 
     out = {}
     for vpc in vpcs:

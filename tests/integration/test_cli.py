@@ -122,3 +122,50 @@ def test_aws_error_is_exit_1_with_its_code() -> None:
     assert out.stderr.strip() == ("vpce-remediator: AWS error AuthFailure: AWS was not able to validate the "
                                   "provided access credentials")
     assert json.loads(out.stdout)["code"] == "AuthFailure", out.stderr
+
+
+def _cli_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI from this checkout's sources (the `vpce-remediator` script may be another checkout's)."""
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "vpce_remediator.cli", *args], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+def test_adopt_records_only_the_tagged_endpoints_an_operator_confirms(account: Any, tmp_path: Path) -> None:
+    net, event = _seed(account)
+    ec2, db = account.client("ec2"), account.client("dynamodb")
+    db.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
+                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                    KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    old = [ec2.create_vpc_endpoint(
+        VpcId=net["vpc"], ServiceName=PREFIX + svc, VpcEndpointType="Interface", SubnetIds=[net["subnets"][0]],
+        TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": [
+            {"Key": "managed-by", "Value": "vpce-remediator"}]}])["VpcEndpoint"]["VpcEndpointId"]
+        for svc in ("ecr.dkr", "logs")]
+    base = ("adopt", "--vpc", net["vpc"], "--state-table", "state", "--endpoint-url", account.url,
+            "--region", REGION, "--json")
+
+    listed = _cli_here(*base)  # no terminal, no --yes: lists, adopts nothing
+    picked = _cli_here(*base, "--endpoint", old[0], "--yes")
+    again = _cli_here(*base)
+
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(c["endpoint_id"] for c in json.loads(listed.stdout)["candidates"]) == sorted(old)
+    assert json.loads(listed.stdout)["adopted"] == []
+    assert json.loads(picked.stdout)["adopted"] == [old[0]]
+    assert [c["endpoint_id"] for c in json.loads(again.stdout)["candidates"]] == [old[1]]
+    item = db.get_item(TableName="state", Key={"id": {"S": f"owned#{net['vpc']}"}})["Item"]
+    assert item["endpoints"]["SS"] == [old[0]]
+    assert _cli_here("adopt", "--vpc", net["vpc"], "--endpoint-url", account.url).returncode == 2  # no state table
+
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    run = _cli_here("invoke", str(path), "--mode", "remediate", "--state-table", "state", "--endpoint-url", account.url,
+              "--region", REGION, "--json")
+
+    result = json.loads(run.stdout)
+    modified = {a["resource_id"] for a in result["actions"] if a["status"] == "modified"}
+    assert old[0] in modified and old[1] not in modified
+    assert old[1] in {f["resource_id"] for f in result["findings"] if f["problem"] == "endpoint-missing-az"}

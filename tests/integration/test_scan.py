@@ -228,6 +228,14 @@ def test_remediation_takes_the_vpc_lock_once_per_vpc_with_changes(estate: dict[s
         def release(self, vpc_id: str) -> None:
             self.calls.append(("release", vpc_id))
 
+        def owned(self, vpc_id: str) -> tuple[frozenset[str], None]:  # the state table's record: empty
+            return frozenset(), None
+
+        def remember(self, resource_id: str, vpc_id: str) -> None:
+            pass
+
+        remember_group = remember
+
     lock = Recorder()
 
     scan("remediate", lock=lock)  # type: ignore[arg-type]
