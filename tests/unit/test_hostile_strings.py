@@ -5,12 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hostile import FIELDS, LOOKUP_SG, Sandbox, commands_for, hostile_commands_executed
+from hostile import (
+    FIELDS,
+    LOOKUP_SG,
+    REGION,
+    SUBNETS,
+    TABLE,
+    Sandbox,
+    commands_for,
+    hostile_commands_executed,
+    workload,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rules import required_endpoints
 from rules.formats import is_log_group
 from vpce_remediator.fixes import OWN_SG_LOOKUP, render, shell
+from vpce_remediator.plan import WorkloadNeeds, plan_remediation
+from vpce_remediator.snapshot import VpcSnapshot
 
 PIECES = ["'", '"', "$(touch PWNED)", "`touch PWNED`", "${IFS}", ";", "&&", "|", "\n", "\\", "$", "(", ")",
           "{", "}", "*", "~", "#", " ", "!", ">", "&", "/ecs/app", "arn:aws:secretsmanager:us-west-2:1:secret:x",
@@ -77,3 +90,38 @@ def test_the_harness_catches_an_unquoted_command(box: Sandbox) -> None:
 
 def test_the_reliability_figure_is_zero_for_200_draws() -> None:
     assert hostile_commands_executed(draws=200, seed=11) == (200, 0)
+
+
+
+def _findings(field: str, value: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The planner's findings for the hostile workload in its private subnets: problem -> (summary, fix)."""
+    w = workload(field, value)
+    snap = VpcSnapshot(vpc_id="vpc-0a1b2c3d", region=REGION, account="123456789012", cidrs=("10.0.0.0/16",),
+                       tags={}, dns_support=True, dns_hostnames=True, subnets=SUBNETS,
+                       route_tables={TABLE.id: TABLE}, endpoints=(), security_groups={})
+    plan = plan_remediation([WorkloadNeeds(w, required_endpoints(w))], snap)
+    return {f.problem: (f.summary, f.fix) for f in plan.findings}
+
+
+def test_a_malformed_log_group_keeps_its_finding_without_a_command() -> None:
+    summary, fix = _findings("awslogs-group", "/ecs/app;$(touch${IFS}PWNED)")["cross-region-logs"]
+
+    assert summary.startswith("container app: logs go to CloudWatch Logs in us-west-2")
+    assert "'/ecs/app;$(touch${IFS}PWNED)' is not a valid CloudWatch Logs log group name" in summary
+    assert fix == ()
+
+
+def test_a_secret_arn_with_a_quote_gets_no_command_but_a_good_one_does() -> None:
+    bad = _findings("secret name in ARN", "db'$(id)")["cross-region-secret"]
+    good = _findings("secret name in ARN", "db-AbCdEf")["cross-region-secret"]
+
+    assert bad[1] == () and "is not a valid Secrets Manager secret ARN" in bad[0]
+    assert good[1] == ("aws secretsmanager replicate-secret-to-regions --region us-west-2 --secret-id "
+                       "arn:aws:secretsmanager:us-west-2:123456789012:secret:db-AbCdEf --add-replica-regions "
+                       "Region=us-east-1",)
+
+
+def test_a_malformed_image_registry_gets_no_repository_command() -> None:
+    summary, fix = _findings("image on an unmirrorable registry", "Dotnet/$(id):8")["unmirrorable-registry-image"]
+
+    assert fix == () and "is not a valid ECR repository name" in summary
