@@ -373,6 +373,9 @@ def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
     commands: list[str] = []
     bad: list[str] = []
     for template in templates:
+        for name in placeholders(template):
+            if name.endswith("_ids") and not isinstance(params[name], tuple):
+                raise TypeError(f"{name} is a list placeholder: pass a tuple of ids, not {type(params[name]).__name__}")
         problems = [m for name in dict.fromkeys(placeholders(template))
                     if (m := malformed(name, params[name])) is not None]
         if problems:
