@@ -154,3 +154,11 @@ def test_every_kind_the_engine_raises_has_a_row() -> None:
     assert raised, "the scan found no kinds: the test would prove nothing"
     assert raised <= set(PROBLEMS), sorted(raised - set(PROBLEMS))
     assert {"endpoint-missing", "private-dns-off", "public-registry-image"} <= raised
+
+
+def test_doctors_own_templates_place_values_outside_quotes_and_have_formats() -> None:
+    from vpce_remediator.hops import _FIXES
+
+    used = {name for templates in _FIXES.values() for t in templates for name in placeholders(t)}
+
+    assert sorted(used - set(FORMATS) - {"ip_permissions", "rule", "from_port", "to_port"}) == []
