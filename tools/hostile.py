@@ -183,7 +183,10 @@ def expected_invocations(command: str) -> tuple[tuple[bytes, ...], ...] | None:
     outer: list[str] = []
     for word in words[1:]:
         if word.startswith("$(") and word.endswith(")"):
-            inner = shlex.split(word[2:-1])
+            try:
+                inner = shlex.split(word[2:-1])
+            except ValueError:
+                return None  # shlex reads no nested quoting: such a lookup is not one the fixes make
             if not inner or inner[0] != "aws" or len(inner) < 3:
                 return None
             calls.append(tuple(a.encode() for a in inner[1:]))
