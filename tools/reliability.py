@@ -281,6 +281,14 @@ def mode_tag_spellings() -> list[Row]:
              mode_disagreements(values))]
 
 
+def hostile_strings() -> list[Row]:
+    """Arbitrary text in every task-definition field that reaches a fix command, pasted into bash."""
+    from hostile import hostile_commands_executed
+
+    draws, executed = hostile_commands_executed(200, seed=11)
+    return [("hostile task-definition strings", draws, "commands that execute anything", executed)]
+
+
 def nonretryable_write_errors() -> list[Row]:
     """Every EC2 write error a retry cannot fix, injected into the queue door."""
     from write_error_faults import nonretryable_in_dlq
@@ -312,7 +320,7 @@ def main() -> int:
     started = time.monotonic()
     rows: list[Row] = []
     for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift,
-                     nonretryable_write_errors, forged_tags, mode_tag_spellings):
+                     hostile_strings, nonretryable_write_errors, forged_tags, mode_tag_spellings):
         rows += scenario()
     width = max(len(r[0]) for r in rows)
     print(f"{'scenario':<{width}}  {'tried':>6}  {'what must not happen':<30} {'happened':>8}")

@@ -8,13 +8,12 @@ import os
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from string import Formatter
 from typing import Any
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
-from vpce_remediator.fixes import OWN_SG_LOOKUP, PROBLEMS, fix_commands
+from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
@@ -334,17 +333,17 @@ def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Fin
                        f"{action.summary} ({result.message})", action.fix, action.service)
     quota_code, default_quota = _QUOTAS.get(action.kind, _QUOTAS[CREATE_INTERFACE])
     wanted = sum(1 for e in snap.endpoints if e.live) + sum(a.kind == action.kind for a in plan.actions)
-    params = {"region": snap.region, "vpc_id": snap.vpc_id, "service": action.service,
-              "subnet_ids": " ".join(action.subnet_ids),
-              "security_group": result.security_group or OWN_SG_LOOKUP.format(region=snap.region,
-                                                                              vpc_id=snap.vpc_id),
-              "quota_code": quota_code, "desired_value": str(max(default_quota, wanted) + default_quota // 2),
-              "api_call": API_CALL.get(action.kind, "")}
+    base_params = {"region": snap.region, "vpc_id": snap.vpc_id}
+    params: dict[str, Value] = {
+        **base_params, "service": action.service, "subnet_ids": tuple(action.subnet_ids),
+        "security_group": result.security_group or own_sg_lookup(base_params),
+        "quota_code": quota_code, "desired_value": str(max(default_quota, wanted) + default_quota // 2),
+        "api_call": API_CALL.get(action.kind, "")}
     kind = result.problem if result.problem in PROBLEMS else "write-refused"
     why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
     # Only the commands this action fills in completely (a ModifyVpcEndpoint has no subnets to name).
-    fix = tuple(command for command, template in zip(fix_commands(kind, params), PROBLEMS[kind].fix, strict=True)
-                if all(params.get(name) for _, name, _, _ in Formatter().parse(template) if name))
+    complete = tuple(t for t in PROBLEMS[kind].fix if all(params.get(name) for name in placeholders(t)))
+    fix = render_fix(complete, params).commands
     return Finding(base.resource_type, base.resource_id, kind,
                    f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "
                    f"-- {why}; while trying: {action.summary}", fix + action.fix, action.service)

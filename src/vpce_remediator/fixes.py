@@ -2,13 +2,34 @@
 commands that fix it with the real ids filled in.
 
 One table (`PROBLEMS`), one row per finding kind the engine can raise. Each command template is a
-`str.format` string over the finding's parameters; list parameters arrive already joined with
-spaces. Every command names its region so it can be pasted into any shell.
+`str.format`-style string over the finding's parameters, but it is only ever filled by `render`,
+which shell-quotes every value (findings are pasted into shells, and the values come from task
+definitions, events and tags someone else wrote):
+
+- a `str` becomes one quoted argument; a `tuple` of them becomes that many quoted arguments;
+- an `int` is printed as is;
+- a `Json` value becomes one quoted argument holding `json.dumps` of its structure;
+- a `Shell` value (a command substitution such as the own security group's lookup) is placed
+  unquoted: it can only be made by `shell`, from a template whose own values were quoted.
+
+Before a value is placed it is checked against the AWS format of its placeholder (`FORMATS`,
+from `rules.formats`); a command whose value fails is left out, and `Fix.malformed` says why.
+A placeholder may only stand outside quotes in the template's own text, so a template cannot
+put a value where quoting would not hold; `render` refuses it. Every command names its region so
+it can be pasted into any shell.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+import shlex
+import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rules import formats
 
 TAGS = ("--tag-specifications 'ResourceType={rtype},Tags=[{{Key=managed-by,Value=vpce-remediator}}]'")
 _EP_TAGS = TAGS.replace("{rtype}", "vpc-endpoint")
@@ -19,6 +40,12 @@ _SG_TAGS = TAGS.replace("{rtype}", "security-group")
 OWN_SG_LOOKUP = (
     "\"$(aws ec2 describe-security-groups --region {region} --filters Name=vpc-id,Values={vpc_id} "
     "Name=group-name,Values=vpce-remediator-endpoints --query 'SecurityGroups[0].GroupId' --output text)\""
+)
+
+# The pull-through cache rule's credentials: the secret must be named ecr-pullthroughcache/PREFIX.
+PULL_THROUGH_CREDENTIAL = (
+    " --credential-arn \"$(aws secretsmanager describe-secret --region {region} "
+    "--secret-id {secret_name} --query ARN --output text)\""
 )
 
 _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -70,7 +97,7 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "s3-policy-blocks-ecr-layers": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
-        "--policy-document '{policy}'",
+        "--policy-document {policy}",
     ),
     "service-not-offered": (
         "aws ec2 describe-vpc-endpoint-services --region {region} --service-names {service} "
@@ -86,7 +113,7 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "cross-region-ecr-image": (
         "aws ecr describe-registry --region {image_region} --query replicationConfiguration",
         "aws ecr put-replication-configuration --region {image_region} --replication-configuration "
-        "'{{\"rules\":[{{\"destinations\":[{{\"region\":\"{region}\",\"registryId\":\"{image_account}\"}}]}}]}}'",
+        "{replication}",
     ),
     "cross-region-secret": (
         "aws secretsmanager replicate-secret-to-regions --region {secret_region} --secret-id {arn} "
@@ -218,17 +245,234 @@ PROBLEMS: dict[str, ProblemKind] = dict([
 ])
 
 
-def fix_commands(kind: str, params: Mapping[str, str]) -> tuple[str, ...]:
-    """The commands that fix a problem of `kind` (every kind the engine raises has a row)."""
-    return tuple(t.format(**params) for t in PROBLEMS[kind].fix)
+# ---------------------------------------------------------------- quoting
 
 
-def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> str:
-    """`--ip-permissions` shorthand for TCP 443 from CIDRs and/or security groups."""
-    parts = ["IpProtocol=tcp", "FromPort=443", "ToPort=443"]
-    desc = f",Description={why}" if why and " " not in why else ""
+@dataclass(frozen=True)
+class Shell:
+    """A shell fragment placed unquoted, such as `"$(aws ... --output text)"`. Build it with
+    `shell`, never from a string someone else wrote: `render` trusts it as it is."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Json:
+    """A JSON argument (a policy, --ip-permissions, a replication configuration): dumped, then
+    quoted as one argument."""
+
+    value: Any
+
+    def dumps(self) -> str:
+        return json.dumps(self.value, separators=(",", ":"))
+
+
+Value = str | int | Shell | Json | tuple[str | Shell, ...]
+
+_ANY_TEXT_MAX = 2048
+
+
+def _any_text(value: str) -> bool:
+    """The fallback for a placeholder no format is known for: printable, one line."""
+    return 0 < len(value) <= _ANY_TEXT_MAX and value.isprintable()
+
+
+def _json_text(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return len(value) <= 20480
+
+
+# Placeholder name -> the AWS format its values must have. A new placeholder needs a row here
+# (tests/unit/test_fixes.py fails otherwise); until then `_any_text` applies.
+FORMATS: dict[str, Callable[[str], bool]] = {
+    "region": formats.is_region,
+    "image_region": formats.is_region,
+    "secret_region": formats.is_region,
+    "vpc_id": formats.ec2_id("vpc"),
+    "subnet_ids": formats.ec2_id("subnet"),
+    "route_table_ids": formats.ec2_id("rtb"),
+    "endpoint_id": formats.ec2_id("vpce"),
+    "security_group": formats.ec2_id("sg"),
+    "acl_id": formats.ec2_id("acl"),
+    "cidr": formats.is_cidr,
+    "direction": lambda v: v in ("egress", "ingress"),
+    "service": formats.is_endpoint_service,
+    "prefix": formats.is_ecr_prefix,
+    "upstream": formats.is_upstream_registry,
+    "repository": formats.is_ecr_repository,
+    "image_account": formats.is_account,
+    "arn": formats.is_secret_arn,
+    "parameter": formats.is_parameter_name,
+    "secret_name": formats.is_secret_name,
+    "log_group": formats.is_log_group,
+    "role_arn": formats.is_arn,
+    "iam_action": formats.is_iam_action,
+    "policy": _json_text,
+    # Filled by the engine from its own tables (write_errors, the quota codes), never from outside text.
+    "quota_code": lambda v: re.fullmatch(r"L-[0-9A-F]{8}", v) is not None,
+    "desired_value": lambda v: v.isdigit() and len(v) <= 6,
+    "api_call": lambda v: re.fullmatch(r"[A-Z][A-Za-z]{2,63}", v) is not None,
+}
+
+# What a malformed value is called in the finding.
+_WHAT: dict[str, str] = {
+    "region": "Region name", "image_region": "Region name", "secret_region": "Region name",
+    "arn": "Secrets Manager secret ARN", "parameter": "SSM parameter name",
+    "log_group": "CloudWatch Logs log group name", "repository": "ECR repository name",
+    "prefix": "ECR pull-through cache prefix", "upstream": "upstream registry host",
+    "image_account": "AWS account id", "role_arn": "ARN", "service": "endpoint service name",
+}
+
+
+class TemplateError(ValueError):
+    """A command template that would place a value where quoting does not hold."""
+
+
+@lru_cache(maxsize=512)
+def _fields(template: str) -> tuple[tuple[str, str | None], ...]:
+    """The template as (literal text, placeholder or None) pairs, checked: every placeholder is a
+    plain name (no attribute, index, conversion or format spec) standing outside quotes, either
+    at the top level or inside a `$(...)` command substitution."""
+    out: list[tuple[str, str | None]] = []
+    stack = ["top"]  # top | sq | dq | sub
+    for literal, name, spec, conv in string.Formatter().parse(template):
+        i = 0
+        while i < len(literal):
+            c, ctx = literal[i], stack[-1]
+            if c == "`":
+                raise TemplateError(f"backquote in template {template!r}: use $(...)")
+            if ctx == "sq":
+                if c == "'":
+                    stack.pop()
+            elif c == "\\":
+                i += 1
+            elif ctx == "dq" and c == '"':
+                stack.pop()
+            elif literal.startswith("$(", i):
+                stack.append("sub")
+                i += 1
+            elif ctx in ("top", "sub") and c in "'\"":
+                stack.append("sq" if c == "'" else "dq")
+            elif ctx == "sub" and c == ")":
+                stack.pop()
+            i += 1
+        if name is None:
+            out.append((literal, None))
+            continue
+        if not name.isidentifier() or spec or conv:
+            raise TemplateError(f"placeholder {{{name}}} in {template!r}: plain names only")
+        if stack[-1] not in ("top", "sub"):
+            raise TemplateError(f"placeholder {{{name}}} inside quotes in {template!r}")
+        out.append((literal, name))
+    if stack != ["top"]:
+        raise TemplateError(f"unbalanced quotes in template {template!r}")
+    return tuple(out)
+
+
+def placeholders(template: str) -> tuple[str, ...]:
+    """The placeholder names of a template, in order."""
+    return tuple(name for _, name in _fields(template) if name)
+
+
+def quote(value: Value) -> str:
+    """A value as shell words: quoted, element by element for a tuple."""
+    if isinstance(value, Shell):
+        return value.text
+    if isinstance(value, Json):
+        return shlex.quote(value.dumps())
+    if isinstance(value, bool):
+        raise TypeError("a bool is not a command value")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return shlex.quote(value)
+    if isinstance(value, tuple) and all(isinstance(v, (str, Shell)) for v in value):
+        return " ".join(quote(v) for v in value)
+    raise TypeError(f"{type(value).__name__} is not a command value (use str, int, a tuple of str, Json or Shell)")
+
+
+def render(template: str, params: Mapping[str, Value]) -> str:
+    """The template with every placeholder replaced by its quoted value (no format check)."""
+    return "".join(literal + (quote(params[name]) if name else "") for literal, name in _fields(template))
+
+
+def shell(template: str, params: Mapping[str, Value]) -> Shell:
+    """A trusted shell fragment (a command substitution) from a template and quoted values."""
+    return Shell(render(template, params))
+
+
+def own_sg_lookup(params: Mapping[str, Value]) -> Shell:
+    """The own security group's id, looked up by name when the command runs."""
+    return shell(OWN_SG_LOOKUP, params)
+
+
+def malformed(name: str, value: Value) -> str | None:
+    """Why `value` cannot stand for placeholder `name` (None: it can)."""
+    check = FORMATS.get(name, _any_text)
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if isinstance(item, str) and not check(item):
+            what = _WHAT.get(name, name.replace("_", " "))
+            return f"{formats.safe_repr(item)} is not a valid {what}"
+    return None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The commands of a fix, and the values left out because they are malformed."""
+
+    commands: tuple[str, ...]
+    malformed: tuple[str, ...] = ()
+
+    def note(self) -> str:
+        """What to add to the finding's summary: '' when every value was well formed."""
+        if not self.malformed:
+            return ""
+        return f" (malformed: {'; '.join(self.malformed)}; no fix command carries it)"
+
+
+def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
+    """Every template filled with its quoted values; one whose values fail their format is left out."""
+    commands: list[str] = []
+    bad: list[str] = []
+    for template in templates:
+        for name in placeholders(template):
+            if name.endswith("_ids") and not isinstance(params[name], tuple):
+                raise TypeError(f"{name} is a list placeholder: pass a tuple of ids, not {type(params[name]).__name__}")
+        problems = [m for name in dict.fromkeys(placeholders(template))
+                    if (m := malformed(name, params[name])) is not None]
+        if problems:
+            bad.extend(m for m in problems if m not in bad)
+        else:
+            commands.append(render(template, params))
+    return Fix(tuple(commands), tuple(bad))
+
+
+def fix_for(kind: str, params: Mapping[str, Value]) -> Fix:
+    """The fix of a problem of `kind` (every kind the engine raises has a row), with what was malformed."""
+    return render_fix(PROBLEMS[kind].fix, params)
+
+
+def fix_commands(kind: str, params: Mapping[str, Value]) -> tuple[str, ...]:
+    """The commands that fix a problem of `kind`: quoted, and none with a malformed value."""
+    return fix_for(kind, params).commands
+
+
+def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> Json:
+    """`--ip-permissions` JSON for TCP 443 from CIDRs and/or security groups."""
+    perm: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
     if cidrs:
-        parts.append("IpRanges=[" + ",".join(f"{{CidrIp={c}{desc}}}" for c in cidrs) + "]")
+        perm["IpRanges"] = [{"CidrIp": c, **({"Description": why} if why else {})} for c in cidrs]
     if group_ids:
-        parts.append("UserIdGroupPairs=[" + ",".join(f"{{GroupId={g}}}" for g in group_ids) + "]")
-    return "'" + ",".join(parts) + "'"
+        perm["UserIdGroupPairs"] = [{"GroupId": g} for g in group_ids]
+    return Json([perm])
+
+
+for _kind, _templates in _FIX_TEMPLATES.items():  # a bad template fails at import, not in a finding
+    for _template in _templates:
+        _fields(_template)
+for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL):
+    _fields(_template)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload
+from rules.formats import is_ecr_repository
 from rules.refs import parse_image
 from vpce_remediator import prices
-from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
+from vpce_remediator.fixes import Json, Value, fix_commands, ingress_443, own_sg_lookup, render_fix
 from vpce_remediator.plan import WorkloadNeeds, plan_remediation
 from vpce_remediator.policies import (
     layer_bucket_arn,
@@ -71,7 +72,7 @@ _FIXES: dict[str, tuple[str, ...]] = {
     ),
     "ecr-policy-blocks-pull": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
-        "--policy-document '{policy}'",
+        "--policy-document {policy}",
     ),
 }
 
@@ -173,7 +174,7 @@ class _Doctor:
         self.w = facts.workload
         self.snap = facts.snapshot
         self.prefix = service_prefix(self.snap.region)
-        self.base = {"region": self.snap.region, "vpc_id": self.snap.vpc_id}
+        self.base: dict[str, Value] = {"region": self.snap.region, "vpc_id": self.snap.vpc_id}
         self.subnets = [s for s in self.w.subnet_ids if s in self.snap.subnets]
         self.alt = {s: self.alternative_path(s) for s in self.subnets}
         self.checks: list[Check] = []
@@ -315,14 +316,14 @@ class _Doctor:
         if not chosen:
             return fix_commands("service-not-offered", {**self.base, "service": service})
         own = self.snap.own_security_group or self.snap.named_security_group  # printed, never acted on
-        group = own.id if own else OWN_SG_LOOKUP.format(**self.base)
+        group = own.id if own else own_sg_lookup(self.base)
         commands: tuple[str, ...] = ()
         if own is None:
             commands = fix_commands("endpoint-security-group-missing", {
                 **self.base, "security_group": group,
                 "ip_permissions": ingress_443(cidrs=self.snap.cidrs, why="vpce-remediator")})
         return commands + fix_commands("endpoint-missing", {
-            **self.base, "service": service, "subnet_ids": " ".join(chosen[az] for az in sorted(chosen)),
+            **self.base, "service": service, "subnet_ids": tuple(chosen[az] for az in sorted(chosen)),
             "security_group": group})
 
     def centralised(self, short: str, service: str, sid: str, zone: PrivateZone) -> None:
@@ -392,7 +393,7 @@ class _Doctor:
                  f"{endpoint.id} has no subnet in {az}: tasks here cross to "
                  f"{', '.join(sorted(covered)) or 'no AZ'} (inter-AZ data charges), one AZ failure away "
                  "from losing the service",
-                 fix_commands("endpoint-missing-az", {**self.base, "endpoint_id": endpoint.id, "subnet_ids": sid}))
+                 fix_commands("endpoint-missing-az", {**self.base, "endpoint_id": endpoint.id, "subnet_ids": (sid,)}))
 
     def ecr_policy(self, short: str, sid: str, endpoint: EndpointInfo, used: bool) -> None:
         repos = self.ecr_repositories()
@@ -461,7 +462,7 @@ class _Doctor:
                     what = f"no {service} gateway endpoint in {self.snap.vpc_id}"
                 level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
                 self.add(short, sid, ENDPOINT, level, what + why, fix_commands("gateway-endpoint-missing", {
-                    **self.base, "service": service, "route_table_ids": " ".join(tables)}))
+                    **self.base, "service": service, "route_table_ids": tuple(tables)}))
                 continue
             table = self.snap.route_table_of(sid)
             on_table = [e for e in live if table and table.id in e.route_table_ids]
@@ -479,7 +480,7 @@ class _Doctor:
                 self.add(short, sid, ROUTE_TABLE, WARN if alt else FAIL,
                          f"{endpoint.id} is on {ours}, not on {where}, the task subnet's table{why}",
                          fix_commands("s3-gateway-missing-route-table", {
-                             **self.base, "endpoint_id": endpoint.id, "route_table_ids": table.id if table else ""}))
+                             **self.base, "endpoint_id": endpoint.id, "route_table_ids": (table.id,) if table else ()}))
             if short == "s3":
                 self.s3_policy(sid, endpoint, used)
                 self.egress(short, sid, used, (), None, self.f.s3_prefix_list)
@@ -529,7 +530,8 @@ class _Doctor:
                 return
             closed = [c for c in wanted if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
             target = pl or "S3's address ranges"
-            permissions = (f"'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId={pl}}}]'" if pl
+            permissions = (Json([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                                  "PrefixListIds": [{"PrefixListId": pl}]}]) if pl
                            else ingress_443(cidrs=("0.0.0.0/0",)))
         if not closed:
             self.add(short, sid, SG_EGRESS, PASS, f"egress of {', '.join(mine)} allows TCP 443 to {target}")
@@ -609,6 +611,8 @@ class _Doctor:
             if ref.kind == "ecr" and ref.region == self.w.region:
                 repo = c.image.split("/", 1)[1].split("@")[0]
                 repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+                if not is_ecr_repository(repo):
+                    continue  # not an image ECR can serve: no policy statement is written for it
                 out.append(f"arn:{partition(self.snap.region)}:ecr:{ref.region}:{ref.account}:repository/{repo}")
         return sorted(set(out))
 
@@ -690,5 +694,6 @@ def _free_rule(acl: NetworkAcl, egress: bool, blocker: AclEntry | None) -> int:
     return next(n for n in range(100, 32767, 10) if n not in used)
 
 
-def _render(templates: tuple[str, ...], params: Mapping[str, object]) -> tuple[str, ...]:
-    return tuple(t.format(**params) for t in templates)
+def _render(templates: tuple[str, ...], params: Mapping[str, Value]) -> tuple[str, ...]:
+    """The hops' own commands, quoted and format-checked like the engine's (fixes.render_fix)."""
+    return render_fix(templates, params).commands

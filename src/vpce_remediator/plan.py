@@ -7,12 +7,22 @@ again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from vpce_remediator import prices
-from vpce_remediator.fixes import OWN_SG_LOOKUP, fix_commands, ingress_443
+from vpce_remediator.fixes import (
+    PULL_THROUGH_CREDENTIAL,
+    Json,
+    Shell,
+    Value,
+    fix_commands,
+    fix_for,
+    ingress_443,
+    own_sg_lookup,
+    shell,
+)
 from vpce_remediator.policies import layer_bucket_arn, policy_allows_ecr_layers, policy_with_ecr_layers
 from vpce_remediator.snapshot import OWN_SG_NAME, EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
@@ -139,7 +149,7 @@ class _Builder:
         self.own = snap.own_security_group
         self.uses_own_sg = False
         self.dns_ok = snap.dns_support and snap.dns_hostnames
-        self.base = {"region": snap.region, "vpc_id": snap.vpc_id}
+        self.base: dict[str, Value] = {"region": snap.region, "vpc_id": snap.vpc_id}
 
     # ------------------------------------------------------------ scope
 
@@ -212,7 +222,7 @@ class _Builder:
                 self.note_unoffered(service, missing_azs - offered)
                 subnets = self.one_subnet_per_az(need.subnets, offered)
                 if subnets:
-                    params = {**self.base, "endpoint_id": endpoint.id, "subnet_ids": " ".join(subnets)}
+                    params = {**self.base, "endpoint_id": endpoint.id, "subnet_ids": subnets}
                     summary = (f"{service} endpoint {endpoint.id} has no subnet in "
                                f"{', '.join(sorted(self.az(s) for s in subnets))}, where the workload runs")
                     self.change_endpoint(endpoint, ADD_SUBNETS, "endpoint-missing-az", service, summary,
@@ -255,7 +265,7 @@ class _Builder:
             self.states.append(ServiceState(service, INTERFACE, reasons, "unavailable"))
             return
         self.note_unoffered(service, azs - offered)
-        params = {**self.base, "service": service, "subnet_ids": " ".join(subnets),
+        params = {**self.base, "service": service, "subnet_ids": subnets,
                   "security_group": self.own_sg_ref()}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
                    f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
@@ -323,7 +333,7 @@ class _Builder:
         tables = sorted({t.id for s in need.subnets if (t := self.snap.route_table_of(s))})
         live = self.live_endpoints(service, GATEWAY)
         if not live:
-            params = {**self.base, "service": service, "route_table_ids": " ".join(tables)}
+            params = {**self.base, "service": service, "route_table_ids": tuple(tables)}
             self.actions.append(Action(
                 CREATE_GATEWAY, service, "", "gateway-endpoint-missing",
                 f"no {service} gateway endpoint on {', '.join(tables)}; needed by {_first(reasons)} "
@@ -336,7 +346,7 @@ class _Builder:
         covered = {t for e in live for t in e.route_table_ids}
         missing = tuple(t for t in tables if t not in covered)
         if missing:
-            params = {**self.base, "endpoint_id": endpoint.id, "route_table_ids": " ".join(missing)}
+            params = {**self.base, "endpoint_id": endpoint.id, "route_table_ids": missing}
             summary = (f"{service} gateway endpoint {endpoint.id} is not on route table(s) "
                        f"{', '.join(missing)} used by the workload's subnets")
             self.change_endpoint(endpoint, ADD_ROUTE_TABLES, "s3-gateway-missing-route-table", service,
@@ -361,7 +371,7 @@ class _Builder:
         return [e for e in self.snap.endpoints if e.service_name == service and e.type == typ and e.live]
 
     def change_endpoint(self, endpoint: EndpointInfo, kind: str, problem: str, service: str,
-                        summary: str, params: dict[str, str], **extra: tuple[str, ...]) -> None:
+                        summary: str, params: Mapping[str, Value], **extra: tuple[str, ...]) -> None:
         """A change to an endpoint: an action when the tool owns it, a finding otherwise."""
         fix = fix_commands(problem, params)
         if endpoint.owned:
@@ -390,8 +400,8 @@ class _Builder:
             "with the commands below",
             fix_commands("endpoint-cap-reached", self.base) + tuple(c for a in self.capped for c in a.fix)))
 
-    def own_sg_ref(self) -> str:
-        return self.own.id if self.own else OWN_SG_LOOKUP.format(**self.base)
+    def own_sg_ref(self) -> str | Shell:
+        return self.own.id if self.own else own_sg_lookup(self.base)
 
     def plan_own_security_group(self) -> None:
         if not self.uses_own_sg:
@@ -439,24 +449,27 @@ class _Builder:
                                          a.fix, a.service))
 
     def workload_problem(self, w: Workload, problem: WorkloadProblem, subnets: list[str]) -> None:
-        params = {**self.base, **dict(problem.params)}
+        params: dict[str, Value] = {**self.base, **dict(problem.params)}
         kind = problem.kind
         if kind == "unmirrorable-registry-image":
             params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
         elif kind == "public-registry-image":
-            params["credential_arg"] = (
-                f" --credential-arn \"$(aws secretsmanager describe-secret --region {self.snap.region} "
-                f"--secret-id ecr-pullthroughcache/{problem.param('prefix')} --query ARN --output text)\""
-                if problem.param("credentials") else "")
+            params["credential_arg"] = shell(PULL_THROUGH_CREDENTIAL, {
+                "region": self.snap.region, "secret_name": "ecr-pullthroughcache/" + problem.param("prefix"),
+            }) if problem.param("credentials") else Shell("")
+        elif kind == "cross-region-ecr-image":
+            params["replication"] = Json({"rules": [{"destinations": [
+                {"region": self.snap.region, "registryId": problem.param("image_account")}]}]})
         elif kind in ("cross-region-secret", "cross-region-parameter"):
             resource = problem.param("arn").split(":", 5)[-1]
             rest = resource.split("/", 1)[-1]
             params["parameter"] = "/" + rest if "/" in rest else rest
         elif kind == "cross-region-logs":
-            params["log_group"] = problem.param("log_group") or "/ecs/" + w.name
+            # ECS names a default awslogs group after the task definition family.
+            params["log_group"] = problem.param("log_group") or "/ecs/" + w.name.split(":")[0]
+        fix = fix_for(kind, params)
         resource_type, resource_id = _workload_resource(w)
-        self.findings.append(Finding(resource_type, resource_id, kind, problem.summary,
-                                     fix_commands(kind, params)))
+        self.findings.append(Finding(resource_type, resource_id, kind, problem.summary + fix.note(), fix.commands))
 
     def nat_note(self, nat_subnets: dict[str, str], aggregated: dict[tuple[str, str], _Need]) -> None:
         interface_services = sum(1 for (_, t) in aggregated if t == INTERFACE)

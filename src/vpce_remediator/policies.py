@@ -52,7 +52,7 @@ def policy_allows(policy: str | None, action: str, resource: str) -> bool:
 
 
 def policy_plus(policy: str | None, statement: dict[str, Any]) -> str:
-    """The policy with one statement added, quoted for a single-quoted shell argument."""
+    """The policy with one statement added, as compact JSON (a fix command quotes it as one argument)."""
     try:
         doc = json.loads(policy or "{}")
     except ValueError:
@@ -61,7 +61,7 @@ def policy_plus(policy: str | None, statement: dict[str, Any]) -> str:
         doc = {}
     doc.setdefault("Version", "2012-10-17")
     doc["Statement"] = _as_list(doc.get("Statement", [])) + [statement]
-    return json.dumps(doc, separators=(",", ":")).replace("'", "'\\''")
+    return json.dumps(doc, separators=(",", ":"))
 
 
 def policy_allows_ecr_layers(policy: str | None, region: str) -> bool:

@@ -161,7 +161,15 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
         fields["vpce-remediator/Service"] = finding.service
     for i, command in enumerate(finding.fix, start=1):
         fields[f"vpce-remediator/Fix{i}"] = command
-    first = finding.fix[0] if finding.fix else "see the description"
+    # The recommendation carries the first command only when it fits whole: `shorten` would fold
+    # the whitespace inside a quoted argument or cut a command mid-quote. ProductFields keep them all.
+    more = f" (and {len(finding.fix) - 1} more command(s) in ProductFields)" if len(finding.fix) > 1 else ""
+    if not finding.fix:
+        text = "Run: see the description"
+    elif len(f"Run: {finding.fix[0]}{more}") <= RECOMMENDATION_MAX and " ".join(finding.fix[0].split()) == finding.fix[0]:
+        text = f"Run: {finding.fix[0]}{more}"
+    else:
+        text = f"Run the {len(finding.fix)} command(s) in ProductFields vpce-remediator/Fix1 and on, in order"
     asff_type = ASFF_TYPES.get(finding.resource_type, ("Other", ""))[0]
     return {
         "SchemaVersion": "2018-10-08",
@@ -176,9 +184,7 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
         "Title": shorten(f"{row.title}: {finding.resource_id}", 256),
         "Description": shorten(finding.summary, DESCRIPTION_MAX),
         "Remediation": {"Recommendation": {
-            "Text": shorten(f"Run: {first}" + (f" (and {len(finding.fix) - 1} more command(s) in "
-                                                "ProductFields)" if len(finding.fix) > 1 else ""),
-                            RECOMMENDATION_MAX),
+            "Text": text,
             "Url": row.url}},
         "ProductFields": fields,
         "Resources": [{"Type": asff_type, "Id": resource_arn(region, account, finding.resource_type,

@@ -3,6 +3,7 @@ one hop makes exactly that hop fail, with a fix; and the CLI against a `moto_ser
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,12 @@ INTERFACE = ("ecr.api", "ecr.dkr", "logs")
 ALL = (*INTERFACE, "s3")
 LAYERS = f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*"
 
+
+
+def ingress_from(group: str) -> str:
+    """--ip-permissions as the fix commands print it: JSON, quoted as one argument."""
+    return shlex.quote(json.dumps([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                                    "UserIdGroupPairs": [{"GroupId": group}]}], separators=(",", ":")))
 
 def healthy(ec2: Any, ecs: Any, nat: bool = False, endpoints: bool = True) -> dict[str, Any]:
     """A Fargate service (ECR image, awslogs) in a 2-AZ private VPC with every endpoint it needs,
@@ -200,7 +207,7 @@ def test_each_fix_names_the_real_resource(clients: tuple[Any, Any]) -> None:
 
     sg = next(c for c in d.checks if (c.service, c.hop) == ("logs", "sg-ingress"))
     assert sg.fix == (f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id {net['ep_sg']} "
-                      f"--ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{GroupId={net['sg']}}}]'",)
+                      f"--ip-permissions {ingress_from(net['sg'])}",)
     # The ACL breaks only subnet a: replies from the endpoint's interface in b never get back in.
     assert level(d, "logs", "nacl", a) == FAIL and level(d, "logs", "nacl", b) == PASS
     nacl = next(c for c in d.checks if (c.service, c.hop, c.subnet) == ("logs", "nacl", a))
@@ -337,7 +344,7 @@ def test_cli_names_every_broken_hop_with_its_fix_and_exits_3(account: Any) -> No
     assert fixes == [
         f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {net['vpc']} --enable-dns-hostnames Value=true",
         f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id {net['ep_sg']} --ip-permissions "
-        f"'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{GroupId={net['sg']}}}]'",
+        f"{ingress_from(net['sg'])}",
         f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id {net['endpoints']['logs']} "
         f"--add-subnet-ids {net['subnets'][1]}",
         f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id {net['endpoints']['s3']} "

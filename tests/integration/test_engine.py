@@ -147,8 +147,8 @@ def test_foreign_endpoint_is_reported_never_touched_or_duplicated(aws: Any) -> N
     sg = findings["endpoint-sg-closed"]
     assert sg["resource_type"] == "AWS::EC2::SecurityGroup" and sg["resource_id"] == closed
     assert sg["fix"] == [f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id {closed} "
-                         f"--ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,"
-                         f"UserIdGroupPairs=[{{GroupId={net['sg']}}}]'"]
+                         f"--ip-permissions '[{{\"IpProtocol\":\"tcp\",\"FromPort\":443,\"ToPort\":443,"
+                         f"\"UserIdGroupPairs\":[{{\"GroupId\":\"{net['sg']}\"}}]}}]'"]
 
 
 def test_nat_routed_subnets_are_not_enforced_by_default(aws: Any) -> None:

@@ -170,3 +170,16 @@ def test_the_periodic_run_closes_the_findings_of_a_vpc_that_no_longer_hosts_a_wo
 
     after = findings(aws)
     assert {(after[i]["Compliance"]["Status"], after[i]["RecordState"]) for i in opened} == {("PASSED", "ARCHIVED")}
+
+
+def test_quoted_commands_reach_security_hub_unchanged() -> None:
+    """Whitespace inside a quoted argument is part of the value: nothing re-formats the command."""
+    command = "aws logs create-log-group --region us-east-1 --log-group-name 'a  b'"
+    finding = Finding("AWS::ECS::Service", "arn:aws:ecs:us-east-1:1:service/c/s", "cross-region-logs", "logs",
+                      (command,))
+
+    asff = asff_finding(finding, REGION, ACCOUNT, "vpc-1", "2026-11-29T12:00:00Z")
+
+    assert asff["ProductFields"]["vpce-remediator/Fix1"] == command
+    assert "'a  b'" not in asff["Remediation"]["Recommendation"]["Text"]  # folded text would change the value
+    assert "ProductFields vpce-remediator/Fix1" in asff["Remediation"]["Recommendation"]["Text"]

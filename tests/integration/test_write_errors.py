@@ -44,10 +44,10 @@ from vpce_remediator.write_errors import MESSAGE_RULES, PERMISSION, RETRY, WRITE
 
 REGION = "us-east-1"
 P = f"com.amazonaws.{REGION}."
-VPC = "vpc-1"
-SUBNETS = {f"subnet-{az}": SubnetInfo(f"subnet-{az}", VPC, REGION + az, f"10.0.{i}.0/24")
+VPC = "vpc-0000000a"
+SUBNETS = {f"subnet-0000000{az}": SubnetInfo(f"subnet-0000000{az}", VPC, REGION + az, f"10.0.{i}.0/24")
            for i, az in enumerate("ab", start=1)}
-OWN_SG = SecurityGroupInfo("sg-own", "vpce-remediator-endpoints",
+OWN_SG = SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
                            (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/web:1"
 
@@ -56,7 +56,7 @@ def snapshot(**kw: Any) -> VpcSnapshot:
     base = VpcSnapshot(
         vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
         dns_support=True, dns_hostnames=True, subnets=SUBNETS,
-        route_tables={"rtb-private": RouteTableInfo("rtb-private", False, None, None, tuple(SUBNETS))},
+        route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, None, None, tuple(SUBNETS))},
         endpoints=(), security_groups={OWN_SG.id: OWN_SG},
         offers={P + s: ServiceOffer(P + s, ("Interface",), frozenset(REGION + az for az in "ab"))
                 for s in ("ecr.api", "ecr.dkr", "logs")})
@@ -65,14 +65,14 @@ def snapshot(**kw: Any) -> VpcSnapshot:
 
 def needs_of(*interfaces: str) -> list[WorkloadNeeds]:
     """A workload needing exactly these interface endpoints (and nothing else)."""
-    w = Workload(kind="subnet", arn="subnet-a", name="subnet-a", region=REGION, account="123456789012",
+    w = Workload(kind="subnet", arn="subnet-0000000a", name="subnet-0000000a", region=REGION, account="123456789012",
                  launch_type="FARGATE", subnet_ids=tuple(SUBNETS),
                  inherited=tuple((s, "Interface", f"needs {s}") for s in interfaces))
     return [WorkloadNeeds(w, required_endpoints(w))]
 
 
 def ecr_web() -> list[WorkloadNeeds]:
-    w = Workload(kind="subnet", arn="subnet-a", name="subnet-a", region=REGION, account="123456789012",
+    w = Workload(kind="subnet", arn="subnet-0000000a", name="subnet-0000000a", region=REGION, account="123456789012",
                  launch_type="FARGATE", subnet_ids=tuple(SUBNETS),
                  inherited=(("ecr.api", "Interface", "ECR"), ("ecr.dkr", "Interface", "ECR"),
                             ("logs", "Interface", "awslogs"), ("s3", "Gateway", "ECR layers")))
@@ -203,7 +203,7 @@ def test_no_interface_endpoint_is_sent_when_the_security_group_cannot_be_made() 
                               service_message="You are not authorized to perform this operation.")
         stub.add_response("create_vpc_endpoint", _created(9),
                           expected_params={"VpcId": VPC, "ServiceName": P + "s3", "VpcEndpointType": "Gateway",
-                                           "RouteTableIds": ["rtb-private"], "ClientToken": stub_any(),
+                                           "RouteTableIds": ["rtb-00000001"], "ClientToken": stub_any(),
                                            "TagSpecifications": stub_any()})
 
         outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
@@ -297,7 +297,7 @@ def test_the_reliability_helper_would_count_a_code_that_is_retried(monkeypatch: 
 
 def test_a_conflicting_private_dns_on_a_modify_gets_only_commands_it_can_fill() -> None:
     owned = EndpointInfo(id="vpce-logs", service_name=P + "logs", type="Interface", state="available",
-                         subnet_ids=tuple(SUBNETS), group_ids=("sg-own",), private_dns=False,
+                         subnet_ids=tuple(SUBNETS), group_ids=("sg-000000c0",), private_dns=False,
                          route_table_ids=(), policy=None, owned=True)
     snap = snapshot(endpoints=(owned,))
     plan = plan_remediation(needs_of("logs"), snap)

@@ -3,32 +3,46 @@ out complete, with the real ids in them."""
 from __future__ import annotations
 
 import ast
-import string
 from pathlib import Path
 
 import pytest
 
-from vpce_remediator.fixes import PROBLEMS, fix_commands, ingress_443
+from vpce_remediator.fixes import (
+    FORMATS,
+    PROBLEMS,
+    PULL_THROUGH_CREDENTIAL,
+    Json,
+    Shell,
+    TemplateError,
+    Value,
+    fix_commands,
+    fix_for,
+    ingress_443,
+    own_sg_lookup,
+    placeholders,
+    quote,
+    render,
+    shell,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Realistic values for every placeholder any template uses.
-PARAMS = {
+PARAMS: dict[str, Value] = {
     "region": "eu-west-1", "vpc_id": "vpc-0abc1234def567890", "endpoint_id": "vpce-0123456789abcdef0",
-    "service": "com.amazonaws.eu-west-1.ecr.dkr", "subnet_ids": "subnet-0aaa1111 subnet-0bbb2222",
-    "route_table_ids": "rtb-0ccc3333", "security_group": "sg-0ddd4444",
+    "service": "com.amazonaws.eu-west-1.ecr.dkr", "subnet_ids": ("subnet-0aaa1111", "subnet-0bbb2222"),
+    "route_table_ids": ("rtb-0ccc3333",), "security_group": "sg-0ddd4444",
     "ip_permissions": ingress_443(cidrs=("10.0.0.0/16",)), "policy": '{"Statement":[]}',
-    "prefix": "docker-hub", "upstream": "registry-1.docker.io", "credential_arg": " --credential-arn arn:x",
+    "prefix": "docker-hub", "upstream": "registry-1.docker.io",
+    "credential_arg": shell(PULL_THROUGH_CREDENTIAL, {"region": "eu-west-1",
+                                                      "secret_name": "ecr-pullthroughcache/docker-hub"}),
     "repository": "dotnet/runtime", "image_region": "us-west-2", "image_account": "111122223333",
+    "replication": Json({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": "111122223333"}]}]}),
     "secret_region": "us-west-2", "arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:db-AbCdEf",
-    "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::1:role/vpce",
-    "iam_action": "ec2:CreateVpcEndpoint", "quota_code": "L-29B6F2EB", "desired_value": "75",
-    "api_call": "CreateVpcEndpoint",
+    "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::111122223333:role/vpce",
+    "iam_action": "ec2:CreateVpcEndpoint",
+    "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
 }
-
-
-def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 @pytest.mark.parametrize("kind", sorted(PROBLEMS))
@@ -40,9 +54,71 @@ def test_every_kind_renders_complete_commands_with_the_real_ids(kind: str) -> No
     assert row.severity in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
     assert row.url.startswith("https://docs.aws.amazon.com/") and row.title
     for template, command in zip(row.fix, commands, strict=True):
-        assert command.startswith("aws ") or command.startswith("SG=")
-        for name in _placeholders(template):
-            assert PARAMS[name] in command, f"{kind}: {name} not filled in"
+        assert command.startswith("aws ")
+        for name in placeholders(template):
+            assert quote(PARAMS[name]) in command, f"{kind}: {name} not filled in"
+
+
+def test_every_placeholder_has_an_aws_format() -> None:
+    used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
+    # Built by the planner as Json / Shell, never from a string someone else wrote.
+    structured = {"ip_permissions", "replication", "credential_arg"}
+
+    assert sorted(used - set(FORMATS) - structured) == []
+
+
+def test_values_are_quoted_and_lists_become_separate_arguments() -> None:
+    command = render("aws logs create-log-group --region {region} --log-group-name {group} --x {ids}",
+                     {"region": "us-east-1", "group": "/ecs/a;$(touch PWNED)", "ids": ("a b", "c")})
+
+    assert command == ("aws logs create-log-group --region us-east-1 --log-group-name '/ecs/a;$(touch PWNED)' "
+                       "--x 'a b' c")
+
+
+def test_only_shell_fragments_are_placed_unquoted() -> None:
+    lookup = own_sg_lookup({"region": "us-east-1", "vpc_id": "vpc-0123abcd"})
+
+    assert isinstance(lookup, Shell)
+    assert lookup.text == ("\"$(aws ec2 describe-security-groups --region us-east-1 --filters "
+                           "Name=vpc-id,Values=vpc-0123abcd Name=group-name,Values=vpce-remediator-endpoints "
+                           "--query 'SecurityGroups[0].GroupId' --output text)\"")
+    assert render("x {sg}", {"sg": lookup}) == "x " + lookup.text
+    with pytest.raises(TypeError):
+        render("x {ids}", {"ids": ["subnet-1"]})  # a list is not a value: pass a tuple
+
+
+@pytest.mark.parametrize("template", [
+    "aws x --policy '{policy}'", 'aws x --name "{name}"', "aws x {name!r}", "aws x {name:>5}",
+    "aws x `{name}`", "aws x '{{unbalanced}}",
+])
+def test_a_template_cannot_place_a_value_inside_quotes(template: str) -> None:
+    with pytest.raises(TemplateError):
+        render(template, {"policy": "p", "name": "n"})
+
+
+def test_a_malformed_value_gets_no_command_and_is_named() -> None:
+    fix = fix_for("cross-region-logs", {"region": "eu-west-1", "log_group": "/ecs/app;$(touch${IFS}PWNED)"})
+
+    assert fix.commands == ()
+    assert "'/ecs/app;$(touch${IFS}PWNED)' is not a valid CloudWatch Logs log group name" in fix.note()
+
+
+def test_only_the_commands_carrying_a_malformed_value_are_left_out() -> None:
+    fix = fix_for("cross-region-ecr-image", {**PARAMS, "image_region": "us-west-2\n"})
+
+    assert fix.commands == ()
+    partial = fix_for("endpoint-security-group-missing", {**PARAMS, "security_group": "sg-1; reboot"})
+    assert [c.split()[2] for c in partial.commands] == ["create-security-group"]
+    assert partial.malformed == ("'sg-1; reboot' is not a valid security group",)
+
+
+def test_ingress_permissions_are_json_for_cidrs_and_groups() -> None:
+    assert quote(ingress_443(cidrs=("10.0.0.0/16",))) == (
+        """'[{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"IpRanges":[{"CidrIp":"10.0.0.0/16"}]}]'""")
+    assert ingress_443(group_ids=("sg-1", "sg-2")).value == [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}]}]
+    assert ingress_443(cidrs=("10.0.0.0/16",), why="from the VPC").value[0]["IpRanges"] == [
+        {"CidrIp": "10.0.0.0/16", "Description": "from the VPC"}]
 
 
 def _raised_kinds() -> set[str]:
@@ -81,7 +157,9 @@ def test_every_kind_the_engine_raises_has_a_row() -> None:
     assert {"endpoint-missing", "private-dns-off", "public-registry-image"} <= raised
 
 
-def test_ingress_shorthand_is_valid_for_cidrs_and_groups() -> None:
-    assert ingress_443(cidrs=("10.0.0.0/16",)) == "'IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=10.0.0.0/16}]'"
-    assert ingress_443(group_ids=("sg-1", "sg-2")) == (
-        "'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{GroupId=sg-1},{GroupId=sg-2}]'")
+def test_doctors_own_templates_place_values_outside_quotes_and_have_formats() -> None:
+    from vpce_remediator.hops import _FIXES
+
+    used = {name for templates in _FIXES.values() for t in templates for name in placeholders(t)}
+
+    assert sorted(used - set(FORMATS) - {"ip_permissions", "rule", "from_port", "to_port"}) == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -35,9 +36,17 @@ from vpce_remediator.snapshot import (
 
 REGION = "us-east-1"
 P = f"com.amazonaws.{REGION}."
-VPC = "vpc-1"
-A, B = "subnet-a", "subnet-b"
+VPC = "vpc-00000001"
+A, B = "subnet-0000000a", "subnet-0000000b"
 SUBNETS = {A: SubnetInfo(A, VPC, REGION + "a", "10.0.1.0/24"), B: SubnetInfo(B, VPC, REGION + "b", "10.0.2.0/24")}
+
+
+def vpce_id(service: str) -> str:
+    """A well-formed endpoint id per service: fix commands carry only ids in AWS's format."""
+    return f"vpce-{zlib.crc32(service.encode()):08x}"
+
+
+EP_ID = {s: vpce_id(s) for s in ("ecr.api", "ecr.dkr", "logs", "s3")}
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/team/web:1"
 REPO = f"arn:aws:ecr:{REGION}:123456789012:repository/team/web"
 ALLOW_ALL = (AclEntry(100, True, "-1", True, "0.0.0.0/0"), AclEntry(32767, True, "-1", False, "0.0.0.0/0"),
@@ -45,8 +54,8 @@ ALLOW_ALL = (AclEntry(100, True, "-1", True, "0.0.0.0/0"), AclEntry(32767, True,
 
 
 def endpoint(short: str, **kw: Any) -> EndpointInfo:
-    fields: dict[str, Any] = {"id": f"vpce-{short}", "service_name": P + short, "type": "Interface",
-                              "state": "available", "subnet_ids": (A, B), "group_ids": ("sg-ep",),
+    fields: dict[str, Any] = {"id": vpce_id(short), "service_name": P + short, "type": "Interface",
+                              "state": "available", "subnet_ids": (A, B), "group_ids": ("sg-000000e0",),
                               "private_dns": True, "route_table_ids": (), "policy": None, "owned": False}
     fields.update(kw)
     return EndpointInfo(**fields)
@@ -54,28 +63,28 @@ def endpoint(short: str, **kw: Any) -> EndpointInfo:
 
 HEALTHY_ENDPOINTS = (endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"),
                      endpoint("s3", type="Gateway", subnet_ids=(), group_ids=(), private_dns=False,
-                              route_table_ids=("rtb-private",)))
+                              route_table_ids=("rtb-00000001",)))
 
 
 def facts(image: str = IMAGE, egress_route: str | None = None, os_family: str | None = None,
           **kw: Any) -> DoctorFacts:
     w = Workload(kind="service", arn="arn:aws:ecs:us-east-1:123456789012:service/prod/web", name="web",
                  region=REGION, account="123456789012", launch_type="FARGATE", subnet_ids=(A, B),
-                 security_group_ids=("sg-task",), assign_public_ip=False, os_family=os_family,
+                 security_group_ids=("sg-000000a0",), assign_public_ip=False, os_family=os_family,
                  containers=(ContainerSpec("web", image, LogConfig("awslogs", (("awslogs-group", "/ecs/web"),))),))
     snap = VpcSnapshot(
         vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
         dns_support=True, dns_hostnames=True, subnets=SUBNETS,
-        route_tables={"rtb-private": RouteTableInfo("rtb-private", False, egress_route and "nat", egress_route,
+        route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, egress_route and "nat", egress_route,
                                                     (A, B)),
-                      "rtb-main": RouteTableInfo("rtb-main", True, None, None, ())},
+                      "rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())},
         endpoints=HEALTHY_ENDPOINTS,
-        security_groups={"sg-ep": SecurityGroupInfo("sg-ep", "endpoints", (IngressRule("tcp", 443, 443, (), ("sg-task",)),),
+        security_groups={"sg-000000e0": SecurityGroupInfo("sg-000000e0", "endpoints", (IngressRule("tcp", 443, 443, (), ("sg-000000a0",)),),
                                                     False)})
     base = DoctorFacts(
         workload=w, requirements=required_endpoints(w), snapshot=snap,
-        egress={"sg-task": (EgressRule("-1", 0, 65535, ("0.0.0.0/0",)),)},
-        acls=(NetworkAcl("acl-1", (A, B), ALLOW_ALL),), zones=(),
+        egress={"sg-000000a0": (EgressRule("-1", 0, 65535, ("0.0.0.0/0",)),)},
+        acls=(NetworkAcl("acl-00000001", (A, B), ALLOW_ALL),), zones=(),
         s3_prefix_list=PrefixList("pl-s3", ("52.216.0.0/15", "3.5.0.0/19")))
     snap_kw = {k: kw.pop(k) for k in list(kw) if k in VpcSnapshot.__dataclass_fields__}
     return replace(base, snapshot=replace(snap, **snap_kw), **kw)
@@ -101,13 +110,13 @@ def test_the_hand_built_vpc_is_healthy() -> None:
 
 
 def test_a_pending_endpoint_is_a_warning_not_a_failure() -> None:
-    eps = tuple(replace(e, state="pending") if e.id == "vpce-logs" else e for e in HEALTHY_ENDPOINTS)
+    eps = tuple(replace(e, state="pending") if e.id == EP_ID["logs"] else e for e in HEALTHY_ENDPOINTS)
 
     assert not_passing(check_hops(facts(endpoints=eps))) == {("logs", "endpoint"): {WARN}}
 
 
 def test_a_rejected_endpoint_fails_with_a_create_command() -> None:
-    eps = tuple(replace(e, state="rejected") if e.id == "vpce-logs" else e for e in HEALTHY_ENDPOINTS)
+    eps = tuple(replace(e, state="rejected") if e.id == EP_ID["logs"] else e for e in HEALTHY_ENDPOINTS)
 
     check = by_hop(check_hops(facts(endpoints=eps)))[("logs", "endpoint", A)]
 
@@ -132,7 +141,7 @@ def test_dns_resolution_off_fails_even_with_a_nat_route() -> None:
 
 def test_dns_hostnames_off_behind_a_nat_route_is_a_warning_and_the_endpoint_hops_too() -> None:
     """Names resolve publicly, so traffic takes the NAT path and the closed endpoint group is moot."""
-    groups = {"sg-ep": SecurityGroupInfo("sg-ep", "endpoints", (), False)}
+    groups = {"sg-000000e0": SecurityGroupInfo("sg-000000e0", "endpoints", (), False)}
 
     checks = check_hops(facts(dns_hostnames=False, egress_route="nat-1", security_groups=groups))
 
@@ -167,7 +176,7 @@ def test_a_zone_for_the_parent_domain_serves_a_centralised_endpoint() -> None:
 
 
 def test_windows_tasks_need_their_own_ephemeral_range_back() -> None:
-    acl = NetworkAcl("acl-1", (A, B), (
+    acl = NetworkAcl("acl-00000001", (A, B), (
         AclEntry(100, True, "-1", True, "0.0.0.0/0"),
         AclEntry(100, False, "6", True, "0.0.0.0/0", 443, 443),
         AclEntry(110, False, "6", True, "0.0.0.0/0", 32768, 60999)))
@@ -181,21 +190,21 @@ def test_windows_tasks_need_their_own_ephemeral_range_back() -> None:
 
 
 def test_an_s3_egress_rule_to_the_prefix_list_is_enough_and_a_vpc_only_rule_is_not() -> None:
-    to_pl = {"sg-task": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),
+    to_pl = {"sg-000000a0": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),
                          EgressRule("tcp", 443, 443, (), (), ("pl-s3",)))}
-    vpc_only = {"sg-task": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),)}
+    vpc_only = {"sg-000000a0": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),)}
 
     assert not_passing(check_hops(facts(egress=to_pl))) == {}
     failed = check_hops(facts(egress=vpc_only))
     assert not_passing(failed) == {("s3", "sg-egress"): {FAIL}}
-    assert "PrefixListIds=[{PrefixListId=pl-s3}]" in by_hop(failed)[("s3", "sg-egress", A)].fix[0]
+    assert '"PrefixListIds":[{"PrefixListId":"pl-s3"}]' in by_hop(failed)[("s3", "sg-egress", A)].fix[0]
 
 
 # ---------------------------------------------------------------- network ACL evaluation
 
 
 def acl(*entries: AclEntry) -> NetworkAcl:
-    return NetworkAcl("acl-x", ("subnet-a",), entries)
+    return NetworkAcl("acl-0000000f", ("subnet-0000000a",), entries)
 
 
 def test_the_first_matching_rule_decides() -> None:
@@ -227,7 +236,7 @@ def test_a_deny_for_part_of_the_peer_blocks() -> None:
 
 def test_the_acl_fix_lands_before_the_blocking_rule() -> None:
     deny = AclEntry(100, False, "6", False, "0.0.0.0/0", 1024, 65535)
-    closed = NetworkAcl("acl-1", (A, B), (AclEntry(100, True, "-1", True, "0.0.0.0/0"), deny,
+    closed = NetworkAcl("acl-00000001", (A, B), (AclEntry(100, True, "-1", True, "0.0.0.0/0"), deny,
                                           AclEntry(99, False, "6", True, "0.0.0.0/0", 443, 443)))
 
     checks = check_hops(facts(acls=(closed,)))
@@ -261,7 +270,7 @@ def test_policy_allows(statements: list[dict[str, Any]] | None, action: str, res
 def test_an_ecr_policy_fix_adds_exactly_what_is_missing() -> None:
     scoped = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:*",
                                         "Resource": REPO + "-other"}]})
-    eps = tuple(replace(e, policy=scoped) if e.id == "vpce-ecr.dkr" else e for e in HEALTHY_ENDPOINTS)
+    eps = tuple(replace(e, policy=scoped) if e.id == EP_ID["ecr.dkr"] else e for e in HEALTHY_ENDPOINTS)
 
     check = by_hop(check_hops(facts(endpoints=eps)))[("ecr.dkr", "policy", A)]
 

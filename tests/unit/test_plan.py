@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -32,48 +33,56 @@ from vpce_remediator.snapshot import (
 
 REGION = "us-east-1"
 P = f"com.amazonaws.{REGION}."
-VPC = "vpc-1"
-SUBNETS = {f"subnet-{az}": SubnetInfo(f"subnet-{az}", VPC, REGION + az, f"10.0.{i}.0/24")
+VPC = "vpc-00000001"
+SUBNETS = {f"subnet-0000000{az}": SubnetInfo(f"subnet-0000000{az}", VPC, REGION + az, f"10.0.{i}.0/24")
            for i, az in enumerate("abc", start=1)}
 ALL_AZS = frozenset(REGION + az for az in "abcdef")
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/web:1"
+
+
+def vpce_id(service: str) -> str:
+    """A well-formed endpoint id per service: fix commands carry only ids in AWS's format."""
+    return f"vpce-{zlib.crc32(service.encode()):08x}"
+
+
+EP_ID = {s: vpce_id(s) for s in ("ecr.api", "ecr.dkr", "logs", "s3")}
 
 
 def snapshot(**kw: Any) -> VpcSnapshot:
     base = VpcSnapshot(
         vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
         dns_support=True, dns_hostnames=True, subnets=SUBNETS,
-        route_tables={"rtb-private": RouteTableInfo("rtb-private", False, None, None, tuple(SUBNETS)),
-                      "rtb-main": RouteTableInfo("rtb-main", True, None, None, ())},
+        route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, None, None, tuple(SUBNETS)),
+                      "rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())},
         endpoints=(), security_groups={},
         offers={P + s: ServiceOffer(P + s, ("Interface",), ALL_AZS) for s in ("ecr.api", "ecr.dkr", "logs")},
     )
     return replace(base, **kw)
 
 
-def web(subnets: tuple[str, ...] = ("subnet-a", "subnet-b"), **kw: Any) -> WorkloadNeeds:
+def web(subnets: tuple[str, ...] = ("subnet-0000000a", "subnet-0000000b"), **kw: Any) -> WorkloadNeeds:
     w = Workload(kind="task", arn="arn:aws:ecs:task/1", name="web:1", region=REGION, account="123456789012",
-                 launch_type="FARGATE", subnet_ids=subnets, security_group_ids=("sg-task",),
+                 launch_type="FARGATE", subnet_ids=subnets, security_group_ids=("sg-000000a0",),
                  containers=(ContainerSpec("web", IMAGE, LogConfig("awslogs", (("awslogs-group", "/ecs/web"),))),),
                  assign_public_ip=False, **kw)
     return WorkloadNeeds(w, required_endpoints(w))
 
 
-def endpoint(service: str, subnets: tuple[str, ...] = ("subnet-a", "subnet-b"), owned: bool = True,
+def endpoint(service: str, subnets: tuple[str, ...] = ("subnet-0000000a", "subnet-0000000b"), owned: bool = True,
              **kw: Any) -> EndpointInfo:
-    fields: dict[str, Any] = {"id": f"vpce-{service}", "service_name": P + service, "type": "Interface",
-                              "state": "available", "subnet_ids": subnets, "group_ids": ("sg-own",),
+    fields: dict[str, Any] = {"id": vpce_id(service), "service_name": P + service, "type": "Interface",
+                              "state": "available", "subnet_ids": subnets, "group_ids": ("sg-000000c0",),
                               "private_dns": True, "route_table_ids": (), "policy": None, "owned": owned}
     fields.update(kw)
     return EndpointInfo(**fields)
 
 
-OWN_SG = SecurityGroupInfo("sg-own", "vpce-remediator-endpoints",
+OWN_SG = SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
                            (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
 COMPLIANT = dict(
     endpoints=(endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"),
-               endpoint("s3", subnets=(), type="Gateway", route_table_ids=("rtb-private",), group_ids=())),
-    security_groups={"sg-own": OWN_SG}, offers={})
+               endpoint("s3", subnets=(), type="Gateway", route_table_ids=("rtb-00000001",), group_ids=())),
+    security_groups={"sg-000000c0": OWN_SG}, offers={})
 
 
 def kinds(plan: Any) -> list[str]:
@@ -86,9 +95,9 @@ def test_a_fresh_vpc_gets_one_security_group_three_interfaces_and_a_gateway() ->
     assert kinds(plan) == [CREATE_SECURITY_GROUP] + [CREATE_INTERFACE] * 3 + [CREATE_GATEWAY]
     creates = {a.service: a for a in plan.actions if a.kind == CREATE_INTERFACE}
     assert set(creates) == {P + "ecr.api", P + "ecr.dkr", P + "logs"}
-    assert all(a.subnet_ids == ("subnet-a", "subnet-b") for a in creates.values())
+    assert all(a.subnet_ids == ("subnet-0000000a", "subnet-0000000b") for a in creates.values())
     (gateway,) = [a for a in plan.actions if a.kind == CREATE_GATEWAY]
-    assert gateway.route_table_ids == ("rtb-private",)
+    assert gateway.route_table_ids == ("rtb-00000001",)
     assert plan.findings == () and plan.needs_offers == frozenset()
 
 
@@ -112,14 +121,14 @@ def test_unknown_offers_are_asked_for_before_creating() -> None:
 
 
 def test_one_subnet_per_az_and_unoffered_azs_are_noted() -> None:
-    two_in_a = {**SUBNETS, "subnet-a2": SubnetInfo("subnet-a2", VPC, REGION + "a", "10.0.9.0/24")}
+    two_in_a = {**SUBNETS, "subnet-000000a2": SubnetInfo("subnet-000000a2", VPC, REGION + "a", "10.0.9.0/24")}
     offers = {P + s: ServiceOffer(P + s, ("Interface",), frozenset({REGION + "a"}))
               for s in ("ecr.api", "ecr.dkr", "logs")}
 
-    plan = plan_remediation([web(("subnet-a2", "subnet-a", "subnet-b"))],
+    plan = plan_remediation([web(("subnet-000000a2", "subnet-0000000a", "subnet-0000000b"))],
                             snapshot(subnets=two_in_a, offers=offers))
 
-    assert {a.subnet_ids for a in plan.actions if a.kind == CREATE_INTERFACE} == {("subnet-a",)}
+    assert {a.subnet_ids for a in plan.actions if a.kind == CREATE_INTERFACE} == {("subnet-0000000a",)}
     assert any("not offered in us-east-1b" in n for n in plan.notes)
 
 
@@ -159,19 +168,19 @@ def test_vpc_dns_off_is_reported_per_attribute_and_holds_interface_creates() -> 
 
 
 def test_owned_endpoint_missing_an_az_gets_the_subnet_foreign_one_gets_a_finding() -> None:
-    owned = snapshot(**{**COMPLIANT, "endpoints": (endpoint("ecr.api", ("subnet-a",)),) + COMPLIANT["endpoints"][1:],
+    owned = snapshot(**{**COMPLIANT, "endpoints": (endpoint("ecr.api", ("subnet-0000000a",)),) + COMPLIANT["endpoints"][1:],
                         "offers": {P + "ecr.api": ServiceOffer(P + "ecr.api", ("Interface",), ALL_AZS)}})
     plan = plan_remediation([web()], owned)
     assert [(a.kind, a.resource_id, a.subnet_ids) for a in plan.actions] == [
-        (ADD_SUBNETS, "vpce-ecr.api", ("subnet-b",))]
+        (ADD_SUBNETS, EP_ID["ecr.api"], ("subnet-0000000b",))]
 
-    foreign = replace(owned, endpoints=(endpoint("ecr.api", ("subnet-a",), owned=False),) + owned.endpoints[1:])
+    foreign = replace(owned, endpoints=(endpoint("ecr.api", ("subnet-0000000a",), owned=False),) + owned.endpoints[1:])
     plan = plan_remediation([web()], foreign)
     assert plan.actions == ()
     (finding,) = plan.findings
-    assert finding.problem == "endpoint-missing-az" and finding.resource_id == "vpce-ecr.api"
-    assert finding.fix == (f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-ecr.api "
-                           "--add-subnet-ids subnet-b",)
+    assert finding.problem == "endpoint-missing-az" and finding.resource_id == EP_ID["ecr.api"]
+    assert finding.fix == (f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id {EP_ID['ecr.api']} "
+                           "--add-subnet-ids subnet-0000000b",)
 
 
 def test_private_dns_off_is_fixed_when_owned() -> None:
@@ -179,7 +188,7 @@ def test_private_dns_off_is_fixed_when_owned() -> None:
                                                              if e.service_name != P + "ecr.dkr")
     plan = plan_remediation([web()], snapshot(**{**COMPLIANT, "endpoints": eps}))
 
-    assert [(a.kind, a.resource_id) for a in plan.actions] == [(ENABLE_PRIVATE_DNS, "vpce-ecr.dkr")]
+    assert [(a.kind, a.resource_id) for a in plan.actions] == [(ENABLE_PRIVATE_DNS, EP_ID["ecr.dkr"])]
 
 
 def test_own_security_group_gains_a_new_vpc_cidr() -> None:
@@ -190,22 +199,22 @@ def test_own_security_group_gains_a_new_vpc_cidr() -> None:
 
 def test_foreign_security_group_counts_a_wider_cidr_or_the_task_group() -> None:
     def with_rule(rule: IngressRule) -> VpcSnapshot:
-        group = SecurityGroupInfo("sg-theirs", "theirs", (rule,), False)
-        eps = tuple(replace(e, owned=False, group_ids=("sg-theirs",)) if e.type == "Interface" else e
+        group = SecurityGroupInfo("sg-000000f0", "theirs", (rule,), False)
+        eps = tuple(replace(e, owned=False, group_ids=("sg-000000f0",)) if e.type == "Interface" else e
                     for e in COMPLIANT["endpoints"])
-        return snapshot(**{**COMPLIANT, "endpoints": eps, "security_groups": {"sg-theirs": group}})
+        return snapshot(**{**COMPLIANT, "endpoints": eps, "security_groups": {"sg-000000f0": group}})
 
     assert plan_remediation([web()], with_rule(IngressRule("tcp", 0, 65535, ("10.0.0.0/8",), ()))).findings == ()
-    assert plan_remediation([web()], with_rule(IngressRule("-1", 0, 0, (), ("sg-task",)))).findings == ()
+    assert plan_remediation([web()], with_rule(IngressRule("-1", 0, 0, (), ("sg-000000a0",)))).findings == ()
     closed = plan_remediation([web()], with_rule(IngressRule("tcp", 22, 22, ("10.0.0.0/16",), ())))
     assert {f.problem for f in closed.findings} == {"endpoint-sg-closed"}
-    assert all(f.resource_id == "sg-theirs" for f in closed.findings)
+    assert all(f.resource_id == "sg-000000f0" for f in closed.findings)
 
 
 @pytest.mark.parametrize("public_ip, enforced", [(False, True), (True, False)])
 def test_an_internet_gateway_only_helps_tasks_with_a_public_ip(public_ip: bool, enforced: bool) -> None:
-    igw = {"rtb-private": RouteTableInfo("rtb-private", False, "igw", "igw-1", tuple(SUBNETS)),
-           "rtb-main": RouteTableInfo("rtb-main", True, None, None, ())}
+    igw = {"rtb-00000001": RouteTableInfo("rtb-00000001", False, "igw", "igw-1", tuple(SUBNETS)),
+           "rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())}
     needs = web()
     needs = WorkloadNeeds(replace(needs.workload, assign_public_ip=public_ip), needs.requirements)
 
@@ -216,12 +225,12 @@ def test_an_internet_gateway_only_helps_tasks_with_a_public_ip(public_ip: bool, 
 
 
 def test_a_subnet_without_an_explicit_table_uses_the_main_one() -> None:
-    tables = {"rtb-main": RouteTableInfo("rtb-main", True, None, None, ())}
+    tables = {"rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())}
 
     plan = plan_remediation([web()], snapshot(route_tables=tables))
 
     (gateway,) = [a for a in plan.actions if a.kind == CREATE_GATEWAY]
-    assert gateway.route_table_ids == ("rtb-main",)
+    assert gateway.route_table_ids == ("rtb-00000002",)
 
 
 def test_s3_policy_that_blocks_the_layer_bucket_is_reported_with_a_policy_that_works() -> None:
@@ -268,13 +277,13 @@ SIX = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts")
 
 
 def _six() -> WorkloadNeeds:
-    w = Workload(kind="subnet", arn="subnet-a", name="subnet-a", region=REGION, account="123456789012",
-                 launch_type="FARGATE", subnet_ids=("subnet-a", "subnet-b"),
+    w = Workload(kind="subnet", arn="subnet-0000000a", name="subnet-0000000a", region=REGION, account="123456789012",
+                 launch_type="FARGATE", subnet_ids=("subnet-0000000a", "subnet-0000000b"),
                  inherited=tuple((s, "Interface", f"needs {s}") for s in SIX))
     return WorkloadNeeds(w, required_endpoints(w))
 
 
-OWN = {"sg-own": SecurityGroupInfo("sg-own", "vpce-remediator-endpoints",
+OWN = {"sg-000000c0": SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
                                    (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)}
 
 
