@@ -146,12 +146,20 @@ def run_demo(as_json: bool = False) -> int:
 
     from vpce_remediator.aws import Clients
     from vpce_remediator.engine import Settings, evaluate_event
+    from vpce_remediator.lock import VpcLock
     from vpce_remediator.render import summary
     from vpce_remediator.samples import load_event
 
     started = time.monotonic()
     with mock_aws():
         estate = seed(boto3)
+        # The stack's state table, as the Lambda has it: the lock, and the record of what the tool
+        # made (only what it recorded is its own to change; a tag proves nothing).
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(TableName="vpce-remediator-state", BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        lock = VpcLock(dynamodb, "vpce-remediator-state")
         print("Demo account (in-process moto): "
               + "; ".join(f"VPC {k} {v['vpc']} ({len(v['subnets'])} subnets)" for k, v in estate.ids.items()))
         totals: dict[str, int] = {}
@@ -161,7 +169,7 @@ def run_demo(as_json: bool = False) -> int:
             writes = 0
             for label, sample, overrides in estate.events:
                 clients = Clients(region=REGION)
-                outcome = evaluate_event(load_event(sample, overrides), clients, Settings(mode=mode))
+                outcome = evaluate_event(load_event(sample, overrides), clients, Settings(mode=mode), lock)
                 result = outcome.to_dict()
                 writes += len(clients.write_calls())
                 print(f"\n--- {label}")
