@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from iam_eval import load_template  # tools/ is on pytest's path
 
 from vpce_remediator.samples import EVENTS_DIR, load_event
 from vpce_remediator.triggers import DETAIL_TYPE, TRIGGERS
@@ -27,28 +27,7 @@ OWN_ROLE_PATH = "detail.userIdentity.sessionContext.sessionIssuer.arn"
 # --- template.yaml ---------------------------------------------------------------------------------------------
 
 
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short tags (!Ref, !GetAtt, !Sub...) as their long form."""
-
-
-def _cfn_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+# One reader of the template's short tags (!Ref, !GetAtt, !Sub...), shared with the IAM evaluator.
 
 
 def rule_patterns(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
