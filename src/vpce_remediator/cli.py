@@ -2,12 +2,14 @@
 
     vpce-remediator invoke EVENT_FILE [--mode report|remediate|opt-in] [--region R] [--profile P]
                            [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
+                           [--endpoint-policy auto|organization|account|aws-default]
     vpce-remediator demo
     vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
                            --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
                            [--profile P] [--endpoint-url URL] [--json]
     vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
+                         [--endpoint-policy auto|organization|account|aws-default]
 
 Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
 passes, 3 a hop fails.
@@ -50,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--vpc", action="extend", nargs="+", metavar="VPC_ID", help="only these VPCs")
     scan.add_argument("--mode", default="report", choices=("report", "remediate"))
     scan.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    for p in (inv, scan):
+        p.add_argument("--endpoint-policy", default="auto",
+                       choices=("auto", "organization", "account", "aws-default"),
+                       help="policy on the endpoints it creates: the organization's or the account's "
+                            "principals and resources (auto: organization when in one), or none")
     for p in (doc, scan):
         p.add_argument("--region")
         p.add_argument("--profile")
@@ -91,7 +98,8 @@ def _invoke(args: argparse.Namespace) -> int:
     try:
         clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
                           endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
-        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
+                            endpoint_policy=args.endpoint_policy)
         if is_config_event(event):
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
             # TESTMODE sends them in test mode) instead of the event contract.
@@ -148,7 +156,8 @@ def _scan(args: argparse.Namespace) -> int:
     try:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                           pace=args.endpoint_url is None)
-        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets)
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
+                            endpoint_policy=args.endpoint_policy)
         result = scan_estate(clients, settings, vpcs, progress).to_dict()
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)

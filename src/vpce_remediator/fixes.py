@@ -38,11 +38,11 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
-        "--private-dns-enabled " + _EP_TAGS,
+        "--private-dns-enabled{policy_arg} " + _EP_TAGS,
     ),
     "gateway-endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Gateway "
-        "--service-name {service} --route-table-ids {route_table_ids} " + _EP_TAGS,
+        "--service-name {service} --route-table-ids {route_table_ids}{policy_arg} " + _EP_TAGS,
     ),
     "endpoint-missing-az": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
@@ -66,6 +66,17 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "s3-policy-blocks-ecr-layers": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
         "--policy-document '{policy}'",
+    ),
+    "endpoint-policy-changed": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--policy-document '{policy}'",
+    ),
+    "endpoint-policy-blocks-workload": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--policy-document '{policy}'",
+    ),
+    "endpoint-policy-reset": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} --reset-policy",
     ),
     "service-not-offered": (
         "aws ec2 describe-vpc-endpoint-services --region {region} --service-names {service} "
@@ -138,6 +149,12 @@ PROBLEMS: dict[str, ProblemKind] = dict([
     _row("endpoint-sg-closed", "Endpoint security group blocks HTTPS from the workload", "HIGH",
          _PRIVATELINK + "create-interface-endpoint.html"),
     _row("s3-policy-blocks-ecr-layers", "S3 endpoint policy blocks ECR image layers", "HIGH", _ECR_VPCE),
+    _row("endpoint-policy-changed", "The remediator's endpoint policy was changed", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
+    _row("endpoint-policy-blocks-workload", "Endpoint policy blocks the workload's calls", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
+    _row("endpoint-policy-reset", "Endpoint policy blocks the workload's calls", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
     _row("service-not-offered", "Endpoint service not offered where the workload runs", "MEDIUM",
          _PRIVATELINK + "aws-services-privatelink-support.html"),
     _row("public-registry-image", "Image from a public registry", "MEDIUM",
@@ -159,7 +176,8 @@ PROBLEMS: dict[str, ProblemKind] = dict([
 
 def fix_commands(kind: str, params: Mapping[str, str]) -> tuple[str, ...]:
     """The commands that fix a problem of `kind` (every kind the engine raises has a row)."""
-    return tuple(t.format(**params) for t in PROBLEMS[kind].fix)
+    # `policy_arg` (the create commands' --policy-document) is empty for doors that send no policy.
+    return tuple(t.format(**{"policy_arg": "", **params}) for t in PROBLEMS[kind].fix)
 
 
 def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> str:

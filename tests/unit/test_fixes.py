@@ -22,7 +22,7 @@ PARAMS = {
     "repository": "dotnet/runtime", "image_region": "us-west-2", "image_account": "111122223333",
     "secret_region": "us-west-2", "arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:db-AbCdEf",
     "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::1:role/vpce",
-    "iam_action": "ec2:CreateVpcEndpoint",
+    "iam_action": "ec2:CreateVpcEndpoint", "policy_arg": " --policy-document '{\"Statement\":[]}'",
 }
 
 
