@@ -132,7 +132,7 @@ def test_the_deployed_rule_routes_exactly_the_handled_successful_calls(aws: Any,
 
 
 @pytest.mark.parametrize("mode, policies", [("report", ["read-and-run"]),
-                                            ("remediate", ["read-and-run", "remediate-own-resources"])])
+                                            ("remediate", ["read-and-run", "read-organization", "remediate-own-resources"])])
 def test_only_a_remediating_stack_holds_the_write_policy(aws: Any, mode: str, policies: list[str]) -> None:
     stack = deploy(aws, mode)
     iam = aws.client("iam", region_name=REGION)
