@@ -22,10 +22,13 @@ def _cold_container() -> Iterator[None]:
     """Each test is a cold Lambda container: the queue handler's memory of recent launches is
     module-level (it lives across warm invocations), so it is emptied around every test."""
     from vpce_remediator.batch import CONTAINER_MEMORY
+    from vpce_remediator.engine import _ORGANIZATIONS
 
     CONTAINER_MEMORY.clear()
+    _ORGANIZATIONS.clear()
     yield
     CONTAINER_MEMORY.clear()
+    _ORGANIZATIONS.clear()
 
 
 @pytest.fixture

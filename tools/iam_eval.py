@@ -41,6 +41,7 @@ from vpce_remediator.plan import (
     CREATE_INTERFACE,
     CREATE_SECURITY_GROUP,
     ENABLE_PRIVATE_DNS,
+    SET_ENDPOINT_POLICY,
     Action,
     Plan,
 )
@@ -515,6 +516,10 @@ class _RecordingEc2:
         return {"Return": True}
 
 
+# A policy as the tool writes it (its content is not an IAM condition of the call).
+_SCOPED_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+
+
 def _action(kind: str, service: str = "", resource_id: str = "", **kw: Any) -> Action:
     return Action(kind, service, resource_id, "test", "test", (), **kw)
 
@@ -531,6 +536,8 @@ def call_shapes(vpc_id: str = "vpc-0a1b2c3d4e5f60718", service: str = "ecr.dkr")
         "add-security-group": _action(ADD_SECURITY_GROUP, prefix + service, OWNED_ENDPOINT),
         "enable-private-dns": _action(ENABLE_PRIVATE_DNS, prefix + service, OWNED_ENDPOINT),
         "authorize-ingress": _action(AUTHORIZE_INGRESS, "", OWNED_SG, cidrs=("10.1.0.0/16",)),
+        "set-endpoint-policy": _action(SET_ENDPOINT_POLICY, prefix + service, OWNED_ENDPOINT, policy=_SCOPED_POLICY),
+        "reset-endpoint-policy": _action(SET_ENDPOINT_POLICY, prefix + service, OWNED_ENDPOINT),
     }
     bare = VpcSnapshot(vpc_id, REGION, ACCOUNT, ("10.0.0.0/16",), {}, True, True, {}, {}, (), {})
     with_group = replace(bare, security_groups={OWNED_SG: SecurityGroupInfo(OWNED_SG, OWN_SG_NAME, (), True)})

@@ -26,6 +26,7 @@ from vpce_remediator.plan import (
     CREATE_INTERFACE,
     CREATE_SECURITY_GROUP,
     ENABLE_PRIVATE_DNS,
+    SET_ENDPOINT_POLICY,
     Action,
     Plan,
 )
@@ -42,7 +43,7 @@ from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
 ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
-                             ENABLE_PRIVATE_DNS})
+                             ENABLE_PRIVATE_DNS, SET_ENDPOINT_POLICY})
 
 DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})  # doctor's probe
 
@@ -68,6 +69,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADD_ROUTE_TABLES: ("ec2:ModifyVpcEndpoint",),
     ADD_SECURITY_GROUP: ("ec2:ModifyVpcEndpoint",),
     ENABLE_PRIVATE_DNS: ("ec2:ModifyVpcEndpoint",),
+    SET_ENDPOINT_POLICY: ("ec2:ModifyVpcEndpoint",),
 }
 
 
@@ -243,21 +245,32 @@ def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
 
 def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
     short = action.service.removeprefix(service_prefix(snap.region))
-    token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True)
+    # A different policy is a different request: it joins the token (none keeps the old token).
+    token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
+                         *_policy_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Interface",
         SubnetIds=list(action.subnet_ids), SecurityGroupIds=[own_sg], PrivateDnsEnabled=True,
-        ClientToken=token, TagSpecifications=_tags("vpc-endpoint", f"vpce-remediator/{short}"))
+        ClientToken=token, TagSpecifications=_tags("vpc-endpoint", f"vpce-remediator/{short}"),
+        **_policy_args(action))
     return str(response["VpcEndpoint"]["VpcEndpointId"])
 
 
 def _create_gateway(ec2: Any, snap: VpcSnapshot, action: Action) -> str:
-    token = client_token(snap.vpc_id, action.service, "Gateway", action.route_table_ids)
+    token = client_token(snap.vpc_id, action.service, "Gateway", action.route_table_ids, *_policy_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Gateway",
         RouteTableIds=list(action.route_table_ids), ClientToken=token,
-        TagSpecifications=_tags("vpc-endpoint", "vpce-remediator/s3"))
+        TagSpecifications=_tags("vpc-endpoint", "vpce-remediator/s3"), **_policy_args(action))
     return str(response["VpcEndpoint"]["VpcEndpointId"])
+
+
+def _policy_parts(action: Action) -> tuple[str, ...]:
+    return (action.policy,) if action.policy else ()
+
+
+def _policy_args(action: Action) -> dict[str, Any]:
+    return {"PolicyDocument": action.policy} if action.policy else {}
 
 
 def _modify(ec2: Any, action: Action, own_sg: str) -> None:
@@ -270,6 +283,8 @@ def _modify(ec2: Any, action: Action, own_sg: str) -> None:
         args["AddSecurityGroupIds"] = [own_sg]
     elif action.kind == ENABLE_PRIVATE_DNS:
         args["PrivateDnsEnabled"] = True
+    elif action.kind == SET_ENDPOINT_POLICY:
+        args.update({"PolicyDocument": action.policy} if action.policy else {"ResetPolicy": True})
     else:
         raise ValueError(f"unknown action {action.kind}")
     ec2.modify_vpc_endpoint(**args)

@@ -4,6 +4,7 @@
                            [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
                            [--max-endpoints-per-vpc N]
                            [--state-table TABLE]
+                           [--endpoint-policy auto|organization|account|aws-default]
     vpce-remediator demo
     vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
                            --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
@@ -18,6 +19,7 @@
 Without --state-table (the stack's LockTableName output) the CLI owns no existing endpoint: it
 creates missing ones and reports every change to an existing one, with the fix. `adopt` records
 endpoints tagged by an earlier version as the tool's, once an operator confirms each.
+                         [--endpoint-policy auto|organization|account|aws-default]
 
 Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
 passes, 3 a hop fails.
@@ -75,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--state-table", metavar="TABLE", required=p is adopt,
                        help="the stack's state table (output LockTableName): what the tool recorded "
                             "as its own is maintained, as the Lambda does")
+    for p in (inv, scan):
+        p.add_argument("--endpoint-policy", default="auto",
+                       choices=("auto", "organization", "account", "aws-default"),
+                       help="policy on the endpoints it creates: the organization's or the account's "
+                            "principals and resources (auto: organization when in one), or none")
     for p in (doc, scan, adopt):
         p.add_argument("--region")
         p.add_argument("--profile")
@@ -119,7 +126,8 @@ def _invoke(args: argparse.Namespace) -> int:
         clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
                           endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
-                            max_endpoints_per_vpc=args.max_endpoints_per_vpc)
+                            max_endpoints_per_vpc=args.max_endpoints_per_vpc,
+                            endpoint_policy=args.endpoint_policy)
         if is_config_event(event):
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
             # TESTMODE sends them in test mode) instead of the event contract.
@@ -177,7 +185,8 @@ def _scan(args: argparse.Namespace) -> int:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
                           pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
-                            max_endpoints_per_vpc=args.max_endpoints_per_vpc)
+                            max_endpoints_per_vpc=args.max_endpoints_per_vpc,
+                            endpoint_policy=args.endpoint_policy)
         result = scan_estate(clients, settings, vpcs, progress, _lock(clients, args.state_table)).to_dict()
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)

@@ -4,15 +4,19 @@ Every door (Lambda handler, CLI `invoke`, demo) calls `evaluate_event`; none has
 """
 from __future__ import annotations
 
+import logging
 import os
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
+from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -23,6 +27,7 @@ from vpce_remediator.plan import (
     CREATE_GATEWAY,
     CREATE_INTERFACE,
     ENABLE_PRIVATE_DNS,
+    SET_ENDPOINT_POLICY,
     Action,
     Finding,
     Plan,
@@ -37,6 +42,12 @@ from vpce_remediator.trust import Trust, trust_for
 
 MODES = ("report", "remediate", "opt-in")
 
+# Resolving EndpointPolicy auto / organization: one call per account and container.
+ORGANIZATION_ACTIONS = ("organizations:DescribeOrganization",)
+_ORGANIZATIONS: dict[str, str | None] = {}
+
+log = logging.getLogger(__name__)
+
 COMPLIANT, REMEDIATED, NON_COMPLIANT, IGNORED = "compliant", "remediated", "non_compliant", "ignored"
 
 
@@ -47,12 +58,29 @@ class Settings:
     excluded_vpcs: frozenset[str] = frozenset()
     own_role_arn: str | None = None
     max_endpoints_per_vpc: int = 20  # interface endpoints the tool keeps in one VPC
+    endpoint_policy: str = AUTO  # auto, organization, account, aws-default
+    organization_id: str | None = None  # set by `with_organization` (remediating runs only)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.max_endpoints_per_vpc < 0:
             raise ValueError(f"max_endpoints_per_vpc must be 0 or more, not {self.max_endpoints_per_vpc}")
+        if self.endpoint_policy not in SETTINGS:
+            raise ValueError(f"endpoint_policy must be one of {', '.join(SETTINGS)}, not {self.endpoint_policy!r}")
+
+    def policy_scope(self, account: str) -> PolicyScope:
+        """The scope of the endpoint policies for `account`. Unresolved (report mode reads no
+        organization), auto and organization stand in as the account's scope, marked inexact."""
+        if self.endpoint_policy == AWS_DEFAULT:
+            return PolicyScope(AWS_DEFAULT, account)
+        if self.endpoint_policy == ACCOUNT:
+            return PolicyScope(ACCOUNT, account)
+        if self.organization_id == "":  # resolved: the account is in no organization
+            return PolicyScope(ACCOUNT, account)
+        if self.organization_id:
+            return PolicyScope(ORGANIZATION, account, self.organization_id)
+        return PolicyScope(ACCOUNT, account, exact=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -63,6 +91,7 @@ class Settings:
             excluded_vpcs=frozenset(v.strip() for v in env.get("EXCLUDED_VPC_IDS", "").split(",") if v.strip()),
             own_role_arn=env.get("OWN_ROLE_ARN") or None,
             max_endpoints_per_vpc=int(env.get("MAX_ENDPOINTS_PER_VPC") or 20),
+            endpoint_policy=env.get("ENDPOINT_POLICY", AUTO) or AUTO,
         )
 
 
@@ -74,6 +103,32 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 def mode_tag_value(tags: Mapping[str, str]) -> str:
     """The VPC's mode tag as IAM's *IgnoreCase operators compare it: ASCII case folded, no stripping."""
     return tags.get(MODE_TAG, "").translate(_ASCII_LOWER)
+
+
+def with_organization(clients: Clients, settings: Settings, account: str) -> Settings:
+    """Settings whose auto / organization endpoint policy knows the organization's id ("" when the
+    account is in none): organizations:DescribeOrganization, once per account and container. A
+    refusal leaves it unresolved: the account's scope is then used, and nothing is restored."""
+    if settings.endpoint_policy not in (AUTO, ORGANIZATION) or settings.organization_id is not None:
+        return settings
+    if account not in _ORGANIZATIONS:
+        try:
+            org = clients.client("organizations").describe_organization()["Organization"]["Id"]
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code == "AWSOrganizationsNotInUseException":
+                org = ""
+            elif code in ("AccessDenied", "AccessDeniedException"):
+                log.warning("cannot read the organization (%s): endpoint policies scoped to the account", code)
+                return settings
+            else:
+                raise
+        _ORGANIZATIONS[account] = org
+    org = _ORGANIZATIONS[account]
+    if org == "" and settings.endpoint_policy == ORGANIZATION:
+        log.warning("EndpointPolicy organization, but account %s is in no organization: scoped to the account",
+                    account)
+    return replace(settings, organization_id=org)
 
 
 def effective_mode(settings: Settings, vpc_id: str, tags: Mapping[str, str]) -> str:
@@ -203,6 +258,8 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
     if mode == "ignore":
         why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"
         return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} is {why}: not evaluated")
+    if mode == "remediate":
+        settings = with_organization(clients, settings, trigger.account)
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
     trust = trust_for(lock)
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
@@ -232,10 +289,11 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
 
 def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
-    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
+    scope = settings.policy_scope(snap.account)
+    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     if plan.needs_offers:
         snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
-        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc)
+        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     return snap, plan
 
 
@@ -284,7 +342,7 @@ def _inherit(subnet: SubnetInfo, needs: list[WorkloadNeeds], snap: VpcSnapshot) 
 
 
 def _as_finding(action: Action, snap: VpcSnapshot) -> Finding:
-    if action.kind in (ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP, ENABLE_PRIVATE_DNS):
+    if action.kind in (ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP, ENABLE_PRIVATE_DNS, SET_ENDPOINT_POLICY):
         rtype, rid = "AWS::EC2::VPCEndpoint", action.resource_id
     elif action.kind == AUTHORIZE_INGRESS:
         rtype, rid = "AWS::EC2::SecurityGroup", action.resource_id

@@ -65,11 +65,11 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
-        "--private-dns-enabled " + _EP_TAGS,
+        "--private-dns-enabled{policy_arg} " + _EP_TAGS,
     ),
     "gateway-endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Gateway "
-        "--service-name {service} --route-table-ids {route_table_ids} " + _EP_TAGS,
+        "--service-name {service} --route-table-ids {route_table_ids}{policy_arg} " + _EP_TAGS,
     ),
     "endpoint-missing-az": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
@@ -98,6 +98,17 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "s3-policy-blocks-ecr-layers": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
         "--policy-document {policy}",
+    ),
+    "endpoint-policy-changed": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--policy-document {policy}",
+    ),
+    "endpoint-policy-blocks-workload": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
+        "--policy-document {policy}",
+    ),
+    "endpoint-policy-reset": (
+        "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} --reset-policy",
     ),
     "service-not-offered": (
         "aws ec2 describe-vpc-endpoint-services --region {region} --service-names {service} "
@@ -210,6 +221,12 @@ PROBLEMS: dict[str, ProblemKind] = dict([
     _row("endpoint-sg-closed", "Endpoint security group blocks HTTPS from the workload", "HIGH",
          _PRIVATELINK + "create-interface-endpoint.html"),
     _row("s3-policy-blocks-ecr-layers", "S3 endpoint policy blocks ECR image layers", "HIGH", _ECR_VPCE),
+    _row("endpoint-policy-changed", "The remediator's endpoint policy was changed", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
+    _row("endpoint-policy-blocks-workload", "Endpoint policy blocks the workload's calls", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
+    _row("endpoint-policy-reset", "Endpoint policy blocks the workload's calls", "HIGH",
+         _PRIVATELINK + "vpc-endpoints-access.html"),
     _row("service-not-offered", "Endpoint service not offered where the workload runs", "MEDIUM",
          _PRIVATELINK + "aws-services-privatelink-support.html"),
     _row("public-registry-image", "Image from a public registry", "MEDIUM",
@@ -254,6 +271,9 @@ class Shell:
     `shell`, never from a string someone else wrote: `render` trusts it as it is."""
 
     text: str
+
+
+NO_ARG = Shell("")  # an optional argument left out
 
 
 @dataclass(frozen=True)
@@ -453,7 +473,8 @@ def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
 
 def fix_for(kind: str, params: Mapping[str, Value]) -> Fix:
     """The fix of a problem of `kind` (every kind the engine raises has a row), with what was malformed."""
-    return render_fix(PROBLEMS[kind].fix, params)
+    # `policy_arg` (the create commands' --policy-document) is empty for doors that send no policy.
+    return render_fix(PROBLEMS[kind].fix, {"policy_arg": NO_ARG, **params})
 
 
 def fix_commands(kind: str, params: Mapping[str, Value]) -> tuple[str, ...]:

@@ -11,8 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
+from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS, FEATURE_CALLS
 from vpce_remediator import prices
+from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
 from vpce_remediator.fixes import (
+    NO_ARG,
     PULL_THROUGH_CREDENTIAL,
     Json,
     Shell,
@@ -23,7 +26,7 @@ from vpce_remediator.fixes import (
     own_sg_lookup,
     shell,
 )
-from vpce_remediator.policies import layer_bucket_arn, policy_allows_ecr_layers, policy_with_ecr_layers
+from vpce_remediator.policies import layer_bucket_arn, policy_allows, policy_allows_ecr_layers, policy_with_ecr_layers
 from vpce_remediator.snapshot import OWN_SG_NAME, EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
 CREATE_SECURITY_GROUP = "create-security-group"
@@ -34,6 +37,7 @@ ADD_SUBNETS = "add-endpoint-subnets"
 ADD_ROUTE_TABLES = "add-endpoint-route-tables"
 ADD_SECURITY_GROUP = "add-endpoint-security-group"
 ENABLE_PRIVATE_DNS = "enable-private-dns"
+SET_ENDPOINT_POLICY = "set-endpoint-policy"
 
 _NOT_READ = object()  # an offer the engine has not read yet
 
@@ -57,6 +61,7 @@ class Action:
     subnet_ids: tuple[str, ...] = ()
     route_table_ids: tuple[str, ...] = ()
     cidrs: tuple[str, ...] = ()
+    policy: str | None = None  # the endpoint policy to create with or set; None: none / reset
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,16 @@ class _Need:
 
 
 def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
-                     enforce_on_nat_routed: bool = False, max_endpoints_per_vpc: int | None = None) -> Plan:
+                     enforce_on_nat_routed: bool = False, max_endpoints_per_vpc: int | None = None,
+                     policy: PolicyScope | None = None) -> Plan:
     """Decide what to create or change, and what to report, for the workloads in one VPC.
 
     `max_endpoints_per_vpc` caps the interface endpoints the tool keeps in the VPC (its live ones
     plus those it would create now); creates past it become one `endpoint-cap-reached` finding.
+    `policy`: the scope of the endpoint policies the tool creates and keeps; None leaves endpoint
+    policies alone (no policy on what it creates, nothing checked but the S3 layer bucket).
     """
-    b = _Builder(snap, max_endpoints_per_vpc)
+    b = _Builder(snap, max_endpoints_per_vpc, policy)
     aggregated: dict[tuple[str, str], _Need] = {}
     nat_subnets: dict[str, str] = {}
     for wn in needs:
@@ -135,11 +143,12 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
 
 
 class _Builder:
-    def __init__(self, snap: VpcSnapshot, cap: int | None = None) -> None:
+    def __init__(self, snap: VpcSnapshot, cap: int | None = None, policy: PolicyScope | None = None) -> None:
         self.snap = snap
         self.cap = cap
         self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
         self.capped: list[Action] = []  # creates the cap held back
+        self.scope = policy
         self.prefix = service_prefix(snap.region)
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
@@ -243,6 +252,7 @@ class _Builder:
                     fix_commands("endpoint-security-group-detached", params)))
         else:
             self.check_foreign_security_groups(service, endpoint, need)
+        self.check_policy(service, endpoint, offer)
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id))
 
@@ -265,8 +275,9 @@ class _Builder:
             self.states.append(ServiceState(service, INTERFACE, reasons, "unavailable"))
             return
         self.note_unoffered(service, azs - offered)
+        policy = self.expected_policy(service, offer)
         params = {**self.base, "service": service, "subnet_ids": subnets,
-                  "security_group": self.own_sg_ref()}
+                  "security_group": self.own_sg_ref(), "policy_arg": _policy_arg(policy)}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
                    f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
         if not self.dns_ok:
@@ -278,7 +289,8 @@ class _Builder:
                 fix_commands("endpoint-missing", params), service))
         else:
             create = Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
-                            fix_commands("endpoint-missing", params), subnet_ids=subnets)
+                            fix_commands("endpoint-missing", params), subnet_ids=subnets,
+                            policy=policy)
             if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
                 self.capped.append(create)
             else:
@@ -333,12 +345,15 @@ class _Builder:
         tables = sorted({t.id for s in need.subnets if (t := self.snap.route_table_of(s))})
         live = self.live_endpoints(service, GATEWAY)
         if not live:
-            params = {**self.base, "service": service, "route_table_ids": tuple(tables)}
+            policy = self.expected_policy(service, self.snap.offers.get(service))
+            params = {**self.base, "service": service, "route_table_ids": tuple(tables),
+                      "policy_arg": _policy_arg(policy)}
             self.actions.append(Action(
                 CREATE_GATEWAY, service, "", "gateway-endpoint-missing",
                 f"no {service} gateway endpoint on {', '.join(tables)}; needed by {_first(reasons)} "
                 "(gateway endpoints are free)",
-                fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables)))
+                fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables),
+                policy=policy))
             self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
             return
         endpoint = min(live, key=lambda e: (not e.owned, e.id))
@@ -353,6 +368,8 @@ class _Builder:
                                  summary, params, route_table_ids=missing)
         if short == "s3":
             for e in live:
+                if self.scope is not None and e.owned:
+                    continue  # the tool's own: restored to its policy below
                 if not policy_allows_ecr_layers(e.policy, self.snap.region):
                     self.findings.append(Finding(
                         "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
@@ -362,8 +379,70 @@ class _Builder:
                                      {**self.base, "endpoint_id": e.id,
                                       "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
                         service))
+        if endpoint.owned:
+            self.check_policy(service, endpoint, self.snap.offers.get(service))
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, GATEWAY, reasons, status, endpoint.id))
+
+    # ------------------------------------------------------------ endpoint policies
+
+    def expected_policy(self, service: str, offer: object) -> str | None:
+        """The policy the tool puts on an endpoint of `service` (None: none)."""
+        if self.scope is None or (offer is not None and not getattr(offer, "policy_supported", True)):
+            return None
+        return self.scope.policy(service.removeprefix(self.prefix), self.snap.region)
+
+    def blocked_calls(self, short: str, policy: str | None, own: bool) -> list[str]:
+        """The workload's calls through a `short` endpoint that its policy refuses."""
+        assert self.scope is not None
+        if own:
+            calls = {(c.action, c.resource, c.by_aws) for rule in FEATURE_CALLS.values() for c in rule
+                     if c.service == short}
+        else:  # any resource: the exact ARNs are not known here
+            calls = {(a, "", False) for a in CHECKED_ON_FOREIGN_ENDPOINTS.get(short, ())}
+        blocked = []
+        for action, resource, by_aws in sorted(calls, key=lambda c: (c[0], c[1] or "")):
+            # None: an action without a resource ("*"); "": a resource not known here (any)
+            target = arn(resource, self.snap.region, self.snap.account) if resource else \
+                "*" if resource is None else None
+            ctx = self.scope.context(resource=resource is not None, by_aws=by_aws)
+            if not policy_allows(policy, action, target, ctx):
+                blocked.append(action)
+        return sorted(set(blocked))
+
+    def check_policy(self, service: str, endpoint: EndpointInfo, offer: object) -> None:
+        """The tool's own endpoint keeps the tool's policy; another's must not block the workload."""
+        if self.scope is None:
+            return
+        short = service.removeprefix(self.prefix)
+        params = {**self.base, "endpoint_id": endpoint.id}
+        if endpoint.owned:
+            expected = self.expected_policy(service, offer)
+            blocked = self.blocked_calls(short, endpoint.policy, own=True)
+            if self.scope.mode == AWS_DEFAULT or expected is None:
+                if blocked and self.scope.mode == AWS_DEFAULT:
+                    self.actions.append(Action(
+                        SET_ENDPOINT_POLICY, service, endpoint.id, "endpoint-policy-reset",
+                        f"{service} endpoint {endpoint.id}: its policy refuses {', '.join(blocked)}; "
+                        "resetting it to AWS's full-access default (EndpointPolicy aws-default)",
+                        fix_commands("endpoint-policy-reset", params)))
+                return
+            if blocked or (self.scope.exact and not same_policy(endpoint.policy, expected)):
+                why = f"refuses {', '.join(blocked)}" if blocked else "is not the one it was created with"
+                self.actions.append(Action(
+                    SET_ENDPOINT_POLICY, service, endpoint.id, "endpoint-policy-changed",
+                    f"{service} endpoint {endpoint.id}: its policy {why}; restoring the "
+                    f"{self.scope.mode}-scoped policy",
+                    fix_commands("endpoint-policy-changed", {**params, "policy": expected}), policy=expected))
+            return
+        blocked = self.blocked_calls(short, endpoint.policy, own=False)
+        if blocked:
+            suggested = self.scope.policy(short, self.snap.region) or "{}"
+            self.findings.append(Finding(
+                "AWS::EC2::VPCEndpoint", endpoint.id, "endpoint-policy-blocks-workload",
+                f"{service} endpoint {endpoint.id}: its policy refuses {', '.join(blocked)}, which the "
+                "workload calls (not created by this tool: fix it yourself)",
+                fix_commands("endpoint-policy-blocks-workload", {**params, "policy": suggested}), service))
 
     # ------------------------------------------------------------ shared
 
@@ -486,6 +565,10 @@ class _Builder:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _policy_arg(policy: str | None) -> Shell:
+    return shell(" --policy-document {policy}", {"policy": policy}) if policy else NO_ARG
 
 
 def _first(reasons: tuple[str, ...]) -> str:

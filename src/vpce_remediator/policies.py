@@ -2,12 +2,17 @@
 statement more (a fix). Pure, and shared: the planner checks the S3 gateway's policy with it, and
 doctor's hops check the ECR endpoints' policies as well.
 
-Principals and conditions are assumed met: a policy is only blamed for what it cannot allow.
+Without a request context, principals and conditions are assumed met: a policy is only blamed
+for what it cannot allow. With one (`RequestContext`: the condition keys a real call carries),
+principals and conditions are evaluated too; what the context marks unknown is still given the
+benefit of the doubt (an Allow applies, a Deny does not).
 """
 from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -24,9 +29,36 @@ def layer_bucket_arn(region: str) -> str:
     return f"arn:{partition(region)}:s3:::prod-{region}-starport-layer-bucket/*"
 
 
-def policy_allows(policy: str | None, action: str, resource: str) -> bool:
+@dataclass(frozen=True)
+class RequestContext:
+    """The condition keys of one request (lower-cased names). A key in neither `values` nor
+    `unknown` is absent from the request, as `aws:ResourceAccount` is for an action without a
+    resource; a key in `unknown` may be there, but this caller cannot tell its value."""
+
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unknown: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, values: Mapping[str, str | Iterable[str] | None], unknown: Iterable[str] = ()) -> RequestContext:
+        """From `{"aws:PrincipalAccount": "111122223333", ...}`; a None value leaves the key absent."""
+        return cls({k.lower(): (v,) if isinstance(v, str) else tuple(v) for k, v in values.items() if v is not None},
+                   frozenset(k.lower() for k in unknown))
+
+    def get(self, key: str) -> tuple[str, ...] | None | bool:
+        """The key's values, None when absent, False when unknown."""
+        key = key.lower()
+        if key in self.unknown:
+            return False
+        return self.values.get(key)
+
+
+def policy_allows(policy: str | None, action: str, resource: str | None,
+                  context: RequestContext | None = None) -> bool:
     """Whether an endpoint policy lets `action` on `resource` through; no policy is the full-access
-    default, and an unreadable one is not accused. An unconditional Deny wins over any Allow."""
+    default, and an unreadable one is not accused. A Deny that applies wins over any Allow.
+
+    `resource=None`: the exact resource is not known, so any resource an Allow names is assumed.
+    `context=None`: principals and conditions are assumed met, and a conditioned Deny is ignored."""
     if not policy:
         return True
     try:
@@ -37,17 +69,32 @@ def policy_allows(policy: str | None, action: str, resource: str) -> bool:
     for s in _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:
         if not isinstance(s, dict):
             continue
+        allow = s.get("Effect") == "Allow"
+        if allow and allowed or not allow and s.get("Effect") != "Deny":
+            continue
         acts = _matches(s["Action"], action) if "Action" in s else \
             ("NotAction" in s and not _matches(s["NotAction"], action))
-        # "*" as a resource pattern matches everything, including the literal "*" asked for tokens.
-        res = _matches(s["Resource"], resource) if "Resource" in s else \
-            ("NotResource" in s and not _matches(s["NotResource"], resource))
-        if not (acts and res):
+        if not acts:
             continue
-        if s.get("Effect") == "Deny" and "Condition" not in s:
-            denied = True
-        elif s.get("Effect") == "Allow":
+        # "*" as a resource pattern matches everything, including the literal "*" asked for tokens.
+        if resource is None:
+            res = allow or ("Resource" in s and "*" in _as_list(s["Resource"]))
+        else:
+            res = _matches(s["Resource"], resource) if "Resource" in s else \
+                ("NotResource" in s and not _matches(s["NotResource"], resource))
+        if not res:
+            continue
+        if context is None:
+            applies = allow or "Condition" not in s
+        else:
+            who = _principal_matches(s, context)
+            met = _conditions_met(s.get("Condition"), context)
+            # What cannot be told is given the benefit of the doubt: an Allow applies, a Deny not.
+            applies = (who is not False and met is not False) if allow else (who is True and met is True)
+        if applies and allow:
             allowed = True
+        elif applies:
+            denied = True
     return allowed and not denied
 
 
@@ -73,6 +120,92 @@ def policy_with_ecr_layers(policy: str | None, region: str) -> str:
     """The endpoint's policy plus a statement allowing the ECR layer bucket."""
     return policy_plus(policy, {"Sid": "AllowEcrImageLayers", "Effect": "Allow", "Principal": "*",
                                 "Action": "s3:GetObject", "Resource": layer_bucket_arn(region)})
+
+
+def _principal_matches(s: Mapping[str, Any], ctx: RequestContext) -> bool | None:
+    if "Principal" in s:
+        return _principal_in(s["Principal"], ctx)
+    if "NotPrincipal" in s:
+        inside = _principal_in(s["NotPrincipal"], ctx)
+        return None if inside is None else not inside
+    return True  # an identity policy's statement: the principal is its holder
+
+
+def _principal_in(principal: object, ctx: RequestContext) -> bool | None:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return None
+    unknown = False
+    for kind, ids in principal.items():
+        for p in _as_list(ids):
+            if p == "*":
+                return True
+            if not isinstance(p, str):
+                continue
+            if kind == "Service":
+                key, value = "aws:PrincipalServiceName", p
+            elif p.isdigit() or p.endswith(":root"):
+                key, value = "aws:PrincipalAccount", p.split(":")[4] if ":" in p else p
+            else:
+                key, value = "aws:PrincipalArn", p
+            have = ctx.get(key)
+            if have is False:
+                unknown = True
+            elif have and value in have:
+                return True
+    return None if unknown else False
+
+
+_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+_POSITIVE = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"}
+
+
+def _conditions_met(condition: object, ctx: RequestContext) -> bool | None:
+    """True when every condition holds, False when one fails, None when one cannot be told."""
+    if not condition:
+        return True
+    if not isinstance(condition, dict):
+        return None
+    verdict: bool | None = True
+    for operator, block in condition.items():
+        if not isinstance(block, dict):
+            return None
+        for key, wanted in block.items():
+            one = _condition_met(str(operator), str(key), [str(w) for w in _as_list(wanted)], ctx)
+            if one is False:
+                return False
+            if one is None:
+                verdict = None
+    return verdict
+
+
+def _condition_met(operator: str, key: str, wanted: list[str], ctx: RequestContext) -> bool | None:
+    qualifier, _, op = operator.rpartition(":")
+    if_exists = op.endswith("IfExists")
+    op = op.removesuffix("IfExists")
+    have = ctx.get(key)
+    if have is False or (op not in _POSITIVE and op not in _NEGATED and op != "Null"):
+        return None  # an unknown key, or an operator this evaluator does not model
+    if op == "Null":
+        return (have is None) == (wanted[0].lower() == "true")
+    if have is None:
+        # An absent key: IAM's rules (IfExists and negated operators hold, ForAllValues holds).
+        return if_exists or op in _NEGATED or qualifier == "ForAllValues"
+    positive = op.replace("Not", "", 1) if op in _NEGATED else op
+
+    def one(value: str) -> bool:
+        if positive == "Bool":
+            return value.lower() in (w.lower() for w in wanted)
+        if positive.endswith("IgnoreCase"):
+            return value.lower() in (w.lower() for w in wanted)
+        if positive in ("StringLike", "ArnLike", "ArnEquals"):
+            return any(fnmatch.fnmatchcase(value, w) for w in wanted)
+        return value in wanted
+
+    hits = [one(v) for v in have]
+    matched = all(hits) if qualifier == "ForAllValues" else any(hits)
+    return not matched if op in _NEGATED else matched
 
 
 def _as_list(value: object) -> list[object]:

@@ -39,6 +39,7 @@ from vpce_remediator.engine import (
     outcome_for,
     plan_trusted,
     plan_vpc,
+    with_organization,
 )
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
@@ -411,6 +412,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w, _ in workloads]
     snap = replace(snap, account=account) if snap is not None else \
         read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
+    if mode == "remediate":
+        settings = with_organization(clients, settings, account)
     trust = trust_for(lock)
     snap, plan = plan_trusted(ec2, needs, snap.with_offers(offers), settings, trust)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a remediating scan of many VPCs

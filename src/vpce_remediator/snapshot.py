@@ -92,6 +92,7 @@ class ServiceOffer:
     name: str
     types: tuple[str, ...]
     azs: frozenset[str]
+    policy_supported: bool = True  # VpcEndpointPolicySupported
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,7 @@ def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any
         azs = frozenset(d.get("AvailabilityZones", []))
         if previous is not None:  # S3 is listed twice, once per endpoint type
             types, azs = previous.types + types, previous.azs | azs
-        found[name] = ServiceOffer(name, types, azs)
+        found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)))
     return found
 
 

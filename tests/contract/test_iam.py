@@ -172,13 +172,15 @@ def test_excluded_vpcs_deny_what_names_them(mode: str) -> None:
         "create-interface-endpoint", "create-gateway-endpoint", "add-subnets", "add-security-group",
         "authorize-ingress"}
     # ... not in an endpoint or a route table: the code alone skips these there.
-    assert {n for n, ok in verdicts.items() if ok} == {"add-route-tables", "enable-private-dns"}
+    assert {n for n, ok in verdicts.items() if ok} == {"add-route-tables", "enable-private-dns",
+                                                       "set-endpoint-policy", "reset-endpoint-policy"}
 
 
 def test_foreign_endpoints_and_groups_are_not_writable() -> None:
     for mode in ("remediate", "opt-in"):
         w = world({MODE_TAG: "remediate"})
-        for name in ("add-subnets", "add-route-tables", "add-security-group", "enable-private-dns"):
+        for name in ("add-subnets", "add-route-tables", "add-security-group", "enable-private-dns",
+                     "set-endpoint-policy", "reset-endpoint-policy"):
             operation, params = copy.deepcopy(SHAPES[name])
             params["VpcEndpointId"] = FOREIGN_ENDPOINT
             assert not allowed([(operation, params)], w, mode), name

@@ -18,15 +18,15 @@ from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.config_rule import CONFIG_ACTIONS, evaluate_config_event
 from vpce_remediator.demo import seed
-from vpce_remediator.engine import Settings, evaluate_event
+from vpce_remediator.engine import ORGANIZATION_ACTIONS, Settings, evaluate_event
 from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
 from vpce_remediator.report import EVENT_REPORT_ACTIONS
 from vpce_remediator.samples import load_event
 
-ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:")
+ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:", "organizations:")
 WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
 DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
-            | set(EVENT_REPORT_ACTIONS))
+            | set(EVENT_REPORT_ACTIONS) | set(ORGANIZATION_ACTIONS))
 CONFIG_DECLARED = set(CONFIG_ACTIONS)
 
 
@@ -102,6 +102,15 @@ def test_report_mode_grants_no_ec2_write() -> None:
     assert {"Condition": "CanRemediate"} in template["Conditions"]["RemediatesWithExcludedVpcs"]["Fn::And"]
 
 
+def test_only_a_remediating_stack_reads_the_organization() -> None:
+    resources = load_template()["Resources"]
+    lookup = resources["OrganizationLookupPolicy"]
+    assert lookup["Condition"] == "CanRemediate"
+    assert [s["Action"] for s in lookup["Properties"]["PolicyDocument"]["Statement"]] == list(ORGANIZATION_ACTIONS)
+    granted = {a for _, s in role_statements("ConfigFunctionRole") for a in actions_of(s)}
+    assert not granted & set(ORGANIZATION_ACTIONS)
+
+
 def test_endpoint_creation_requires_amazon_services_and_the_owner_tag() -> None:
     by_sid = {s["Sid"]: s for _, s in role_statements()}
     endpoint = by_sid["CreateAmazonEndpointsTagged"]["Condition"]["StringEquals"]
@@ -142,7 +151,8 @@ def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
     called = {op.replace(".", ":") for op in clients.calls}
     assert called <= DECLARED, sorted(called - DECLARED)
     assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:CreateSecurityGroup",
-            "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem"} <= called  # the replay reached them
+            "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem",
+            "organizations:DescribeOrganization"} <= called  # the replay reached them
 
 
 def test_everything_the_config_rule_calls_is_declared(aws: Any) -> None:

@@ -125,9 +125,9 @@ def test_the_deployed_rule_routes_exactly_the_handled_successful_calls(aws: Any,
 @pytest.mark.parametrize("mode, excluded, policies", [
     ("report", "", ["read-and-run"]),
     ("report", "vpc-0123456789abcdef0", ["read-and-run"]),
-    ("remediate", "", ["read-and-run", "remediate-own-resources"]),
+    ("remediate", "", ["read-and-run", "read-organization", "remediate-own-resources"]),
     ("opt-in", "vpc-0123456789abcdef0,vpc-0fedcba9876543210",
-     ["nothing-in-excluded-vpcs", "read-and-run", "remediate-own-resources"])])
+     ["nothing-in-excluded-vpcs", "read-and-run", "read-organization", "remediate-own-resources"])])
 def test_only_a_remediating_stack_holds_the_write_policy(aws: Any, mode: str, excluded: str,
                                                          policies: list[str]) -> None:
     stack = deploy(aws, mode, excluded)

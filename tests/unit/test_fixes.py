@@ -42,6 +42,7 @@ PARAMS: dict[str, Value] = {
     "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::111122223333:role/vpce",
     "iam_action": "ec2:CreateVpcEndpoint",
     "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
+    "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
 }
 
 
@@ -62,7 +63,7 @@ def test_every_kind_renders_complete_commands_with_the_real_ids(kind: str) -> No
 def test_every_placeholder_has_an_aws_format() -> None:
     used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
     # Built by the planner as Json / Shell, never from a string someone else wrote.
-    structured = {"ip_permissions", "replication", "credential_arg"}
+    structured = {"ip_permissions", "replication", "credential_arg", "policy_arg"}
 
     assert sorted(used - set(FORMATS) - structured) == []
 
