@@ -2,7 +2,7 @@
 
 Each draw puts one string into one field that reaches a fix command (awslogs group and Region,
 FireLens CloudWatch options, secret and parameter ARNs, repository credentials, image names and
-registries), plans the workload (pure: rules, planner and doctor's hops, no AWS) and runs every
+registries), plans the workload (pure: rules, planner and doctor's reach rules, no AWS) and runs every
 command it produced in bash with PATH holding only a stub `aws` that records its argv. A command
 passes when bash parses it, when the only program it runs is that stub, once for the command and
 once per `$(aws ...)` lookup, with exactly the arguments `shlex.split` reads in the command, and
@@ -16,26 +16,28 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rules import Workload, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
-from vpce_remediator.hops import DoctorFacts, NetworkAcl, check_hops
-from vpce_remediator.plan import WorkloadNeeds, plan_remediation
-from vpce_remediator.snapshot import (
+from vpce_remediator.facts import (
     EndpointInfo,
-    IngressRule,
+    NetworkAcl,
     RouteTableInfo,
     SecurityGroupInfo,
     ServiceOffer,
+    SgRule,
     SubnetInfo,
     VpcSnapshot,
 )
+from vpce_remediator.plan import WorkloadNeeds, plan_remediation
+from vpce_remediator.reach import judge
 
 REGION = "us-east-1"
 OTHER = "us-west-2"
@@ -49,7 +51,7 @@ ENDPOINT_SG = "sg-0000000e"
 LOOKUP_SG = "sg-0123456789abcdef0"  # what the stub answers describe-security-groups with
 STUB_OUTPUT = {"describe-security-groups": LOOKUP_SG,
                "describe-secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/x-AbCdEf",
-               "get-parameter": "value"}
+               "get-parameter": "value", "describe-prefix-lists": "pl-63a5400a"}
 ECR_HERE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 ECR_THERE = f"{ACCOUNT}.dkr.ecr.{OTHER}.amazonaws.com"
 
@@ -123,7 +125,7 @@ def _snapshot(w: Workload, with_endpoints: bool) -> VpcSnapshot:
                          (ENDPOINT_SG,) if n.type == "Interface" else (), False,
                          (TABLE.id,) if n.type == "Gateway" else (), narrow, False)
             for i, n in enumerate(needs, start=1))
-        groups = {ENDPOINT_SG: SecurityGroupInfo(ENDPOINT_SG, "theirs", (IngressRule("tcp", 22, 22, (), ()),), False)}
+        groups = {ENDPOINT_SG: SecurityGroupInfo(ENDPOINT_SG, "theirs", (SgRule("tcp", 22, 22, (), ()),), False)}
     return VpcSnapshot(vpc_id=VPC, region=REGION, account=ACCOUNT, cidrs=("10.0.0.0/16",), tags={},
                        dns_support=not with_endpoints, dns_hostnames=not with_endpoints, subnets=SUBNETS,
                        route_tables={TABLE.id: TABLE}, endpoints=endpoints, security_groups=groups, offers=offers)
@@ -138,10 +140,11 @@ def commands_for(field: str, s: str) -> list[str]:
         snap = _snapshot(w, with_endpoints)
         plan = plan_remediation([WorkloadNeeds(w, req)], snap)
         out += [c for a in plan.actions for c in a.fix] + [c for f in plan.findings for c in f.fix]
-        facts = DoctorFacts(workload=w, requirements=req, snapshot=snap, egress={TASK_SG: ()},
-                            acls=(NetworkAcl("acl-0000000a", tuple(SUBNETS), ()),) if with_endpoints else None,
-                            zones=())
-        out += [c for check in check_hops(facts) for c in check.fix]
+        # Doctor's view of the same VPC: the task's group with no egress, ACLs that allow nothing.
+        groups = {**snap.security_groups, TASK_SG: SecurityGroupInfo(TASK_SG, "task", (), False, egress=())}
+        seen = replace(snap, security_groups=groups,
+                       acls=(NetworkAcl("acl-0000000a", tuple(SUBNETS), ()),) if with_endpoints else None).with_zones(())
+        out += [c for check in judge(seen, w, req) for c in check.fix]
     return list(dict.fromkeys(out))
 
 
@@ -182,17 +185,20 @@ def expected_invocations(command: str) -> tuple[tuple[bytes, ...], ...] | None:
     calls: list[tuple[bytes, ...]] = []
     outer: list[str] = []
     for word in words[1:]:
-        if word.startswith("$(") and word.endswith(")"):
+        # One `$(aws ...)` lookup, the whole word or between plain text (a prefix list's id inside
+        # shorthand `--ip-permissions`); anything else with `$(` or a backtick is not a fix's form.
+        lookup = re.fullmatch(r"([^$`]*)\$\((aws .*)\)([^$`()]*)", word, re.S)
+        if lookup:
             try:
-                inner = shlex.split(word[2:-1])
+                inner = shlex.split(lookup.group(2))
             except ValueError:
                 return None  # shlex reads no nested quoting: such a lookup is not one the fixes make
-            if not inner or inner[0] != "aws" or len(inner) < 3:
+            if not inner or inner[0] != "aws" or len(inner) < 3 or "$(" in lookup.group(2) or "`" in lookup.group(2):
                 return None
             calls.append(tuple(a.encode() for a in inner[1:]))
-            outer.append(STUB_OUTPUT.get(inner[2], ""))
+            outer.append(lookup.group(1) + STUB_OUTPUT.get(inner[2], "") + lookup.group(3))
         elif "$(" in word or "`" in word:
-            return None  # a substitution inside a word: not a form the fix commands use
+            return None  # a substitution of another form: not one the fix commands use
         else:
             outer.append(word)
     calls.append(tuple(a.encode() for a in outer))

@@ -32,6 +32,7 @@ import yaml
 
 from vpce_remediator.act import apply_plan
 from vpce_remediator.engine import MODES, Settings, effective_mode
+from vpce_remediator.facts import MODE_TAG, OWN_SG_NAME, OWNER_TAG, SecurityGroupInfo, VpcSnapshot
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -45,7 +46,6 @@ from vpce_remediator.plan import (
     Action,
     Plan,
 )
-from vpce_remediator.snapshot import MODE_TAG, OWN_SG_NAME, OWNER_TAG, SecurityGroupInfo, VpcSnapshot
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 REGION, ACCOUNT, PARTITION, STACK = "us-east-1", "123456789012", "aws", "vpce-remediator"

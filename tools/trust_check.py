@@ -38,9 +38,9 @@ def _round(with_state: bool) -> tuple[int, int]:
     from vpce_remediator.aws import Clients
     from vpce_remediator.demo import ECR, container, private_vpc, register_task_definition
     from vpce_remediator.engine import Settings, evaluate_event
+    from vpce_remediator.facts import OWN_SG_NAME
     from vpce_remediator.lock import VpcLock
     from vpce_remediator.samples import load_event
-    from vpce_remediator.snapshot import OWN_SG_NAME
 
     with mock_aws():
         ec2, ecs = boto3.client("ec2", region_name=REGION), boto3.client("ecs", region_name=REGION)

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from vpce_remediator.aws import paginate
+from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -29,14 +30,6 @@ from vpce_remediator.plan import (
     SET_ENDPOINT_POLICY,
     Action,
     Plan,
-)
-from vpce_remediator.snapshot import (
-    LIVE_STATES,
-    OWN_SG_DESCRIPTION,
-    OWN_SG_NAME,
-    OWNER_TAG,
-    VpcSnapshot,
-    service_prefix,
 )
 from vpce_remediator.trust import proven_by_name
 from vpce_remediator.write_errors import PERMISSION, RETRY, classify

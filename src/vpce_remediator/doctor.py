@@ -2,14 +2,15 @@
 
 Three steps, the way the engine works: `resolve_target` re-reads the workload from ECS (a service,
 or a task definition with the subnets and security groups it would run with); `read_facts` reads
-the VPC once (the engine's `snapshot.read_vpc`, plus what only doctor needs: network ACLs, the
-workload's security group egress, private hosted zones, service DNS names, the S3 prefix list);
-`hops.check_hops` reasons over that data without calling AWS. `render` prints the table.
+the VPC once (the engine's `snapshot.read_vpc`, plus what only doctor needs: network ACLs, private hosted
+zones, service DNS names, the S3 prefix list);
+`reach.judge` reasons over that data without calling AWS, with the rules the planner uses.
+`render` prints the table.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,20 +19,16 @@ from rules import GATEWAY, INTERFACE, Workload, required_endpoints
 from vpce_remediator.act import DENIED
 from vpce_remediator.aws import Clients, paginate
 from vpce_remediator.errors import BadInput
-from vpce_remediator.hops import (
-    ANY_SERVICE,
-    FAIL,
-    PASS,
-    WARN,
+from vpce_remediator.facts import (
     AclEntry,
-    Check,
-    DoctorFacts,
-    EgressRule,
     NetworkAcl,
     PrefixList,
-    PrivateZone,
-    check_hops,
+    ServiceOffer,
+    SubnetInfo,
+    VpcSnapshot,
+    service_prefix,
 )
+from vpce_remediator.reach import ANY_SERVICE, FAIL, PASS, WARN, Check, judge
 from vpce_remediator.resolve import (
     TaskDefinitions,
     assigns_public_ip,
@@ -39,16 +36,7 @@ from vpce_remediator.resolve import (
     default_launch_type,
     service_workload,
 )
-from vpce_remediator.snapshot import (
-    FILTER_VALUES,
-    ServiceOffer,
-    SubnetInfo,
-    describe_endpoint_services,
-    describe_subnets,
-    offers_from,
-    read_vpc,
-    service_prefix,
-)
+from vpce_remediator.snapshot import describe_endpoint_services, describe_subnets, offers_from, read_vpc, read_zones
 
 # What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
 # are the caller's to hold, not the Lambda role's).
@@ -130,15 +118,15 @@ def diagnose(clients: Clients, target: Target) -> Diagnosis:
     target.validate()
     before = dict(clients.calls)
     workload = resolve_target(clients, target)
-    facts = read_facts(clients, workload)
+    snap = read_facts(clients, workload)
     if target.security_groups:
-        missing = [g for g in target.security_groups if g not in facts.egress]
+        missing = [g for g in target.security_groups if g not in snap.security_groups]
         if missing:
-            raise BadInput(f"security group(s) {', '.join(missing)} not found in {clients.region}")
-    snap = facts.snapshot
+            raise BadInput(f"security group(s) {', '.join(missing)} not found in {snap.vpc_id} ({clients.region})")
+    checks = judge(snap, workload, required_endpoints(workload))
     calls = {op: n - before.get(op, 0) for op, n in clients.calls.items() if n - before.get(op, 0)}
     return Diagnosis(workload, snap.vpc_id, snap.tags.get("Name", ""),
-                     {s: snap.subnets[s] for s in workload.subnet_ids}, check_hops(facts), calls)
+                     {s: snap.subnets[s] for s in workload.subnet_ids}, checks, calls)
 
 
 # ---------------------------------------------------------------- the workload
@@ -184,8 +172,10 @@ def _account(arn: str) -> str:
 # ---------------------------------------------------------------- reading the VPC once
 
 
-def read_facts(clients: Clients, workload: Workload) -> DoctorFacts:
-    """Everything the hops need, read once: the engine's snapshot plus doctor's own reads."""
+def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
+    """Everything the hops need, read once: the engine's snapshot (with every security group's
+    egress), the offers and DNS names of the services, and doctor's own reads: network ACLs,
+    private hosted zones, the S3 prefix list."""
     ec2 = clients.ec2
     region = clients.region
     subnets = describe_subnets(ec2, workload.subnet_ids)
@@ -199,46 +189,22 @@ def read_facts(clients: Clients, workload: Workload) -> DoctorFacts:
     snap = read_vpc(ec2, vpc, region, vpc.get("OwnerId") or workload.account, subnets)
     requirements = required_endpoints(workload)
     prefix = service_prefix(region)
-    offers, names = read_services(ec2, [prefix + n.service for n in requirements.needs if n.type == INTERFACE])
+    offers = read_services(ec2, [prefix + n.service for n in requirements.needs if n.type == INTERFACE])
     needs_s3 = any(n.service == "s3" and n.type == GATEWAY for n in requirements.needs)
-    return DoctorFacts(
-        workload=workload, requirements=requirements, snapshot=snap.with_offers(offers),
-        egress=read_egress(ec2, workload.security_group_ids),
-        acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
-        zones=_unless_denied(lambda: read_zones(clients.client("route53"), snap.vpc_id, region)),
-        dns_names=names,
-        s3_prefix_list=_unless_denied(lambda: read_prefix_list(ec2, prefix + "s3")) if needs_s3 else None,
-    )
+    prefix_lists = dict(snap.prefix_lists)
+    if needs_s3:
+        prefix_lists[prefix + "s3"] = _unless_denied(lambda: read_prefix_list(ec2, prefix + "s3"))
+    snap = replace(snap.with_offers(offers), acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
+                   prefix_lists=prefix_lists)
+    return snap.with_zones(_unless_denied(lambda: read_zones(clients.client("route53"), snap.vpc_id, region)))
 
 
-def read_services(ec2: Any, service_names: Sequence[str]) -> tuple[dict[str, ServiceOffer | None], dict[str, str]]:
+def read_services(ec2: Any, service_names: Sequence[str]) -> dict[str, ServiceOffer | None]:
     """Which AZs offer each service, and its private DNS name, as the engine reads offers (one
     `DescribeVpcEndpointServices`; one per name when the region does not offer some name, which
     stays None so its endpoint hop says so)."""
     names = sorted(set(service_names))
-    details = describe_endpoint_services(ec2, names)
-    offers = offers_from(names, details)
-    dns = {d["ServiceName"]: d["PrivateDnsName"] for d in details
-           if d.get("PrivateDnsName") and (offer := offers.get(d["ServiceName"])) and INTERFACE in offer.types}
-    return offers, dns
-
-
-def read_egress(ec2: Any, group_ids: Sequence[str]) -> dict[str, tuple[EgressRule, ...]]:
-    """The egress rules of the workload's security groups (the snapshot keeps only ingress)."""
-    out: dict[str, tuple[EgressRule, ...]] = {}
-    for chunk in _chunks(sorted(set(group_ids))):
-        for page in paginate(ec2, "describe_security_groups", Filters=[{"Name": "group-id", "Values": chunk}]):
-            for g in page.get("SecurityGroups", []):
-                out[g["GroupId"]] = tuple(
-                    EgressRule(
-                        protocol=str(p.get("IpProtocol", "-1")), from_port=int(p.get("FromPort", 0)),
-                        to_port=int(p.get("ToPort", 65535)),
-                        cidrs=tuple(r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r),
-                        group_ids=tuple(u["GroupId"] for u in p.get("UserIdGroupPairs", []) if "GroupId" in u),
-                        prefix_list_ids=tuple(x["PrefixListId"] for x in p.get("PrefixListIds", [])
-                                              if "PrefixListId" in x))
-                    for p in g.get("IpPermissionsEgress", []))
-    return out
+    return offers_from(names, describe_endpoint_services(ec2, names))
 
 
 def read_acls(ec2: Any, vpc_id: str) -> tuple[NetworkAcl, ...]:
@@ -257,19 +223,6 @@ def read_acls(ec2: Any, vpc_id: str) -> tuple[NetworkAcl, ...]:
     return tuple(out)
 
 
-def read_zones(route53: Any, vpc_id: str, region: str) -> tuple[PrivateZone, ...]:
-    """Private hosted zones associated with the VPC: how centralised endpoints are reached."""
-    zones: list[PrivateZone] = []
-    kwargs: dict[str, Any] = {"VPCId": vpc_id, "VPCRegion": region}
-    while True:  # botocore has no paginator for this call
-        page = route53.list_hosted_zones_by_vpc(**kwargs)
-        zones += [PrivateZone(z["HostedZoneId"], z["Name"].rstrip(".").lower())
-                  for z in page.get("HostedZoneSummaries", [])]
-        if not page.get("NextToken"):
-            return tuple(zones)
-        kwargs["NextToken"] = page["NextToken"]
-
-
 def read_prefix_list(ec2: Any, name: str) -> PrefixList | None:
     """The AWS-managed prefix list of a gateway service (S3's public ranges)."""
     for page in paginate(ec2, "describe_prefix_lists", Filters=[{"Name": "prefix-list-name", "Values": [name]}]):
@@ -286,11 +239,6 @@ def _unless_denied(read: Any) -> Any:
         if e.response.get("Error", {}).get("Code") in DENIED:
             return None
         raise
-
-
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), FILTER_VALUES):
-        yield items[i:i + FILTER_VALUES]
 
 
 # ---------------------------------------------------------------- the table

@@ -17,6 +17,7 @@ from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
+from vpce_remediator.facts import MODE_TAG, SubnetInfo, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -36,7 +37,7 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import MODE_TAG, SubnetInfo, VpcSnapshot, read_offers, read_vpc, service_prefix, tags_of
+from vpce_remediator.snapshot import read_offers, read_vpc, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 from vpce_remediator.trust import Trust, trust_for
 

@@ -42,6 +42,14 @@ OWN_SG_LOOKUP = (
     "Name=group-name,Values=vpce-remediator-endpoints --query 'SecurityGroups[0].GroupId' --output text)\""
 )
 
+# An AWS-managed prefix list's id (S3's public ranges), looked up by name when the command runs;
+# then the shorthand `--ip-permissions` that allows TCP 443 to it (the literal parts quoted).
+PREFIX_LIST_LOOKUP = (
+    "\"$(aws ec2 describe-prefix-lists --region {region} --filters Name=prefix-list-name,Values={service} "
+    "--query 'PrefixLists[0].PrefixListId' --output text)\""
+)
+PREFIX_LIST_443 = "'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId='{prefix_list}'}}]'"
+
 # The pull-through cache rule's credentials: the secret must be named ecr-pullthroughcache/PREFIX.
 PULL_THROUGH_CREDENTIAL = (
     " --credential-arn \"$(aws secretsmanager describe-secret --region {region} "
@@ -94,6 +102,15 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-sg-closed": (
         "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
         "--ip-permissions {ip_permissions}",
+    ),
+    "sg-egress-closed": (
+        "aws ec2 authorize-security-group-egress --region {region} --group-id {security_group} "
+        "--ip-permissions {ip_permissions}",
+    ),
+    "nacl-closed": (
+        "aws ec2 create-network-acl-entry --region {region} --network-acl-id {acl_id} --rule-number {rule} "
+        "--{direction} --protocol tcp --port-range From={from_port},To={to_port} --cidr-block {cidr} "
+        "--rule-action allow",
     ),
     "s3-policy-blocks-ecr-layers": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
@@ -220,6 +237,10 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          _PRIVATELINK + "interface-endpoints.html"),
     _row("endpoint-sg-closed", "Endpoint security group blocks HTTPS from the workload", "HIGH",
          _PRIVATELINK + "create-interface-endpoint.html"),
+    _row("sg-egress-closed", "Workload security group blocks HTTPS to the endpoints", "HIGH",
+         _PRIVATELINK + "create-interface-endpoint.html"),
+    _row("nacl-closed", "Network ACL blocks HTTPS or its replies", "HIGH",
+         "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html"),
     _row("s3-policy-blocks-ecr-layers", "S3 endpoint policy blocks ECR image layers", "HIGH", _ECR_VPCE),
     _row("endpoint-policy-changed", "The remediator's endpoint policy was changed", "HIGH",
          _PRIVATELINK + "vpc-endpoints-access.html"),
@@ -429,6 +450,15 @@ def own_sg_lookup(params: Mapping[str, Value]) -> Shell:
     return shell(OWN_SG_LOOKUP, params)
 
 
+def prefix_list_443(params: Mapping[str, Value], prefix_list: str | None) -> Json | Shell:
+    """`--ip-permissions` for TCP 443 to a gateway service's prefix list: its id when known, else
+    looked up by the service's name (`params["service"]`) when the command runs."""
+    if prefix_list:
+        return Json([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                      "PrefixListIds": [{"PrefixListId": prefix_list}]}])
+    return shell(PREFIX_LIST_443, {"prefix_list": shell(PREFIX_LIST_LOOKUP, params)})
+
+
 def malformed(name: str, value: Value) -> str | None:
     """Why `value` cannot stand for placeholder `name` (None: it can)."""
     check = FORMATS.get(name, _any_text)
@@ -495,5 +525,5 @@ def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), wh
 for _kind, _templates in _FIX_TEMPLATES.items():  # a bad template fails at import, not in a finding
     for _template in _templates:
         _fields(_template)
-for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL):
+for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443):
     _fields(_template)

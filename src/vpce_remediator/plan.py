@@ -11,23 +11,36 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
-from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS, FEATURE_CALLS
+from rules.calls import FEATURE_CALLS
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
-from vpce_remediator.fixes import (
-    NO_ARG,
-    PULL_THROUGH_CREDENTIAL,
-    Json,
-    Shell,
-    Value,
-    fix_commands,
-    fix_for,
-    ingress_443,
-    own_sg_lookup,
-    shell,
-)
+from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, VpcSnapshot, service_prefix
+from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, shell
 from vpce_remediator.policies import layer_bucket_arn, policy_allows, policy_allows_ecr_layers, policy_with_ecr_layers
-from vpce_remediator.snapshot import OWN_SG_NAME, EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
+from vpce_remediator.reach import (
+    ENDPOINT_PENDING,
+    PROBLEM_HOP,
+    alternative_path,
+    az_of,
+    base_params,
+    blocked_calls,
+    cidr_of,
+    egress_to,
+    gateway_for,
+    gateway_tables,
+    ingress_allows,
+    ingress_source,
+    live_endpoints,
+    one_subnet_per_az,
+    own_group_ids,
+    own_group_ref,
+    pulls_from_ecr,
+    rank,
+    unblocking_policy,
+    vpc_dns_problems,
+    workload_problem_fix,
+    zone_for,
+)
 
 CREATE_SECURITY_GROUP = "create-security-group"
 AUTHORIZE_INGRESS = "authorize-security-group-ingress"
@@ -79,8 +92,20 @@ class ServiceState:
     service: str
     type: str
     reasons: tuple[str, ...]
-    status: str  # present, missing, incomplete, not-enforced, unavailable
+    status: str  # present, missing, incomplete, pending, not-enforced, unavailable
     endpoint_id: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the planner found wanting for one workload, subnet and service, and on which hop (the
+    hop names and problem kinds of `reach`): what the agreement test holds against doctor's."""
+
+    workload: str  # the workload's ARN
+    subnet: str
+    service: str  # short name, or reach.ANY_SERVICE
+    hop: str
+    problem: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,10 @@ class Plan:
     findings: tuple[Finding, ...]
     notes: tuple[str, ...]
     needs_offers: frozenset[str] = frozenset()
+    # True: a service would be created, and the VPC's private hosted zones (which may serve it
+    # from a centralised endpoint) have not been read: read them and plan again.
+    needs_zones: bool = False
+    verdicts: tuple[Verdict, ...] = ()
 
 
 @dataclass
@@ -98,6 +127,7 @@ class _Need:
     reasons: list[str] = field(default_factory=list)
     subnets: set[str] = field(default_factory=set)  # enforced workload subnets
     groups: set[str] = field(default_factory=set)  # workload security groups
+    members: set[tuple[int, str]] = field(default_factory=set)  # (workload index, enforced subnet)
     not_enforced: bool = False
 
 
@@ -106,29 +136,33 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
                      policy: PolicyScope | None = None) -> Plan:
     """Decide what to create or change, and what to report, for the workloads in one VPC.
 
-    `max_endpoints_per_vpc` caps the interface endpoints the tool keeps in the VPC (its live ones
-    plus those it would create now); creates past it become one `endpoint-cap-reached` finding.
-    `policy`: the scope of the endpoint policies the tool creates and keeps; None leaves endpoint
-    policies alone (no policy on what it creates, nothing checked but the S3 layer bucket).
+    Every decision about whether a workload reaches a service is one of `reach`'s rules, the ones
+    doctor prints. `max_endpoints_per_vpc` caps the interface endpoints the tool keeps in the VPC
+    (its live ones plus those it would create now); creates past it become one
+    `endpoint-cap-reached` finding. `policy`: the scope of the endpoint policies the tool creates
+    and keeps; None puts no policy on what it creates (other endpoints' policies are still judged
+    for what the workload calls).
     """
-    b = _Builder(snap, max_endpoints_per_vpc, policy)
+    b = _Builder(snap, [wn.workload for wn in needs], max_endpoints_per_vpc, policy)
     aggregated: dict[tuple[str, str], _Need] = {}
     nat_subnets: dict[str, str] = {}
-    for wn in needs:
+    for i, wn in enumerate(needs):
         enforced = b.enforced_subnets(wn.workload, enforce_on_nat_routed, nat_subnets)
         for need in wn.requirements.needs:
             agg = aggregated.setdefault((need.service, need.type), _Need())
             agg.reasons.extend(r for r in need.reasons if r not in agg.reasons)
             agg.subnets.update(enforced)
             agg.groups.update(wn.workload.security_group_ids)
+            agg.members.update((i, s) for s in enforced)
             agg.not_enforced = agg.not_enforced or not enforced
         if enforced:
             for problem in wn.requirements.problems:
-                b.workload_problem(wn.workload, problem, sorted(enforced))
+                b.workload_problem(i, problem, sorted(enforced))
         b.notes.extend(n for n in wn.requirements.notes if n not in b.notes)
 
-    if any(t == INTERFACE and a.subnets for (_, t), a in aggregated.items()):
-        b.check_vpc_dns()
+    interface_members = {m for (_, t), a in aggregated.items() if t == INTERFACE for m in a.members}
+    if interface_members:
+        b.check_vpc_dns({(short, m) for (short, t), a in aggregated.items() if t == INTERFACE for m in a.members})
     # Interface endpoints first so the security group they share is planned before them.
     for (short, typ), agg in sorted(aggregated.items(), key=lambda kv: (kv[0][1] != INTERFACE, kv[0])):
         if typ == GATEWAY:
@@ -136,6 +170,7 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
         else:
             b.plan_interface(short, agg)
     b.plan_own_security_group()
+    b.egress_findings()
     b.cap_finding()
     if nat_subnets:
         b.nat_note(nat_subnets, aggregated)
@@ -143,8 +178,10 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
 
 
 class _Builder:
-    def __init__(self, snap: VpcSnapshot, cap: int | None = None, policy: PolicyScope | None = None) -> None:
+    def __init__(self, snap: VpcSnapshot, workloads: Sequence[Workload], cap: int | None = None,
+                 policy: PolicyScope | None = None) -> None:
         self.snap = snap
+        self.workloads = list(workloads)
         self.cap = cap
         self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
         self.capped: list[Action] = []  # creates the cap held back
@@ -155,12 +192,16 @@ class _Builder:
         self.notes: list[str] = []
         self.states: list[ServiceState] = []
         self.needs_offers: set[str] = set()
+        self.needs_zones = False
+        self.verdicts: set[Verdict] = set()
+        # workload security group -> (services it cannot reach, the commands that open it)
+        self.closed_egress: dict[str, tuple[list[str], list[str]]] = {}
         self.own = snap.own_security_group
         self.uses_own_sg = False
         self.dns_ok = snap.dns_support and snap.dns_hostnames
-        self.base: dict[str, Value] = {"region": snap.region, "vpc_id": snap.vpc_id}
+        self.base: dict[str, Value] = base_params(snap)
 
-    # ------------------------------------------------------------ scope
+    # ------------------------------------------------------------ scope and verdicts
 
     def enforced_subnets(self, w: Workload, enforce_nat: bool, nat_subnets: dict[str, str]) -> list[str]:
         """Workload subnets in this VPC that have no other way out to AWS services."""
@@ -169,41 +210,33 @@ class _Builder:
             subnet = self.snap.subnets.get(sid)
             if subnet is None or subnet.vpc_id != self.snap.vpc_id:
                 continue
-            table = self.snap.route_table_of(sid)
-            egress = table.egress if table else None
-            # An internet gateway only carries traffic from addresses with a public IP.
-            if egress == "igw" and w.assign_public_ip is False:
-                egress = None
-            if egress in ("nat", "igw") and not enforce_nat:
-                nat_subnets[sid] = f"{egress} {table.egress_target}" if table else egress
+            table = alternative_path(self.snap, sid, w.assign_public_ip)
+            if table is not None and not enforce_nat:
+                nat_subnets[sid] = f"{table.egress} {table.egress_target}"
                 continue
             out.append(sid)
         return out
 
-    def az(self, subnet_id: str) -> str:
-        subnet = self.snap.subnets.get(subnet_id)
-        return subnet.az if subnet else ""
+    def blame(self, short: str, members: Iterable[tuple[int, str]], problem: str) -> None:
+        """Record that these (workload, subnet) pairs do not reach `short` because of `problem`."""
+        for i, sid in members:
+            self.verdicts.add(Verdict(self.workloads[i].arn, sid, short, PROBLEM_HOP[problem], problem))
 
-    def one_subnet_per_az(self, subnets: Iterable[str], azs: Iterable[str]) -> tuple[str, ...]:
-        wanted = set(azs)
-        chosen: dict[str, str] = {}
-        for sid in sorted(subnets):
-            az = self.az(sid)
-            if az in wanted and az not in chosen:
-                chosen[az] = sid
-        return tuple(chosen[az] for az in sorted(chosen))
+    def az(self, subnet_id: str) -> str:
+        return az_of(self.snap, subnet_id)
 
     # ------------------------------------------------------------ VPC
 
-    def check_vpc_dns(self) -> None:
-        for ok, attr, kind in ((self.snap.dns_support, "enableDnsSupport", "vpc-dns-support-off"),
-                               (self.snap.dns_hostnames, "enableDnsHostnames", "vpc-dns-hostnames-off")):
-            if not ok:
-                self.findings.append(Finding(
-                    "AWS::EC2::VPC", self.snap.vpc_id, kind,
-                    f"VPC {self.snap.vpc_id} has {attr}=false: private DNS of interface endpoints "
-                    "cannot work, so tasks resolve AWS services to public addresses they cannot reach",
-                    fix_commands(kind, self.base)))
+    def check_vpc_dns(self, members: set[tuple[str, tuple[int, str]]]) -> None:
+        for kind, text in vpc_dns_problems(self.snap):
+            attribute = text.split(" has ", 1)[1].split("=", 1)[0]
+            self.findings.append(Finding(
+                "AWS::EC2::VPC", self.snap.vpc_id, kind,
+                f"VPC {self.snap.vpc_id} has {attribute}=false: private DNS of interface endpoints "
+                "cannot work, so tasks resolve AWS services to public addresses they cannot reach",
+                fix_commands(kind, self.base)))
+            for short, member in members:
+                self.blame(short, [member], kind)
 
     # ------------------------------------------------------------ interface endpoints
 
@@ -213,15 +246,30 @@ class _Builder:
         if not need.subnets:
             self.states.append(ServiceState(service, INTERFACE, reasons, "not-enforced"))
             return
-        live = self.live_endpoints(service, INTERFACE)
+        live = live_endpoints(self.snap, service, INTERFACE)
+        serving = [e for e in live if e.serving]
         azs = {self.az(s) for s in need.subnets}
         offer = self.snap.offers.get(service, _NOT_READ) if service in self.snap.offers else _NOT_READ
         if not live:
+            zone = zone_for(self.snap, service)
+            if zone is not None:
+                self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through private hosted "
+                                  f"zone {zone.name} ({zone.id}) by a centralised endpoint")
+                self.states.append(ServiceState(service, INTERFACE, reasons, "present"))
+                return
             self.plan_new_interface(service, reasons, need, azs, offer)
             return
-        endpoint = min(live, key=lambda e: (not e.private_dns, not e.owned, e.id))
+        if not serving:
+            # On its way: it carries traffic once available; nothing is created beside it.
+            endpoint = min(live, key=rank)
+            self.notes.append(f"{service} endpoint {endpoint.id} is {endpoint.state}: it carries traffic once "
+                              "available")
+            self.blame(short, need.members, ENDPOINT_PENDING)
+            self.states.append(ServiceState(service, INTERFACE, reasons, "pending", endpoint.id))
+            return
+        endpoint = min(serving, key=rank)
         before = len(self.actions) + len(self.findings)
-        covered = {self.az(s) for e in live for s in e.subnet_ids}
+        covered = {self.az(s) for e in serving for s in e.subnet_ids}
         missing_azs = azs - covered
         if missing_azs:
             if offer is _NOT_READ:
@@ -229,41 +277,50 @@ class _Builder:
             else:
                 offered = missing_azs & (offer.azs if offer else frozenset())  # type: ignore[union-attr]
                 self.note_unoffered(service, missing_azs - offered)
-                subnets = self.one_subnet_per_az(need.subnets, offered)
+                subnets = one_subnet_per_az(self.snap, need.subnets, offered)
                 if subnets:
                     params = {**self.base, "endpoint_id": endpoint.id, "subnet_ids": subnets}
                     summary = (f"{service} endpoint {endpoint.id} has no subnet in "
                                f"{', '.join(sorted(self.az(s) for s in subnets))}, where the workload runs")
                     self.change_endpoint(endpoint, ADD_SUBNETS, "endpoint-missing-az", service, summary,
                                          params, subnet_ids=subnets)
-        if not any(e.private_dns for e in live):
+                    self.blame(short, {m for m in need.members if self.az(m[1]) in offered}, "endpoint-missing-az")
+        if not any(e.private_dns for e in serving):
             summary = (f"{service} endpoint {endpoint.id} has private DNS off: the default "
                        f"hostname still resolves to public addresses")
             if not endpoint.owned or self.dns_ok:
                 self.change_endpoint(endpoint, ENABLE_PRIVATE_DNS, "private-dns-off", service, summary,
                                      {**self.base, "endpoint_id": endpoint.id})
+            self.blame(short, need.members, "private-dns-off")
         if endpoint.owned:
             self.uses_own_sg = True
             if self.own is None or self.own.id not in endpoint.group_ids:
-                params = {**self.base, "endpoint_id": endpoint.id, "security_group": self.own_sg_ref()}
+                params = {**self.base, "endpoint_id": endpoint.id, "security_group": own_group_ref(self.snap)}
                 self.actions.append(Action(
                     ADD_SECURITY_GROUP, service, endpoint.id, "endpoint-security-group-detached",
                     f"{service} endpoint {endpoint.id} lacks the remediator's security group",
                     fix_commands("endpoint-security-group-detached", params)))
         else:
             self.check_foreign_security_groups(service, endpoint, need)
-        self.check_policy(service, endpoint, offer)
+        self.blame_closed_ingress(short, endpoint, need)
+        self.check_policy(service, endpoint, offer, need)
+        peers = sorted({s for e in serving for s in e.subnet_ids})
+        groups = sorted({g for e in serving for g in e.group_ids})
+        self.check_egress(short, need, groups, [c for p in peers if (c := cidr_of(self.snap, p))])
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id))
 
     def plan_new_interface(self, service: str, reasons: tuple[str, ...], need: _Need,
                            azs: set[str], offer: object) -> None:
+        short = service.removeprefix(self.prefix)
+        if self.snap.zones is None:
+            self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
         if offer is _NOT_READ:
             self.needs_offers.add(service)
             self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
             return
         offered = azs & (offer.azs if offer else frozenset())  # type: ignore[attr-defined]
-        subnets = self.one_subnet_per_az(need.subnets, offered)
+        subnets = one_subnet_per_az(self.snap, need.subnets, offered)
         if not subnets:
             # None: DescribeVpcEndpointServices does not know the service in this region at all.
             where = f"this region ({self.snap.region})" if offer is None else ", ".join(sorted(azs))
@@ -272,14 +329,18 @@ class _Builder:
                 f"{service} is not offered in {where}: no endpoint can serve it there; needed by "
                 f"{_first(reasons)}",
                 fix_commands("service-not-offered", {**self.base, "service": service}), service))
+            self.blame(short, need.members, "service-not-offered")
             self.states.append(ServiceState(service, INTERFACE, reasons, "unavailable"))
             return
         self.note_unoffered(service, azs - offered)
         policy = self.expected_policy(service, offer)
         params = {**self.base, "service": service, "subnet_ids": subnets,
-                  "security_group": self.own_sg_ref(), "policy_arg": _policy_arg(policy)}
+                  "security_group": own_group_ref(self.snap), "policy_arg": _policy_arg(policy)}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
                    f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
+        # The endpoint will use the tool's group, which must exist (or be created) first, even when
+        # the create waits for the VPC's DNS attributes: the printed commands rely on it.
+        self.uses_own_sg = True
         if not self.dns_ok:
             # Private DNS is refused while the VPC DNS attributes are off, and an endpoint without
             # it serves nobody: report, and create it once the VPC finding is fixed.
@@ -294,23 +355,19 @@ class _Builder:
             if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
                 self.capped.append(create)
             else:
-                self.uses_own_sg = True
                 self.actions.append(create)
+        self.blame(short, need.members, "endpoint-missing")
+        self.check_egress(short, need, own_group_ids(self.snap), [c for p in subnets if (c := cidr_of(self.snap, p))])
         self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
 
     def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
-        closed = sorted(s for s in need.subnets
-                        if not self.sg_allows(endpoint.group_ids, self.snap.subnets[s].cidr, need.groups))
+        closed = sorted({s for i, s in need.members if ingress_allows(
+            self.snap, endpoint.group_ids, cidr_of(self.snap, s), self.workloads[i].security_group_ids) is False})
         if not closed or not endpoint.group_ids:
             return
         group = endpoint.group_ids[0]
-        if need.groups:
-            permissions = ingress_443(group_ids=tuple(sorted(need.groups)))
-            source = "security group " + ", ".join(sorted(need.groups))
-        else:
-            cidrs = tuple(self.snap.subnets[s].cidr for s in closed)
-            permissions = ingress_443(cidrs=cidrs)
-            source = ", ".join(cidrs)
+        permissions, source = ingress_source(self.snap, sorted(need.groups),
+                                             [cidr_of(self.snap, s) for s in closed])
         params = {**self.base, "security_group": group, "ip_permissions": permissions}
         self.findings.append(Finding(
             "AWS::EC2::SecurityGroup", group, "endpoint-sg-closed",
@@ -318,16 +375,37 @@ class _Builder:
             f"allow no TCP 443 from {', '.join(closed)}; allow it from {source}",
             fix_commands("endpoint-sg-closed", params), service))
 
-    def sg_allows(self, group_ids: Iterable[str], cidr: str, sources: set[str]) -> bool:
-        for gid in group_ids:
-            group = self.snap.security_groups.get(gid)
-            if group is None:
-                return True  # not readable here: do not accuse what we cannot see
-            for rule in group.ingress:
-                if rule.allows_https() and (set(rule.group_ids) & sources
-                                            or any(cidr_contains(r, cidr) for r in rule.cidrs)):
-                    return True
-        return False
+    def blame_closed_ingress(self, short: str, endpoint: EndpointInfo, need: _Need) -> None:
+        """The members the endpoint's groups, as they are now, do not let in (whoever fixes it)."""
+        if endpoint.owned and (self.own is None or self.own.id not in endpoint.group_ids):
+            # The tool's endpoint without its group: the group's ingress is what it will have.
+            self.blame(short, {m for m in need.members if ingress_allows(
+                self.snap, endpoint.group_ids, cidr_of(self.snap, m[1]),
+                self.workloads[m[0]].security_group_ids) is False}, "endpoint-security-group-detached")
+            return
+        closed = {m for m in need.members if ingress_allows(
+            self.snap, endpoint.group_ids, cidr_of(self.snap, m[1]), self.workloads[m[0]].security_group_ids) is False}
+        self.blame(short, closed, "endpoint-sg-closed")
+
+    def check_egress(self, short: str, need: _Need, groups: Sequence[str], cidrs: Sequence[str],
+                     gateway: str = "") -> None:
+        """Whether each workload's own groups let TCP 443 out to the endpoint (reach.egress_to)."""
+        for i, sid in sorted(need.members):
+            w = self.workloads[i]
+            verdict = egress_to(self.snap, w.security_group_ids, groups, cidrs, gateway)
+            if verdict.ok is False:
+                self.blame(short, [(i, sid)], "sg-egress-closed")
+                services, fix = self.closed_egress.setdefault(w.security_group_ids[0], ([], []))
+                services.extend(x for x in [short] if x not in services)
+                fix.extend(c for c in verdict.fix if c not in fix)
+
+    def egress_findings(self) -> None:
+        for group, (services, fix) in sorted(self.closed_egress.items()):
+            self.findings.append(Finding(
+                "AWS::EC2::SecurityGroup", group, "sg-egress-closed",
+                f"workload security group {group} allows no TCP 443 out to the endpoints of "
+                f"{', '.join(services)}: connections are dropped before they leave the task "
+                "(a workload's group: fix it yourself)", tuple(fix)))
 
     def note_unoffered(self, service: str, azs: set[str]) -> None:
         if azs:
@@ -342,8 +420,8 @@ class _Builder:
         if not need.subnets:
             self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
             return
-        tables = sorted({t.id for s in need.subnets if (t := self.snap.route_table_of(s))})
-        live = self.live_endpoints(service, GATEWAY)
+        tables = gateway_tables(self.snap, need.subnets)
+        live = live_endpoints(self.snap, service, GATEWAY)
         if not live:
             policy = self.expected_policy(service, self.snap.offers.get(service))
             params = {**self.base, "service": service, "route_table_ids": tuple(tables),
@@ -354,8 +432,19 @@ class _Builder:
                 "(gateway endpoints are free)",
                 fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables),
                 policy=policy))
+            self.blame(short, need.members, "gateway-endpoint-missing")
+            if short == "s3":
+                self.check_egress(short, need, (), (), gateway=service)
             self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
             return
+        if not any(e.serving for e in live):
+            endpoint = min(live, key=rank)
+            self.notes.append(f"{service} gateway endpoint {endpoint.id} is {endpoint.state}: it carries traffic "
+                              "once available")
+            self.blame(short, need.members, ENDPOINT_PENDING)
+            self.states.append(ServiceState(service, GATEWAY, reasons, "pending", endpoint.id))
+            return
+        live = [e for e in live if e.serving]
         endpoint = min(live, key=lambda e: (not e.owned, e.id))
         before = len(self.actions) + len(self.findings)
         covered = {t for e in live for t in e.route_table_ids}
@@ -366,23 +455,35 @@ class _Builder:
                        f"{', '.join(missing)} used by the workload's subnets")
             self.change_endpoint(endpoint, ADD_ROUTE_TABLES, "s3-gateway-missing-route-table", service,
                                  summary, params, route_table_ids=missing)
+            self.blame(short, {m for m in need.members if (t := self.snap.route_table_of(m[1])) and t.id in missing},
+                       "s3-gateway-missing-route-table")
         if short == "s3":
-            for e in live:
-                if self.scope is not None and e.owned:
-                    continue  # the tool's own: restored to its policy below
-                if not policy_allows_ecr_layers(e.policy, self.snap.region):
-                    self.findings.append(Finding(
-                        "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
-                        f"{service} gateway endpoint {e.id}: its policy does not allow s3:GetObject on "
-                        f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers",
-                        fix_commands("s3-policy-blocks-ecr-layers",
-                                     {**self.base, "endpoint_id": e.id,
-                                      "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
-                        service))
+            self.check_layer_bucket(service, live, need)
+            self.check_egress(short, need, (), (), gateway=service)
         if endpoint.owned:
-            self.check_policy(service, endpoint, self.snap.offers.get(service))
+            self.check_policy(service, endpoint, self.snap.offers.get(service), need)
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, GATEWAY, reasons, status, endpoint.id))
+
+    def check_layer_bucket(self, service: str, live: list[EndpointInfo], need: _Need) -> None:
+        """Image layers come from S3: only a workload that pulls from this region's ECR needs them."""
+        pullers = {m for m in need.members if pulls_from_ecr(self.workloads[m[0]], self.snap.region)}
+        if not pullers:
+            return
+        blocking = [e for e in live if not policy_allows_ecr_layers(e.policy, self.snap.region)]
+        for e in blocking:
+            if not (self.scope is not None and e.owned):  # the tool's own: restored to its policy below
+                self.findings.append(Finding(
+                    "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
+                    f"{service} gateway endpoint {e.id}: its policy does not allow s3:GetObject on "
+                    f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers",
+                    fix_commands("s3-policy-blocks-ecr-layers",
+                                 {**self.base, "endpoint_id": e.id,
+                                  "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
+                    service))
+        ids = {e.id for e in blocking}
+        self.blame("s3", {m for m in pullers if gateway_for(self.snap, live, m[1])[0].id in ids},
+                   "s3-policy-blocks-ecr-layers")
 
     # ------------------------------------------------------------ endpoint policies
 
@@ -392,33 +493,29 @@ class _Builder:
             return None
         return self.scope.policy(service.removeprefix(self.prefix), self.snap.region)
 
-    def blocked_calls(self, short: str, policy: str | None, own: bool) -> list[str]:
-        """The workload's calls through a `short` endpoint that its policy refuses."""
+    def own_blocked_calls(self, short: str, policy: str | None) -> list[str]:
+        """The calls every feature makes through the tool's own `short` endpoint that its policy refuses."""
         assert self.scope is not None
-        if own:
-            calls = {(c.action, c.resource, c.by_aws) for rule in FEATURE_CALLS.values() for c in rule
-                     if c.service == short}
-        else:  # any resource: the exact ARNs are not known here
-            calls = {(a, "", False) for a in CHECKED_ON_FOREIGN_ENDPOINTS.get(short, ())}
+        calls = {(c.action, c.resource, c.by_aws) for rule in FEATURE_CALLS.values() for c in rule
+                 if c.service == short}
         blocked = []
         for action, resource, by_aws in sorted(calls, key=lambda c: (c[0], c[1] or "")):
-            # None: an action without a resource ("*"); "": a resource not known here (any)
-            target = arn(resource, self.snap.region, self.snap.account) if resource else \
-                "*" if resource is None else None
+            # None: an action without a resource ("*")
+            target = arn(resource, self.snap.region, self.snap.account) if resource else "*"
             ctx = self.scope.context(resource=resource is not None, by_aws=by_aws)
             if not policy_allows(policy, action, target, ctx):
                 blocked.append(action)
         return sorted(set(blocked))
 
-    def check_policy(self, service: str, endpoint: EndpointInfo, offer: object) -> None:
-        """The tool's own endpoint keeps the tool's policy; another's must not block the workload."""
-        if self.scope is None:
-            return
+    def check_policy(self, service: str, endpoint: EndpointInfo, offer: object, need: _Need) -> None:
+        """The tool's own endpoint keeps the tool's policy; another's must not refuse what the workload calls."""
         short = service.removeprefix(self.prefix)
         params = {**self.base, "endpoint_id": endpoint.id}
-        if endpoint.owned:
+        if endpoint.owned and self.scope is not None:
             expected = self.expected_policy(service, offer)
-            blocked = self.blocked_calls(short, endpoint.policy, own=True)
+            blocked = self.own_blocked_calls(short, endpoint.policy)
+            if blocked:
+                self.blame(short, need.members, "endpoint-policy-changed")
             if self.scope.mode == AWS_DEFAULT or expected is None:
                 if blocked and self.scope.mode == AWS_DEFAULT:
                     self.actions.append(Action(
@@ -435,19 +532,24 @@ class _Builder:
                     f"{self.scope.mode}-scoped policy",
                     fix_commands("endpoint-policy-changed", {**params, "policy": expected}), policy=expected))
             return
-        blocked = self.blocked_calls(short, endpoint.policy, own=False)
-        if blocked:
-            suggested = self.scope.policy(short, self.snap.region) or "{}"
+        # Without a scope the tool keeps no policy of its own: its endpoints are judged as any other.
+        refused: dict[tuple[str, str], None] = {}
+        for i, sid in sorted(need.members):
+            blocked_here = blocked_calls(self.snap, short, endpoint.policy, self.workloads[i], self.scope)
+            if blocked_here:
+                self.blame(short, [(i, sid)], "endpoint-policy-blocks-workload")
+                refused.update(dict.fromkeys(blocked_here))
+        if refused:
+            calls = list(refused)
             self.findings.append(Finding(
                 "AWS::EC2::VPCEndpoint", endpoint.id, "endpoint-policy-blocks-workload",
-                f"{service} endpoint {endpoint.id}: its policy refuses {', '.join(blocked)}, which the "
-                "workload calls (not created by this tool: fix it yourself)",
-                fix_commands("endpoint-policy-blocks-workload", {**params, "policy": suggested}), service))
+                f"{service} endpoint {endpoint.id}: its policy refuses "
+                f"{', '.join(dict.fromkeys(a for a, _ in calls))}, which the workload calls (not created by "
+                "this tool: fix it yourself)",
+                fix_commands("endpoint-policy-blocks-workload",
+                             {**params, "policy": unblocking_policy(endpoint.policy, calls)}), service))
 
     # ------------------------------------------------------------ shared
-
-    def live_endpoints(self, service: str, typ: str) -> list[EndpointInfo]:
-        return [e for e in self.snap.endpoints if e.service_name == service and e.type == typ and e.live]
 
     def change_endpoint(self, endpoint: EndpointInfo, kind: str, problem: str, service: str,
                         summary: str, params: Mapping[str, Value], **extra: tuple[str, ...]) -> None:
@@ -479,9 +581,6 @@ class _Builder:
             "with the commands below",
             fix_commands("endpoint-cap-reached", self.base) + tuple(c for a in self.capped for c in a.fix)))
 
-    def own_sg_ref(self) -> str | Shell:
-        return self.own.id if self.own else own_sg_lookup(self.base)
-
     def plan_own_security_group(self) -> None:
         if not self.uses_own_sg:
             return
@@ -491,7 +590,7 @@ class _Builder:
             self.squatted(squatter.id)
             return
         if self.own is None:
-            params = {**self.base, "security_group": self.own_sg_ref(),
+            params = {**self.base, "security_group": own_group_ref(self.snap),
                       "ip_permissions": ingress_443(cidrs=cidrs, why="vpce-remediator")}
             self.actions.insert(0, Action(
                 CREATE_SECURITY_GROUP, "", "", "endpoint-security-group-missing",
@@ -499,7 +598,7 @@ class _Builder:
                 f"(TCP 443 from {', '.join(cidrs)})",
                 fix_commands("endpoint-security-group-missing", params), cidrs=cidrs))
             return
-        missing = tuple(c for c in cidrs if not self.sg_allows((self.own.id,), c, set()))
+        missing = tuple(c for c in cidrs if not ingress_allows(self.snap, (self.own.id,), c, ()))
         if missing:
             params = {**self.base, "security_group": self.own.id,
                       "ip_permissions": ingress_443(cidrs=missing, why="vpce-remediator")}
@@ -527,28 +626,13 @@ class _Builder:
                                          f"{a.summary} (waits for {group_id} to be deleted, see that finding)",
                                          a.fix, a.service))
 
-    def workload_problem(self, w: Workload, problem: WorkloadProblem, subnets: list[str]) -> None:
-        params: dict[str, Value] = {**self.base, **dict(problem.params)}
-        kind = problem.kind
-        if kind == "unmirrorable-registry-image":
-            params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
-        elif kind == "public-registry-image":
-            params["credential_arg"] = shell(PULL_THROUGH_CREDENTIAL, {
-                "region": self.snap.region, "secret_name": "ecr-pullthroughcache/" + problem.param("prefix"),
-            }) if problem.param("credentials") else Shell("")
-        elif kind == "cross-region-ecr-image":
-            params["replication"] = Json({"rules": [{"destinations": [
-                {"region": self.snap.region, "registryId": problem.param("image_account")}]}]})
-        elif kind in ("cross-region-secret", "cross-region-parameter"):
-            resource = problem.param("arn").split(":", 5)[-1]
-            rest = resource.split("/", 1)[-1]
-            params["parameter"] = "/" + rest if "/" in rest else rest
-        elif kind == "cross-region-logs":
-            # ECS names a default awslogs group after the task definition family.
-            params["log_group"] = problem.param("log_group") or "/ecs/" + w.name.split(":")[0]
-        fix = fix_for(kind, params)
+    def workload_problem(self, i: int, problem: WorkloadProblem, subnets: list[str]) -> None:
+        w = self.workloads[i]
+        fix = workload_problem_fix(self.snap, w, problem)
         resource_type, resource_id = _workload_resource(w)
-        self.findings.append(Finding(resource_type, resource_id, kind, problem.summary + fix.note(), fix.commands))
+        self.findings.append(Finding(resource_type, resource_id, problem.kind, problem.summary + fix.note(),
+                                     fix.commands))
+        self.blame("*", [(i, s) for s in subnets], problem.kind)
 
     def nat_note(self, nat_subnets: dict[str, str], aggregated: dict[tuple[str, str], _Need]) -> None:
         interface_services = sum(1 for (_, t) in aggregated if t == INTERFACE)
@@ -560,8 +644,9 @@ class _Builder:
             + prices.cost_comparison(interface_services * len(azs), len(azs)))
 
     def build(self) -> Plan:
+        verdicts = tuple(sorted(self.verdicts, key=lambda v: (v.workload, v.subnet, v.service, v.hop, v.problem)))
         return Plan(self.snap.vpc_id, tuple(self.states), tuple(self.actions), tuple(self.findings),
-                    tuple(self.notes), frozenset(self.needs_offers))
+                    tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts)
 
 
 # ---------------------------------------------------------------- helpers

@@ -21,7 +21,8 @@ from botocore.exceptions import ClientError
 from rules import ContainerSpec, ExecConfig, LogConfig, Workload
 from rules.workload import EC2, FARGATE
 from vpce_remediator.aws import Clients, paginate
-from vpce_remediator.snapshot import SubnetInfo, describe_subnets
+from vpce_remediator.facts import SubnetInfo
+from vpce_remediator.snapshot import describe_subnets
 from vpce_remediator.triggers import Trigger
 
 _FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})

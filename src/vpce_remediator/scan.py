@@ -41,6 +41,7 @@ from vpce_remediator.engine import (
     plan_vpc,
     with_organization,
 )
+from vpce_remediator.facts import MODE_TAG, ServiceOffer, SubnetInfo, VpcSnapshot
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
 from vpce_remediator.resolve import (
@@ -53,17 +54,7 @@ from vpce_remediator.resolve import (
     launch_type_of,
     service_workload,
 )
-from vpce_remediator.snapshot import (
-    MODE_TAG,
-    VPCS_PER_READ,
-    ServiceOffer,
-    SubnetInfo,
-    VpcSnapshot,
-    describe_subnets,
-    read_vpc,
-    read_vpcs,
-    tags_of,
-)
+from vpce_remediator.snapshot import VPCS_PER_READ, describe_subnets, read_vpc, read_vpcs, tags_of
 from vpce_remediator.trust import trust_for
 
 _SERVICES_PER_DESCRIBE = 10  # DescribeServices limit

@@ -1,167 +1,49 @@
-"""Snapshot: one read of everything in a VPC that decides whether a workload reaches its services.
+"""The EC2 reader: one read of everything in a VPC that decides whether a workload reaches its services.
 
-`VpcSnapshot` and its parts are frozen data the planner reads; `read_vpc` is the only I/O, a fixed
-handful of Describe calls per VPC whatever the number of workloads (DESIGN.md §6: the EC2 Describe
-bucket is shared with every other tool in the account).
+It fills the pure `facts.VpcSnapshot`; `read_vpc(s)` make a fixed handful of Describe calls per
+VPC whatever the number of workloads (DESIGN.md §6: the EC2 Describe bucket is shared with every
+other tool in the account).
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from vpce_remediator.aws import paginate
+from vpce_remediator.facts import (
+    OWNER_TAG,
+    EndpointInfo,
+    PrefixList,
+    PrivateZone,
+    RouteTableInfo,
+    SecurityGroupInfo,
+    ServiceOffer,
+    SgRule,
+    SubnetInfo,
+    VpcSnapshot,
+)
 
 log = logging.getLogger("vpce-remediator")
-
-OWNER_TAG = ("managed-by", "vpce-remediator")
-MODE_TAG = "vpce-remediator:mode"
-OWN_SG_NAME = "vpce-remediator-endpoints"
-# Name and description are fixed when a group is created: an existing group can never acquire
-# them by tagging, which is what makes them part of the proof that a group is the tool's (trust.py).
-OWN_SG_DESCRIPTION = "HTTPS from the VPC to its interface endpoints (vpce-remediator)"
-LIVE_STATES = frozenset({"available", "pending", "pendingacceptance", "modifying"})
-
-
-@dataclass(frozen=True)
-class SubnetInfo:
-    id: str
-    vpc_id: str
-    az: str
-    cidr: str
-
-
-@dataclass(frozen=True)
-class RouteTableInfo:
-    id: str
-    main: bool
-    egress: str | None  # where 0.0.0.0/0 goes: "nat", "igw", "tgw", ... or None (private)
-    egress_target: str | None
-    subnet_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IngressRule:
-    protocol: str  # "tcp", "udp", "icmp", "-1"
-    from_port: int
-    to_port: int
-    cidrs: tuple[str, ...]
-    group_ids: tuple[str, ...]
-
-    def allows_https(self) -> bool:
-        return self.protocol == "-1" or (self.protocol == "tcp" and self.from_port <= 443 <= self.to_port)
-
-
-@dataclass(frozen=True)
-class SecurityGroupInfo:
-    id: str
-    name: str
-    ingress: tuple[IngressRule, ...]
-    owned: bool  # the tool's own, by its records or proof (trust.py), never by a tag
-    description: str = ""
-    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
-
-
-@dataclass(frozen=True)
-class EndpointInfo:
-    id: str
-    service_name: str
-    type: str  # Interface / Gateway / GatewayLoadBalancer
-    state: str
-    subnet_ids: tuple[str, ...]
-    group_ids: tuple[str, ...]
-    private_dns: bool
-    route_table_ids: tuple[str, ...]
-    policy: str | None
-    owned: bool  # created (or adopted) by the tool, by its records (trust.py), never by a tag
-    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
-
-    @property
-    def live(self) -> bool:
-        return self.state.lower() in LIVE_STATES
-
-
-@dataclass(frozen=True)
-class ServiceOffer:
-    """What `DescribeVpcEndpointServices` says about one service in this region."""
-
-    name: str
-    types: tuple[str, ...]
-    azs: frozenset[str]
-    policy_supported: bool = True  # VpcEndpointPolicySupported
-
-
-@dataclass(frozen=True)
-class VpcSnapshot:
-    vpc_id: str
-    region: str
-    account: str
-    cidrs: tuple[str, ...]
-    tags: Mapping[str, str]
-    dns_support: bool
-    dns_hostnames: bool
-    subnets: Mapping[str, SubnetInfo]  # workload subnets and endpoint subnets
-    route_tables: Mapping[str, RouteTableInfo]
-    endpoints: tuple[EndpointInfo, ...]
-    security_groups: Mapping[str, SecurityGroupInfo]
-    offers: Mapping[str, ServiceOffer | None] = field(default_factory=dict)  # None: not offered
-
-    def route_table_of(self, subnet_id: str) -> RouteTableInfo | None:
-        """The table a subnet uses: its explicit association, else the VPC's main table."""
-        main = None
-        for table in self.route_tables.values():
-            if subnet_id in table.subnet_ids:
-                return table
-            if table.main:
-                main = table
-        return main
-
-    @property
-    def own_security_group(self) -> SecurityGroupInfo | None:
-        """The tool's endpoint group: only one its records or proof made `owned` (see `owning`)."""
-        owned = [g for g in self.security_groups.values() if g.owned]
-        return min(owned, key=lambda g: g.id) if owned else None
-
-    @property
-    def named_security_group(self) -> SecurityGroupInfo | None:
-        """The group called `OWN_SG_NAME` (names are unique per VPC), whoever made it."""
-        named = [g for g in self.security_groups.values() if g.name == OWN_SG_NAME]
-        return min(named, key=lambda g: g.id) if named else None
-
-    def owning(self, endpoint_ids: Iterable[str], group_id: str | None) -> VpcSnapshot:
-        """This snapshot with ownership decided by the caller's proof: exactly these endpoints and
-        this group are the tool's; every other one is foreign, whatever its tags say."""
-        mine = frozenset(endpoint_ids)
-        return replace(
-            self,
-            endpoints=tuple(replace(e, owned=e.id in mine) for e in self.endpoints),
-            security_groups={k: replace(g, owned=g.id == group_id) for k, g in self.security_groups.items()})
-
-    def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
-        return replace(self, offers={**self.offers, **offers})
-
-
-def cidr_contains(outer: str, inner: str) -> bool:
-    """Whether every address of `inner` is in `outer` (False for malformed blocks or mixed IP versions)."""
-    try:
-        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
-    except ValueError:
-        return False
-    return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
-
-
-def service_prefix(region: str) -> str:
-    """Endpoint service names are `com.amazonaws.REGION.x`, `cn.com.amazonaws.…` in China."""
-    return f"cn.com.amazonaws.{region}." if region.startswith("cn-") else f"com.amazonaws.{region}."
 
 
 def tags_of(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
     """An EC2 `Tags` list as a dict."""
     return {t["Key"]: t.get("Value", "") for t in items or ()}
+
+
+def sg_rules(permissions: Iterable[Mapping[str, Any]]) -> tuple[SgRule, ...]:
+    """EC2 `IpPermissions` (or `IpPermissionsEgress`) as rules: IPv4 and IPv6 ranges, groups, prefix lists."""
+    return tuple(
+        SgRule(protocol=str(p.get("IpProtocol", "-1")), from_port=int(p.get("FromPort", 0)),
+               to_port=int(p.get("ToPort", 65535)),
+               cidrs=tuple([r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r]
+                           + [r["CidrIpv6"] for r in p.get("Ipv6Ranges", []) if "CidrIpv6" in r]),
+               group_ids=tuple(u["GroupId"] for u in p.get("UserIdGroupPairs", []) if "GroupId" in u),
+               prefix_list_ids=tuple(x["PrefixListId"] for x in p.get("PrefixListIds", []) if "PrefixListId" in x))
+        for p in permissions)
 
 
 def _owned(tags: Mapping[str, str]) -> bool:
@@ -257,8 +139,13 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
     subnets.update(describe_subnets(ec2, unknown))
 
     tables: dict[str, dict[str, RouteTableInfo]] = {v: {} for v in ids}
+    # A gateway endpoint's routes name its service's prefix list: known without another call.
+    prefix_routes: dict[str, str] = {}  # endpoint id -> prefix list id
     for page in paginate(ec2, "describe_route_tables", Filters=vpc_filter):
         for t in page.get("RouteTables", []):
+            for r in t.get("Routes", []):
+                if r.get("DestinationPrefixListId") and str(r.get("GatewayId", "")).startswith("vpce-"):
+                    prefix_routes[r["GatewayId"]] = r["DestinationPrefixListId"]
             assocs = t.get("Associations", [])
             egress, target = _egress(t.get("Routes", []))
             tables.setdefault(owner(t), {})[t["RouteTableId"]] = RouteTableInfo(
@@ -270,19 +157,11 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
     groups: dict[str, dict[str, SecurityGroupInfo]] = {v: {} for v in ids}
     for page in paginate(ec2, "describe_security_groups", Filters=vpc_filter):
         for g in page.get("SecurityGroups", []):
-            rules = tuple(
-                IngressRule(
-                    protocol=str(p.get("IpProtocol", "-1")), from_port=int(p.get("FromPort", 0)),
-                    to_port=int(p.get("ToPort", 65535)),
-                    cidrs=tuple(r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r),
-                    group_ids=tuple(u["GroupId"] for u in p.get("UserIdGroupPairs", []) if "GroupId" in u),
-                )
-                for p in g.get("IpPermissions", [])
-            )
             # Nothing is owned as read: ownership is the caller's to prove (trust.py, `owning`).
             groups.setdefault(owner(g), {})[g["GroupId"]] = SecurityGroupInfo(
-                g["GroupId"], g.get("GroupName", ""), rules, False, g.get("Description", ""),
-                _owned(tags_of(g.get("Tags"))))
+                g["GroupId"], g.get("GroupName", ""), sg_rules(g.get("IpPermissions", [])), False,
+                g.get("Description", ""), _owned(tags_of(g.get("Tags"))),
+                egress=sg_rules(g.get("IpPermissionsEgress", [])))
 
     out = {}
     for vpc in vpcs:
@@ -295,6 +174,8 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             # One VPC keeps every subnet it was given (the event path's); several keep their own.
             subnets=subnets if len(vpcs) == 1 else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id},
             route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
+            prefix_lists={e.service_name: PrefixList(prefix_routes[e.id], ())
+                          for e in endpoints[vpc_id] if e.id in prefix_routes},
         )
     return out
 
@@ -336,7 +217,9 @@ def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any
         azs = frozenset(d.get("AvailabilityZones", []))
         if previous is not None:  # S3 is listed twice, once per endpoint type
             types, azs = previous.types + types, previous.azs | azs
-        found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)))
+        dns_name = d.get("PrivateDnsName", "") if "Interface" in types else ""
+        found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)),
+                                   dns_name or (previous.dns_name if previous else ""))
     return found
 
 
@@ -345,3 +228,16 @@ def read_offers(ec2: Any, service_names: Iterable[str]) -> dict[str, ServiceOffe
     or one per name when some name is not offered (see `describe_endpoint_services`)."""
     names = sorted(set(service_names))
     return offers_from(names, describe_endpoint_services(ec2, names)) if names else {}
+
+
+def read_zones(route53: Any, vpc_id: str, region: str) -> tuple[PrivateZone, ...]:
+    """Private hosted zones associated with the VPC: how centralised endpoints are reached."""
+    zones: list[PrivateZone] = []
+    kwargs: dict[str, Any] = {"VPCId": vpc_id, "VPCRegion": region}
+    while True:  # botocore has no paginator for this call
+        page = route53.list_hosted_zones_by_vpc(**kwargs)
+        zones += [PrivateZone(z["HostedZoneId"], z["Name"].rstrip(".").lower())
+                  for z in page.get("HostedZoneSummaries", [])]
+        if not page.get("NextToken"):
+            return tuple(zones)
+        kwargs["NextToken"] = page["NextToken"]

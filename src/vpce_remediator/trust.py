@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vpce_remediator.aws import paginate
+from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.snapshot import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 
 # `InterfaceType` of the network interfaces AWS makes for interface endpoints (EC2 API reference,
 # NetworkInterfaceType).

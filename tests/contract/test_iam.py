@@ -39,7 +39,7 @@ from iam_eval import (
 from rules.needs import NEED_RULES
 from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.engine import MODES, Settings, effective_mode
-from vpce_remediator.snapshot import MODE_TAG, service_prefix
+from vpce_remediator.facts import MODE_TAG, service_prefix
 
 SHAPES = call_shapes()
 CREATES = ("create-security-group", "create-interface-endpoint", "create-gateway-endpoint")

@@ -14,7 +14,7 @@ from test_cli import cli
 from vpce_remediator.aws import Clients
 from vpce_remediator.doctor import Diagnosis, Target, diagnose
 from vpce_remediator.errors import BadInput
-from vpce_remediator.hops import FAIL, PASS, WARN
+from vpce_remediator.reach import FAIL, PASS, WARN
 
 INTERFACE = ("ecr.api", "ecr.dkr", "logs")
 ALL = (*INTERFACE, "s3")

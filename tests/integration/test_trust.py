@@ -18,7 +18,7 @@ from account import (
     run_task_event,
 )
 
-from vpce_remediator.snapshot import OWN_SG_DESCRIPTION, OWN_SG_NAME
+from vpce_remediator.facts import OWN_SG_DESCRIPTION, OWN_SG_NAME
 
 OWNER = [{"Key": "managed-by", "Value": "vpce-remediator"}]
 

@@ -24,21 +24,21 @@ from write_error_faults import MESSAGES, nonretryable_in_dlq, reported_cases, tr
 from rules import Workload, required_endpoints
 from vpce_remediator.act import apply_plan
 from vpce_remediator.engine import outcome_for
+from vpce_remediator.facts import (
+    EndpointInfo,
+    RouteTableInfo,
+    SecurityGroupInfo,
+    ServiceOffer,
+    SgRule,
+    SubnetInfo,
+    VpcSnapshot,
+)
 from vpce_remediator.plan import (
     ADD_SECURITY_GROUP,
     CREATE_INTERFACE,
     CREATE_SECURITY_GROUP,
     WorkloadNeeds,
     plan_remediation,
-)
-from vpce_remediator.snapshot import (
-    EndpointInfo,
-    IngressRule,
-    RouteTableInfo,
-    SecurityGroupInfo,
-    ServiceOffer,
-    SubnetInfo,
-    VpcSnapshot,
 )
 from vpce_remediator.write_errors import MESSAGE_RULES, PERMISSION, RETRY, WRITE_ERRORS, classify
 
@@ -48,7 +48,7 @@ VPC = "vpc-0000000a"
 SUBNETS = {f"subnet-0000000{az}": SubnetInfo(f"subnet-0000000{az}", VPC, REGION + az, f"10.0.{i}.0/24")
            for i, az in enumerate("ab", start=1)}
 OWN_SG = SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
-                           (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
+                           (SgRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/web:1"
 
 

@@ -43,6 +43,8 @@ PARAMS: dict[str, Value] = {
     "iam_action": "ec2:CreateVpcEndpoint",
     "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
     "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
+    "acl_id": "acl-0eee5555", "rule": 90, "direction": "ingress", "from_port": 1024, "to_port": 65535,
+    "cidr": "10.0.2.0/24",
 }
 
 
@@ -64,8 +66,9 @@ def test_every_placeholder_has_an_aws_format() -> None:
     used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
     # Built by the planner as Json / Shell, never from a string someone else wrote.
     structured = {"ip_permissions", "replication", "credential_arg", "policy_arg"}
+    numbers = {"rule", "from_port", "to_port"}  # ints the rules compute: quoted as digits
 
-    assert sorted(used - set(FORMATS) - structured) == []
+    assert sorted(used - set(FORMATS) - structured - numbers) == []
 
 
 def test_values_are_quoted_and_lists_become_separate_arguments() -> None:
@@ -158,9 +161,9 @@ def test_every_kind_the_engine_raises_has_a_row() -> None:
     assert {"endpoint-missing", "private-dns-off", "public-registry-image"} <= raised
 
 
-def test_doctors_own_templates_place_values_outside_quotes_and_have_formats() -> None:
-    from vpce_remediator.hops import _FIXES
+def test_doctor_has_no_templates_of_its_own() -> None:
+    """Doctor's fixes come from the one table: the hops that only doctor checks have rows there too."""
+    import vpce_remediator.reach as reach
 
-    used = {name for templates in _FIXES.values() for t in templates for name in placeholders(t)}
-
-    assert sorted(used - set(FORMATS) - {"ip_permissions", "rule", "from_port", "to_port"}) == []
+    assert not [name for name in vars(reach) if "FIXES" in name.upper() or "TEMPLATE" in name.upper()]
+    assert {"sg-egress-closed", "nacl-closed"} <= set(PROBLEMS)

@@ -3,36 +3,27 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from rules import Workload, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
-from vpce_remediator.hops import (
-    FAIL,
-    PASS,
-    WARN,
+from vpce_remediator.facts import (
     AclEntry,
-    Check,
-    DoctorFacts,
-    EgressRule,
+    EndpointInfo,
     NetworkAcl,
     PrefixList,
     PrivateZone,
-    acl_allows,
-    check_hops,
-)
-from vpce_remediator.policies import policy_allows
-from vpce_remediator.snapshot import (
-    EndpointInfo,
-    IngressRule,
     RouteTableInfo,
     SecurityGroupInfo,
+    SgRule,
     SubnetInfo,
     VpcSnapshot,
 )
+from vpce_remediator.policies import policy_allows
+from vpce_remediator.reach import FAIL, PASS, WARN, Check, acl_allows, judge
 
 REGION = "us-east-1"
 P = f"com.amazonaws.{REGION}."
@@ -49,6 +40,7 @@ def vpce_id(service: str) -> str:
 EP_ID = {s: vpce_id(s) for s in ("ecr.api", "ecr.dkr", "logs", "s3")}
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/team/web:1"
 REPO = f"arn:aws:ecr:{REGION}:123456789012:repository/team/web"
+PL = PrefixList("pl-s3", ("52.216.0.0/15", "3.5.0.0/19"))
 ALLOW_ALL = (AclEntry(100, True, "-1", True, "0.0.0.0/0"), AclEntry(32767, True, "-1", False, "0.0.0.0/0"),
              AclEntry(100, False, "-1", True, "0.0.0.0/0"), AclEntry(32767, False, "-1", False, "0.0.0.0/0"))
 
@@ -66,28 +58,42 @@ HEALTHY_ENDPOINTS = (endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"),
                               route_table_ids=("rtb-00000001",)))
 
 
+@dataclass(frozen=True)
+class Case:
+    """A workload and the VPC it runs in, as doctor reads them."""
+
+    snap: VpcSnapshot
+    workload: Workload
+
+
+def check_hops(case: Case) -> list[Check]:
+    return judge(case.snap, case.workload, required_endpoints(case.workload))
+
+
 def facts(image: str = IMAGE, egress_route: str | None = None, os_family: str | None = None,
-          **kw: Any) -> DoctorFacts:
+          egress: dict[str, tuple[SgRule, ...]] | None = None, s3_prefix_list: PrefixList | None = PL,
+          **kw: Any) -> Case:
     w = Workload(kind="service", arn="arn:aws:ecs:us-east-1:123456789012:service/prod/web", name="web",
                  region=REGION, account="123456789012", launch_type="FARGATE", subnet_ids=(A, B),
                  security_group_ids=("sg-000000a0",), assign_public_ip=False, os_family=os_family,
                  containers=(ContainerSpec("web", image, LogConfig("awslogs", (("awslogs-group", "/ecs/web"),))),))
+    egress = {"sg-000000a0": (SgRule("-1", 0, 65535, ("0.0.0.0/0",)),)} if egress is None else egress
+    groups = {"sg-000000e0": SecurityGroupInfo("sg-000000e0", "endpoints", (SgRule("tcp", 443, 443, (), ("sg-000000a0",)),),
+                                               False)}
+    groups.update({g: SecurityGroupInfo(g, "workload", (), False, egress=rules) for g, rules in egress.items()})
+    groups.update(kw.pop("security_groups", {}))
+    zones = kw.pop("zones", ())
     snap = VpcSnapshot(
         vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
         dns_support=True, dns_hostnames=True, subnets=SUBNETS,
         route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, egress_route and "nat", egress_route,
                                                     (A, B)),
                       "rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())},
-        endpoints=HEALTHY_ENDPOINTS,
-        security_groups={"sg-000000e0": SecurityGroupInfo("sg-000000e0", "endpoints", (IngressRule("tcp", 443, 443, (), ("sg-000000a0",)),),
-                                                    False)})
-    base = DoctorFacts(
-        workload=w, requirements=required_endpoints(w), snapshot=snap,
-        egress={"sg-000000a0": (EgressRule("-1", 0, 65535, ("0.0.0.0/0",)),)},
-        acls=(NetworkAcl("acl-00000001", (A, B), ALLOW_ALL),), zones=(),
-        s3_prefix_list=PrefixList("pl-s3", ("52.216.0.0/15", "3.5.0.0/19")))
-    snap_kw = {k: kw.pop(k) for k in list(kw) if k in VpcSnapshot.__dataclass_fields__}
-    return replace(base, snapshot=replace(snap, **snap_kw), **kw)
+        endpoints=HEALTHY_ENDPOINTS, security_groups=groups,
+        acls=(NetworkAcl("acl-00000001", (A, B), ALLOW_ALL),),
+        prefix_lists={P + "s3": s3_prefix_list})
+    snap = replace(snap, **kw).with_zones(zones)
+    return Case(snap, w)
 
 
 def by_hop(checks: list[Check]) -> dict[tuple[str, str, str], Check]:
@@ -190,9 +196,9 @@ def test_windows_tasks_need_their_own_ephemeral_range_back() -> None:
 
 
 def test_an_s3_egress_rule_to_the_prefix_list_is_enough_and_a_vpc_only_rule_is_not() -> None:
-    to_pl = {"sg-000000a0": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),
-                         EgressRule("tcp", 443, 443, (), (), ("pl-s3",)))}
-    vpc_only = {"sg-000000a0": (EgressRule("tcp", 443, 443, ("10.0.0.0/16",)),)}
+    to_pl = {"sg-000000a0": (SgRule("tcp", 443, 443, ("10.0.0.0/16",)),
+                         SgRule("tcp", 443, 443, (), (), ("pl-s3",)))}
+    vpc_only = {"sg-000000a0": (SgRule("tcp", 443, 443, ("10.0.0.0/16",)),)}
 
     assert not_passing(check_hops(facts(egress=to_pl))) == {}
     failed = check_hops(facts(egress=vpc_only))
@@ -242,7 +248,13 @@ def test_the_acl_fix_lands_before_the_blocking_rule() -> None:
     checks = check_hops(facts(acls=(closed,)))
 
     fix = by_hop(checks)[("s3", "nacl", A)].fix
-    assert fix and all("--rule-number 98 --ingress" in cmd for cmd in fix)
+    numbers = [int(cmd.split("--rule-number ", 1)[1].split()[0]) for cmd in fix]
+    assert fix and all(" --ingress " in cmd for cmd in fix)
+    assert all(n < 100 for n in numbers), numbers  # before the blocking rule 100
+    # One entry per peer CIDR, each under its own number, the same one wherever another hop needs it.
+    everywhere = {cmd for c in checks if c.hop == "nacl" for cmd in c.fix}
+    by_number = {int(cmd.split("--rule-number ", 1)[1].split()[0]): cmd for cmd in everywhere}
+    assert len(by_number) == len(everywhere)
 
 
 # ---------------------------------------------------------------- endpoint policies

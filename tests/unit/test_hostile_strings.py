@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from rules import required_endpoints
 from rules.formats import is_log_group
+from vpce_remediator.facts import VpcSnapshot
 from vpce_remediator.fixes import OWN_SG_LOOKUP, render, shell
 from vpce_remediator.plan import WorkloadNeeds, plan_remediation
-from vpce_remediator.snapshot import VpcSnapshot
 
 PIECES = ["'", '"', "$(touch PWNED)", "`touch PWNED`", "${IFS}", ";", "&&", "|", "\n", "\\", "$", "(", ")",
           "{", "}", "*", "~", "#", " ", "!", ">", "&", "/ecs/app", "arn:aws:secretsmanager:us-west-2:1:secret:x",

@@ -10,6 +10,15 @@ import pytest
 
 from rules import Workload, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
+from vpce_remediator.facts import (
+    EndpointInfo,
+    RouteTableInfo,
+    SecurityGroupInfo,
+    ServiceOffer,
+    SgRule,
+    SubnetInfo,
+    VpcSnapshot,
+)
 from vpce_remediator.plan import (
     ADD_SUBNETS,
     AUTHORIZE_INGRESS,
@@ -21,15 +30,6 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.policies import policy_allows_ecr_layers, policy_with_ecr_layers
-from vpce_remediator.snapshot import (
-    EndpointInfo,
-    IngressRule,
-    RouteTableInfo,
-    SecurityGroupInfo,
-    ServiceOffer,
-    SubnetInfo,
-    VpcSnapshot,
-)
 
 REGION = "us-east-1"
 P = f"com.amazonaws.{REGION}."
@@ -78,7 +78,7 @@ def endpoint(service: str, subnets: tuple[str, ...] = ("subnet-0000000a", "subne
 
 
 OWN_SG = SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
-                           (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
+                           (SgRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)
 COMPLIANT = dict(
     endpoints=(endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"),
                endpoint("s3", subnets=(), type="Gateway", route_table_ids=("rtb-00000001",), group_ids=())),
@@ -163,7 +163,8 @@ def test_vpc_dns_off_is_reported_per_attribute_and_holds_interface_creates() -> 
         f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-support Value=true",)
     assert fixes["vpc-dns-hostnames-off"] == (
         f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-hostnames Value=true",)
-    assert kinds(plan) == [CREATE_GATEWAY]
+    # The group is made at once: the waiting endpoint creates' printed commands look it up by name.
+    assert kinds(plan) == [CREATE_SECURITY_GROUP, CREATE_GATEWAY]
     assert [f.problem for f in plan.findings].count("endpoint-missing") == 3
 
 
@@ -198,15 +199,15 @@ def test_own_security_group_gains_a_new_vpc_cidr() -> None:
 
 
 def test_foreign_security_group_counts_a_wider_cidr_or_the_task_group() -> None:
-    def with_rule(rule: IngressRule) -> VpcSnapshot:
+    def with_rule(rule: SgRule) -> VpcSnapshot:
         group = SecurityGroupInfo("sg-000000f0", "theirs", (rule,), False)
         eps = tuple(replace(e, owned=False, group_ids=("sg-000000f0",)) if e.type == "Interface" else e
                     for e in COMPLIANT["endpoints"])
         return snapshot(**{**COMPLIANT, "endpoints": eps, "security_groups": {"sg-000000f0": group}})
 
-    assert plan_remediation([web()], with_rule(IngressRule("tcp", 0, 65535, ("10.0.0.0/8",), ()))).findings == ()
-    assert plan_remediation([web()], with_rule(IngressRule("-1", 0, 0, (), ("sg-000000a0",)))).findings == ()
-    closed = plan_remediation([web()], with_rule(IngressRule("tcp", 22, 22, ("10.0.0.0/16",), ())))
+    assert plan_remediation([web()], with_rule(SgRule("tcp", 0, 65535, ("10.0.0.0/8",), ()))).findings == ()
+    assert plan_remediation([web()], with_rule(SgRule("-1", 0, 0, (), ("sg-000000a0",)))).findings == ()
+    closed = plan_remediation([web()], with_rule(SgRule("tcp", 22, 22, ("10.0.0.0/16",), ())))
     assert {f.problem for f in closed.findings} == {"endpoint-sg-closed"}
     assert all(f.resource_id == "sg-000000f0" for f in closed.findings)
 
@@ -284,7 +285,7 @@ def _six() -> WorkloadNeeds:
 
 
 OWN = {"sg-000000c0": SecurityGroupInfo("sg-000000c0", "vpce-remediator-endpoints",
-                                   (IngressRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)}
+                                   (SgRule("tcp", 443, 443, ("10.0.0.0/16",), ()),), True)}
 
 
 def _offered(*services: str) -> dict[str, ServiceOffer]:

@@ -1,0 +1,221 @@
+"""Facts: a VPC as read, in pure types. Every door judges from these and nothing else.
+
+The readers fill them: `snapshot.read_vpc(s)` (the event path and scan, a fixed handful of
+Describe calls per VPC), `engine` (offers and hosted zones, read only when a plan asks for them)
+and `doctor.read_facts` (network ACLs, the S3 prefix list). A field a reader did not fill says
+so (None), and the rules then do not accuse what they cannot see. No I/O and no boto3 here.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+OWNER_TAG = ("managed-by", "vpce-remediator")
+MODE_TAG = "vpce-remediator:mode"
+OWN_SG_NAME = "vpce-remediator-endpoints"
+# Name and description are fixed when a group is created: an existing group can never acquire
+# them by tagging, which is what makes them part of the proof that a group is the tool's (trust.py).
+OWN_SG_DESCRIPTION = "HTTPS from the VPC to its interface endpoints (vpce-remediator)"
+# States in which an endpoint exists for good or is on its way: never create a second one beside it.
+LIVE_STATES = frozenset({"available", "pending", "pendingacceptance", "modifying"})
+# States in which an endpoint carries traffic.
+SERVING_STATES = frozenset({"available", "modifying"})
+# States of an endpoint on its way to carrying traffic: reported as pending, not as missing.
+PENDING_STATES = frozenset({"pending", "pendingacceptance"})
+# Listed for a while after deletion: as if absent.
+GONE_STATES = frozenset({"deleting", "deleted", "expired"})
+
+
+@dataclass(frozen=True)
+class SubnetInfo:
+    id: str
+    vpc_id: str
+    az: str
+    cidr: str
+
+
+@dataclass(frozen=True)
+class RouteTableInfo:
+    id: str
+    main: bool
+    egress: str | None  # where 0.0.0.0/0 goes: "nat", "igw", "tgw", ... or None (private)
+    egress_target: str | None
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SgRule:
+    """One security group rule, ingress or egress, as the rules need it."""
+
+    protocol: str  # "tcp", "udp", "icmp", "-1"
+    from_port: int
+    to_port: int
+    cidrs: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    prefix_list_ids: tuple[str, ...] = ()
+
+    def allows_https(self) -> bool:
+        return self.protocol == "-1" or (self.protocol == "tcp" and self.from_port <= 443 <= self.to_port)
+
+
+@dataclass(frozen=True)
+class SecurityGroupInfo:
+    id: str
+    name: str
+    ingress: tuple[SgRule, ...]
+    owned: bool  # the tool's own, by its records or proof (trust.py), never by a tag
+    description: str = ""
+    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
+    egress: tuple[SgRule, ...] | None = None  # None: not read (not accused)
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    id: str
+    service_name: str
+    type: str  # Interface / Gateway / GatewayLoadBalancer
+    state: str
+    subnet_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    private_dns: bool
+    route_table_ids: tuple[str, ...]
+    policy: str | None
+    owned: bool  # created (or adopted) by the tool, by its records (trust.py), never by a tag
+    tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
+
+    @property
+    def live(self) -> bool:
+        return self.state.lower() in LIVE_STATES
+
+    @property
+    def serving(self) -> bool:
+        return self.state.lower() in SERVING_STATES
+
+    @property
+    def pending(self) -> bool:
+        return self.state.lower() in PENDING_STATES
+
+    @property
+    def gone(self) -> bool:
+        return self.state.lower() in GONE_STATES
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    """What `DescribeVpcEndpointServices` says about one service in this region."""
+
+    name: str
+    types: tuple[str, ...]
+    azs: frozenset[str]
+    policy_supported: bool = True  # VpcEndpointPolicySupported
+    dns_name: str = ""  # PrivateDnsName of its interface endpoints ("" when not said)
+
+
+@dataclass(frozen=True)
+class AclEntry:
+    number: int
+    egress: bool
+    protocol: str  # "-1" (all), "6" (tcp), ...
+    allow: bool
+    cidr: str  # IPv4 only; IPv6 entries are not read
+    from_port: int = 0
+    to_port: int = 65535
+
+
+@dataclass(frozen=True)
+class NetworkAcl:
+    id: str
+    subnet_ids: tuple[str, ...]
+    entries: tuple[AclEntry, ...]
+
+
+@dataclass(frozen=True)
+class PrivateZone:
+    id: str
+    name: str  # lower case, without the trailing dot
+
+
+@dataclass(frozen=True)
+class PrefixList:
+    id: str
+    cidrs: tuple[str, ...]  # empty when the API did not say (moto)
+
+
+@dataclass(frozen=True)
+class VpcSnapshot:
+    vpc_id: str
+    region: str
+    account: str
+    cidrs: tuple[str, ...]
+    tags: Mapping[str, str]
+    dns_support: bool
+    dns_hostnames: bool
+    subnets: Mapping[str, SubnetInfo]  # workload subnets and endpoint subnets
+    route_tables: Mapping[str, RouteTableInfo]
+    endpoints: tuple[EndpointInfo, ...]
+    security_groups: Mapping[str, SecurityGroupInfo]
+    offers: Mapping[str, ServiceOffer | None] = field(default_factory=dict)  # None: not offered
+    # Private hosted zones associated with the VPC (how centralised endpoints are reached);
+    # None: not read (yet), or not readable.
+    zones: tuple[PrivateZone, ...] | None = None
+    zones_readable: bool = True  # False: the read was refused, so a centralised endpoint is not seen
+    acls: tuple[NetworkAcl, ...] | None = None  # None: not read (only doctor reads them)
+    prefix_lists: Mapping[str, PrefixList | None] = field(default_factory=dict)  # gateway service -> its list
+
+    def route_table_of(self, subnet_id: str) -> RouteTableInfo | None:
+        """The table a subnet uses: its explicit association, else the VPC's main table."""
+        main = None
+        for table in self.route_tables.values():
+            if subnet_id in table.subnet_ids:
+                return table
+            if table.main:
+                main = table
+        return main
+
+    def acl_of(self, subnet_id: str) -> NetworkAcl | None:
+        return next((a for a in self.acls or () if subnet_id in a.subnet_ids), None)
+
+    @property
+    def own_security_group(self) -> SecurityGroupInfo | None:
+        """The tool's endpoint group: only one its records or proof made `owned` (see `owning`)."""
+        owned = [g for g in self.security_groups.values() if g.owned]
+        return min(owned, key=lambda g: g.id) if owned else None
+
+    @property
+    def named_security_group(self) -> SecurityGroupInfo | None:
+        """The group called `OWN_SG_NAME` (names are unique per VPC), whoever made it."""
+        named = [g for g in self.security_groups.values() if g.name == OWN_SG_NAME]
+        return min(named, key=lambda g: g.id) if named else None
+
+    def owning(self, endpoint_ids: Iterable[str], group_id: str | None) -> VpcSnapshot:
+        """This snapshot with ownership decided by the caller's proof: exactly these endpoints and
+        this group are the tool's; every other one is foreign, whatever its tags say."""
+        mine = frozenset(endpoint_ids)
+        return replace(
+            self,
+            endpoints=tuple(replace(e, owned=e.id in mine) for e in self.endpoints),
+            security_groups={k: replace(g, owned=g.id == group_id) for k, g in self.security_groups.items()})
+
+    def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
+        return replace(self, offers={**self.offers, **offers})
+
+    def with_zones(self, zones: Iterable[PrivateZone] | None) -> VpcSnapshot:
+        """With the private hosted zones read; None: the read was refused."""
+        if zones is None:
+            return replace(self, zones=(), zones_readable=False)
+        return replace(self, zones=tuple(zones), zones_readable=True)
+
+
+def cidr_contains(outer: str, inner: str) -> bool:
+    """Whether every address of `inner` is in `outer` (False for malformed blocks or mixed IP versions)."""
+    try:
+        a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return False
+    return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
+
+
+def service_prefix(region: str) -> str:
+    """Endpoint service names are `com.amazonaws.REGION.x`, `cn.com.amazonaws.…` in China."""
+    return f"cn.com.amazonaws.{region}." if region.startswith("cn-") else f"com.amazonaws.{region}."

@@ -1,0 +1,859 @@
+"""Reach: does a workload in a subnet reach each AWS service it needs, and if not, why. Pure.
+
+One set of rules for every door. `judge` checks every hop for every service the workload needs
+from every one of its subnets (the route out, the endpoint, DNS, the route table, the AZ, the
+endpoint policy, both security groups, both network ACLs) and says pass, warn or fail with the
+problem kind and the fix. `vpce-remediator doctor` prints those checks; the planner (`plan.py`)
+turns the same rules into the changes it makes and the findings it raises, and records, per
+(workload, subnet, service), which hop it found wanting (`Plan.verdicts`): an agreement test holds
+the two to the same verdict. The hops only one door judges are listed in `ONE_DOOR_HOPS`.
+
+The rules read only `facts`: a fact a reader did not fill (None) is "not checked", never a fault.
+"""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
+from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
+from rules.formats import is_ecr_repository
+from rules.refs import parse_image
+from vpce_remediator import prices
+from vpce_remediator.endpoint_policies import PolicyScope
+from vpce_remediator.facts import (
+    AclEntry,
+    EndpointInfo,
+    NetworkAcl,
+    PrivateZone,
+    RouteTableInfo,
+    VpcSnapshot,
+    cidr_contains,
+    service_prefix,
+)
+from vpce_remediator.fixes import (
+    PULL_THROUGH_CREDENTIAL,
+    Fix,
+    Json,
+    Shell,
+    Value,
+    fix_commands,
+    fix_for,
+    ingress_443,
+    own_sg_lookup,
+    prefix_list_443,
+    shell,
+)
+from vpce_remediator.policies import (
+    layer_bucket_arn,
+    partition,
+    policy_allows,
+    policy_allows_ecr_layers,
+    policy_plus,
+    policy_with_ecr_layers,
+)
+
+Level = Literal["pass", "warn", "fail"]
+PASS: Level = "pass"
+WARN: Level = "warn"
+FAIL: Level = "fail"
+ANY_SERVICE = "*"  # the `service` of hops that hold for every service: the subnet's route out, the image source
+
+# Hop names, in the order a packet meets them (and the order doctor prints them).
+ROUTE = "route"  # a NAT or internet-gateway route: the alternative path
+SOURCE = "source"  # images, secrets, log groups no endpoint in this region can serve
+ENDPOINT = "endpoint"
+DNS = "dns"
+ROUTE_TABLE = "route-table"
+AZ = "az"
+POLICY = "policy"
+SG_EGRESS = "sg-egress"
+SG_INGRESS = "sg-ingress"
+NACL = "nacl"
+HOP_ORDER = (ROUTE, SOURCE, ENDPOINT, DNS, ROUTE_TABLE, AZ, POLICY, SG_EGRESS, SG_INGRESS, NACL)
+
+# A pending endpoint is no finding: it is reported as pending by every door.
+ENDPOINT_PENDING = "endpoint-pending"
+
+# Which hop each problem kind is about: how a finding or an action of the planner and a check of
+# doctor are compared (the agreement test), and how a finding says which hop it fixes.
+PROBLEM_HOP: Mapping[str, str] = {
+    "endpoint-missing": ENDPOINT, "gateway-endpoint-missing": ENDPOINT, "service-not-offered": ENDPOINT,
+    ENDPOINT_PENDING: ENDPOINT,
+    "vpc-dns-support-off": DNS, "vpc-dns-hostnames-off": DNS, "private-dns-off": DNS,
+    "s3-gateway-missing-route-table": ROUTE_TABLE,
+    "endpoint-missing-az": AZ,
+    "s3-policy-blocks-ecr-layers": POLICY, "endpoint-policy-blocks-workload": POLICY,
+    "endpoint-policy-changed": POLICY, "endpoint-policy-reset": POLICY,
+    "sg-egress-closed": SG_EGRESS,
+    "endpoint-sg-closed": SG_INGRESS, "endpoint-security-group-missing": SG_INGRESS,
+    "endpoint-security-group-detached": SG_INGRESS, "endpoint-security-group-squatted": SG_INGRESS,
+    "nacl-closed": NACL,
+    "public-registry-image": SOURCE, "unmirrorable-registry-image": SOURCE, "cross-region-ecr-image": SOURCE,
+    "cross-region-secret": SOURCE, "cross-region-parameter": SOURCE, "cross-region-logs": SOURCE,
+}
+
+# The hops one door judges and the other does not, and why. Everything else both doors judge
+# with the functions of this module, and the agreement test holds them to the same verdict.
+ONE_DOOR_HOPS: Mapping[str, str] = {
+    NACL: "doctor only: network ACLs are one more Describe call per VPC, which the event path's "
+          "8-call budget does not pay for, and the remediator never changes an ACL",
+    ROUTE: "doctor only: the route out is information (which path a failing service falls back to); "
+           "the planner uses the same rule to decide which subnets it enforces",
+}
+
+# Where replies come back to: the client's ephemeral ports. Linux picks from 32768-60999 and
+# Windows from 49152-65535; a fix opens 1024-65535, the range AWS recommends for network ACLs.
+_EPHEMERAL = {"linux": (32768, 60999), "windows": (49152, 65535)}
+_EPHEMERAL_FIX = (1024, 65535)
+
+# The calls an ECR image pull makes whose resource is the workload's repository (the rest of
+# `CHECKED_ON_FOREIGN_ENDPOINTS` is judged for any resource: the exact ARNs are not known).
+_REPOSITORY_CALLS = frozenset({"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hop for one service from one subnet: pass, warn (works, but mind this) or fail.
+    `problem` is the finding kind a warn or fail stands for ("" when it is only information)."""
+
+    service: str  # short endpoint service name ("ecr.dkr"), or ANY_SERVICE
+    subnet: str
+    hop: str
+    level: Level
+    detail: str
+    fix: tuple[str, ...] = ()
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.level != FAIL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "subnet": self.subnet, "hop": self.hop, "ok": self.ok,
+                "level": self.level, "detail": self.detail, "fix": list(self.fix), "problem": self.problem}
+
+
+# ---------------------------------------------------------------- the shared rules
+
+
+def alternative_path(snap: VpcSnapshot, subnet_id: str, assign_public_ip: bool | None) -> RouteTableInfo | None:
+    """The route table whose 0.0.0.0/0 takes the subnet's tasks to AWS services without endpoints:
+    a NAT gateway, or an internet gateway for tasks with a public IP. None: the endpoints are the
+    only way out."""
+    table = snap.route_table_of(subnet_id)
+    if table is None or table.egress not in ("nat", "igw"):
+        return None
+    # An internet gateway only carries traffic from addresses with a public IP.
+    if table.egress == "igw" and assign_public_ip is False:
+        return None
+    return table
+
+
+def rank(e: EndpointInfo) -> tuple[bool, bool, str]:
+    """Which endpoint speaks for a service when there are several: private DNS on, then the tool's."""
+    return not e.private_dns, not e.owned, e.id
+
+
+def speaking(endpoints: Sequence[EndpointInfo]) -> EndpointInfo | None:
+    return min(endpoints, key=rank) if endpoints else None
+
+
+def endpoints_of(snap: VpcSnapshot, service: str) -> list[EndpointInfo]:
+    """A service's endpoints in the VPC, of any type, but not those on their way out."""
+    return [e for e in snap.endpoints if e.service_name == service and not e.gone]
+
+
+def live_endpoints(snap: VpcSnapshot, service: str, typ: str) -> list[EndpointInfo]:
+    """Endpoints that exist for good or are on their way: a second one must not be created beside them."""
+    return [e for e in snap.endpoints if e.service_name == service and e.type == typ and e.live]
+
+
+def az_of(snap: VpcSnapshot, subnet_id: str) -> str:
+    subnet = snap.subnets.get(subnet_id)
+    return subnet.az if subnet else ""
+
+
+def cidr_of(snap: VpcSnapshot, subnet_id: str) -> str:
+    subnet = snap.subnets.get(subnet_id)
+    return subnet.cidr if subnet else ""
+
+
+def covered_azs(snap: VpcSnapshot, endpoints: Iterable[EndpointInfo]) -> set[str]:
+    return {az_of(snap, s) for e in endpoints for s in e.subnet_ids} - {""}
+
+
+def one_subnet_per_az(snap: VpcSnapshot, subnets: Iterable[str], azs: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The first subnet (by id) of each AZ in `azs` (every AZ when None): where an endpoint goes."""
+    wanted = None if azs is None else set(azs)
+    chosen: dict[str, str] = {}
+    for sid in sorted(subnets):
+        az = az_of(snap, sid)
+        if az and (wanted is None or az in wanted) and az not in chosen:
+            chosen[az] = sid
+    return tuple(chosen[az] for az in sorted(chosen))
+
+
+def vpc_dns_problems(snap: VpcSnapshot) -> list[tuple[str, str]]:
+    """(problem kind, what is wrong) for each VPC DNS attribute that is off."""
+    out = []
+    if not snap.dns_support:
+        out.append(("vpc-dns-support-off", f"VPC {snap.vpc_id} has enableDnsSupport=false (its resolver is off)"))
+    if not snap.dns_hostnames:
+        out.append(("vpc-dns-hostnames-off", f"VPC {snap.vpc_id} has enableDnsHostnames=false"))
+    return out
+
+
+def base_params(snap: VpcSnapshot) -> dict[str, Value]:
+    return {"region": snap.region, "vpc_id": snap.vpc_id}
+
+
+def vpc_dns_fix(snap: VpcSnapshot) -> tuple[str, ...]:
+    return tuple(c for kind, _ in vpc_dns_problems(snap) for c in fix_commands(kind, base_params(snap)))
+
+
+def ingress_allows(snap: VpcSnapshot, group_ids: Iterable[str], cidr: str, sources: Iterable[str]) -> bool | None:
+    """Whether the endpoint's groups let TCP 443 in from `cidr` or from the workload's groups
+    (`sources`); None when one of the groups is not readable here (not accused)."""
+    wanted = set(sources)
+    groups = [snap.security_groups.get(g) for g in group_ids]
+    if not groups or any(g is None for g in groups):
+        return None
+    return any(rule.allows_https() and (set(rule.group_ids) & wanted or any(cidr_contains(r, cidr) for r in rule.cidrs))
+               for g in groups if g is not None for rule in g.ingress)
+
+
+def ingress_source(snap: VpcSnapshot, workload_groups: Sequence[str], cidrs: Sequence[str]) -> tuple[Json, str]:
+    """What an endpoint group should let in: the workload's groups, else its subnets' CIDRs."""
+    if workload_groups:
+        groups = tuple(sorted(workload_groups))
+        return ingress_443(group_ids=groups), "security group " + ", ".join(groups)
+    return ingress_443(cidrs=tuple(cidrs)), ", ".join(cidrs)
+
+
+@dataclass(frozen=True)
+class Egress:
+    """Whether the workload's groups let TCP 443 out to a target, and how to open it."""
+
+    ok: bool | None  # None: not checked (no group named, or one not readable)
+    detail: str
+    fix: tuple[str, ...] = ()
+
+
+def egress_to(snap: VpcSnapshot, workload_groups: Sequence[str], groups: Sequence[str] = (),
+              cidrs: Sequence[str] | None = None, gateway: str = "") -> Egress:
+    """The workload's egress to an interface endpoint (its `groups`, or its subnets' `cidrs`), or,
+    with `gateway` (a full service name), to a gateway service's prefix list."""
+    if not workload_groups:
+        return Egress(None, "the workload names no security group (its container instances' groups apply): "
+                            "not checked")
+    read = [snap.security_groups.get(g) for g in workload_groups]
+    unread = [g for g, info in zip(workload_groups, read, strict=True) if info is None or info.egress is None]
+    if unread:
+        return Egress(True, f"egress of {', '.join(unread)} not readable: not accused")
+    rules = [r for info in read if info is not None for r in info.egress or () if r.allows_https()]
+    mine = ", ".join(workload_groups)
+    params = {**base_params(snap), "security_group": workload_groups[0]}
+    if gateway:
+        pl = snap.prefix_lists.get(gateway)
+        if pl and any(pl.id in r.prefix_list_ids for r in rules):
+            return Egress(True, f"egress of {mine} allows TCP 443 to {pl.id}")
+        wanted = pl.cidrs if pl and pl.cidrs else ("0.0.0.0/0",)
+        closed = [c for c in wanted if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
+        target = pl.id if pl else f"{gateway}'s prefix list"
+        if pl is None and any(r.prefix_list_ids for r in rules):
+            # A prefix list is allowed but which one is not known here: not accused.
+            return Egress(True, f"egress of {mine} allows TCP 443 to prefix list(s) "
+                                f"{', '.join(sorted({p for r in rules for p in r.prefix_list_ids}))}")
+        permissions: Json | Shell = prefix_list_443({**params, "service": gateway}, pl.id if pl else None)
+    else:
+        if any(set(r.group_ids) & set(groups) for r in rules):
+            return Egress(True, f"egress of {mine} allows TCP 443 to {', '.join(groups)}")
+        cidrs = tuple(cidrs or ())
+        closed = [c for c in cidrs if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
+        target = ", ".join(groups) or ", ".join(cidrs) or "the endpoint"
+        # One rule for every endpoint of the VPC: TCP 443 to the VPC's own CIDRs.
+        permissions = ingress_443(cidrs=snap.cidrs)
+    if not closed:
+        return Egress(True, f"egress of {mine} allows TCP 443 to {target}")
+    return Egress(False, f"egress of {mine} allows no TCP 443 to {target}: connections are dropped before they "
+                         "leave the task", fix_commands("sg-egress-closed", {**params, "ip_permissions": permissions}))
+
+
+def dns_name(snap: VpcSnapshot, service: str) -> str:
+    offer = snap.offers.get(service)
+    return (offer.dns_name if offer and offer.dns_name else "") or default_dns_name(service, snap.region)
+
+
+def default_dns_name(service: str, region: str) -> str:
+    """A service's private DNS name when `DescribeVpcEndpointServices` did not say (moto, AccessDenied)."""
+    short = service.removeprefix(service_prefix(region))
+    special = {"ecr.api": f"api.ecr.{region}.amazonaws.com", "ecr.dkr": f"*.dkr.ecr.{region}.amazonaws.com",
+               "kinesis-firehose": f"firehose.{region}.amazonaws.com",
+               "kinesis-streams": f"kinesis.{region}.amazonaws.com"}
+    return special.get(short, f"{short}.{region}.amazonaws.com")
+
+
+def zone_for(snap: VpcSnapshot, service: str) -> PrivateZone | None:
+    """The private hosted zone associated with the VPC that answers for the service's name: a
+    centralised endpoint in another VPC serves it."""
+    name = dns_name(snap, service).removeprefix("*.").lower()
+    return next((z for z in snap.zones or () if name == z.name or name.endswith("." + z.name)), None)
+
+
+def ecr_repositories(w: Workload, region: str) -> list[str]:
+    """ARNs of the same-region ECR repositories the workload pulls from."""
+    out = []
+    for c in w.containers:
+        ref = parse_image(c.image)
+        if ref.kind == "ecr" and ref.region == region:
+            repo = c.image.split("/", 1)[1].split("@")[0]
+            repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+            if not is_ecr_repository(repo):
+                continue  # not an image ECR can serve: no policy statement is written for it
+            out.append(f"arn:{partition(region)}:ecr:{ref.region}:{ref.account}:repository/{repo}")
+    return sorted(set(out))
+
+
+def blocked_calls(snap: VpcSnapshot, short: str, policy: str | None, w: Workload,
+                  scope: PolicyScope | None = None) -> list[tuple[str, str]]:
+    """(action, resource) of the workload's calls through a `short` endpoint that its policy
+    refuses: the pull of its own ECR repositories, and for the rest any resource (the exact ARNs
+    are not known). With a scope, each call carries the request context the workload's has."""
+    actions = CHECKED_ON_FOREIGN_ENDPOINTS.get(short, ())
+    repos = ecr_repositories(w, snap.region) if short in ("ecr.api", "ecr.dkr") else []
+    if short in ("ecr.api", "ecr.dkr") and not repos:
+        return []  # no same-region ECR image: nothing is pulled through these endpoints
+    blocked = []
+    for action in actions:
+        for resource in (repos if action in _REPOSITORY_CALLS else ["*" if short == "ecr.api" else ""]):
+            target = resource or None
+            ctx = scope.context(resource=resource != "*") if scope is not None else None
+            if not policy_allows(policy, action, target, ctx):
+                blocked.append((action, resource or "*"))
+    return blocked
+
+
+def checked_calls(short: str) -> tuple[str, ...]:
+    return CHECKED_ON_FOREIGN_ENDPOINTS.get(short, ())
+
+
+def pulls_from_ecr(w: Workload, region: str) -> bool:
+    """Whether the workload pulls an image from this region's ECR: then S3 must let the layers through."""
+    return bool(ecr_repositories(w, region))
+
+
+def gateway_for(snap: VpcSnapshot, live: Sequence[EndpointInfo], subnet_id: str) -> tuple[EndpointInfo, bool]:
+    """The gateway endpoint that speaks for a subnet, and whether it is on the subnet's route table
+    (when none is, the one that would be: the first by rank)."""
+    table = snap.route_table_of(subnet_id)
+    on_table = [e for e in live if table and table.id in e.route_table_ids]
+    return min(on_table or live, key=rank), bool(on_table)
+
+
+def endpoint_is_pending(e: EndpointInfo | None) -> bool:
+    return e is not None and e.pending
+
+
+def own_group_ids(snap: VpcSnapshot) -> tuple[str, ...]:
+    """The group the tool's endpoints use or will use (the one named like it, until proved)."""
+    own = snap.own_security_group or snap.named_security_group
+    return (own.id,) if own else ()
+
+
+def gateway_tables(snap: VpcSnapshot, subnets: Iterable[str]) -> list[str]:
+    return sorted({t.id for s in subnets if (t := snap.route_table_of(s))})
+
+
+def workload_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem) -> Fix:
+    """The fix of something no endpoint in this region can serve (an image, a secret, a log group)."""
+    params: dict[str, Value] = {**base_params(snap), **dict(problem.params)}
+    kind = problem.kind
+    if kind == "unmirrorable-registry-image":
+        params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
+    elif kind == "public-registry-image":
+        params["credential_arg"] = shell(PULL_THROUGH_CREDENTIAL, {
+            "region": snap.region, "secret_name": "ecr-pullthroughcache/" + problem.param("prefix"),
+        }) if problem.param("credentials") else Shell("")
+    elif kind == "cross-region-ecr-image":
+        params["replication"] = Json({"rules": [{"destinations": [
+            {"region": snap.region, "registryId": problem.param("image_account")}]}]})
+    elif kind in ("cross-region-secret", "cross-region-parameter"):
+        resource = problem.param("arn").split(":", 5)[-1]
+        rest = resource.split("/", 1)[-1]
+        params["parameter"] = "/" + rest if "/" in rest else rest
+    elif kind == "cross-region-logs":
+        # ECS names a default awslogs group after the task definition family.
+        params["log_group"] = problem.param("log_group") or "/ecs/" + w.name.split(":")[0]
+    return fix_for(kind, params)
+
+
+def own_group_ref(snap: VpcSnapshot) -> str | Shell:
+    """The tool's endpoint group as a command argument: its id, or looked up by name."""
+    own = snap.own_security_group or snap.named_security_group
+    return own.id if own else own_sg_lookup(base_params(snap))
+
+
+# ---------------------------------------------------------------- every hop (doctor's view)
+
+
+def judge(snap: VpcSnapshot, w: Workload, requirements: Requirements,
+          scope: PolicyScope | None = None) -> list[Check]:
+    """Every hop for every service the workload needs from every one of its subnets."""
+    return _Judge(snap, w, requirements, scope).run()
+
+
+class _Judge:
+    def __init__(self, snap: VpcSnapshot, w: Workload, requirements: Requirements, scope: PolicyScope | None) -> None:
+        self.snap = snap
+        self.w = w
+        self.requirements = requirements
+        self.scope = scope
+        self.prefix = service_prefix(snap.region)
+        self.base = base_params(snap)
+        self.subnets = [s for s in w.subnet_ids if s in snap.subnets]
+        self.alt = {s: t.egress_target if (t := alternative_path(snap, s, w.assign_public_ip)) else None
+                    for s in self.subnets}
+        self.checks: list[Check] = []
+        # (ACL, egress, CIDR, ports) -> the rule number this run's fixes give that entry
+        self.rule_for: dict[tuple[str, bool, str, tuple[int, int]], int] = {}
+
+    def run(self) -> list[Check]:
+        for sid in self.subnets:
+            self.route(sid)
+        self.sources()
+        for need in self.requirements.needs:
+            if need.type == INTERFACE:
+                self.interface(need.service)
+            else:
+                self.gateway(need.service)
+        order = {h: i for i, h in enumerate(HOP_ORDER)}
+        services = [ANY_SERVICE] + [n.service for n in self.requirements.needs]
+        position = {s: i for i, s in enumerate(services)}
+        subnet_pos = {s: i for i, s in enumerate(self.subnets)}
+        return sorted(self.checks, key=lambda c: (position.get(c.service, 99), order.get(c.hop, 99),
+                                                  subnet_pos.get(c.subnet, 99)))
+
+    def add(self, service: str, subnet: str, hop: str, level: Level, detail: str,
+            fix: Iterable[str] = (), problem: str = "") -> None:
+        self.checks.append(Check(service, subnet, hop, level, detail, tuple(dict.fromkeys(fix)),
+                                 problem if level != PASS else ""))
+
+    def az(self, subnet_id: str) -> str:
+        return az_of(self.snap, subnet_id) or "?"
+
+    def bypass_level(self, sid: str, used: bool = False, fatal: bool = False) -> Level:
+        """FAIL, or WARN when traffic does not take this endpoint and an alternative path carries it."""
+        if fatal or used or not self.alt[sid]:
+            return FAIL
+        return WARN
+
+    # ------------------------------------------------------------ the way out and what no endpoint serves
+
+    def route(self, sid: str) -> None:
+        table = self.snap.route_table_of(sid)
+        alt = self.alt[sid]
+        if table is None:
+            self.add(ANY_SERVICE, sid, ROUTE, PASS, "no route table: the endpoints are the only way out")
+            return
+        which = f"{table.id}{' (main)' if table.main and sid not in table.subnet_ids else ''}"
+        if alt:
+            kind = "NAT gateway" if table.egress == "nat" else "internet gateway"
+            self.add(ANY_SERVICE, sid, ROUTE, WARN,
+                     f"alternative path: {which} sends 0.0.0.0/0 to {kind} {alt}, so a service without a "
+                     f"working endpoint is reached through it instead (NAT: ${prices.NAT_GATEWAY_PER_GB}/GB)")
+        elif table.egress == "igw":
+            self.add(ANY_SERVICE, sid, ROUTE, PASS, f"{which} routes to internet gateway {table.egress_target}, "
+                                                    "but the task has no public IP: the endpoints are the only way out")
+        elif table.egress:
+            self.add(ANY_SERVICE, sid, ROUTE, PASS,
+                     f"{which} sends 0.0.0.0/0 to {table.egress} {table.egress_target}: whether that reaches "
+                     "the internet is not visible from this VPC, so the endpoints must work")
+        else:
+            self.add(ANY_SERVICE, sid, ROUTE, PASS,
+                     f"{which} has no route to a NAT or internet gateway: the endpoints are the only way out")
+
+    def sources(self) -> None:
+        """Images, secrets and log groups that no endpoint in this region can serve."""
+        for problem in self.requirements.problems:
+            fix = workload_problem_fix(self.snap, self.w, problem)
+            summary = problem.summary + fix.note()
+            for sid in self.subnets:
+                alt = self.alt[sid]
+                if alt:
+                    self.add(ANY_SERVICE, sid, SOURCE, WARN, f"{summary} (reached through {alt} here)", fix.commands,
+                             problem.kind)
+                else:
+                    self.add(ANY_SERVICE, sid, SOURCE, FAIL, summary, fix.commands, problem.kind)
+
+    # ------------------------------------------------------------ interface endpoints
+
+    def interface(self, short: str) -> None:
+        service = self.prefix + short
+        mine = endpoints_of(self.snap, service)
+        serving = [e for e in mine if e.type == INTERFACE and e.serving]
+        endpoint = speaking(serving) or speaking([e for e in mine if e.type == INTERFACE])
+        zone = zone_for(self.snap, service) if not serving else None
+        for sid in self.subnets:
+            if endpoint is None or endpoint not in serving:
+                if zone is not None and not endpoint_is_pending(endpoint):
+                    self.centralised(short, service, sid, zone)
+                else:
+                    self.missing_interface(short, service, sid, endpoint, mine)
+                continue
+            self.add(short, sid, ENDPOINT, PASS,
+                     f"{endpoint.id} is {endpoint.state} (Interface, subnets in "
+                     f"{', '.join(sorted(covered_azs(self.snap, [endpoint]))) or 'no AZ'})")
+            resolves = self.dns(short, service, sid, serving)
+            self.interface_az(short, service, sid, serving, endpoint)
+            self.policy(short, sid, endpoint, resolves)
+            peers = tuple(sorted({s for e in serving for s in e.subnet_ids}))
+            groups = tuple(sorted({g for e in serving for g in e.group_ids}))
+            self.egress(short, sid, resolves, egress_to(
+                self.snap, self.w.security_group_ids, groups, [c for p in peers if (c := cidr_of(self.snap, p))]))
+            self.endpoint_ingress(short, sid, endpoint, resolves)
+            self.nacl(short, sid, resolves, [(p, c) for p in peers if (c := cidr_of(self.snap, p))])
+
+    def missing_interface(self, short: str, service: str, sid: str, dead: EndpointInfo | None,
+                          mine: list[EndpointInfo]) -> None:
+        alt = self.alt[sid]
+        gateway = next((e for e in mine if e.type == GATEWAY), None)
+        if dead is not None and dead.pending:
+            self.add(short, sid, ENDPOINT, WARN, f"{dead.id} is {dead.state}: it carries traffic once available",
+                     problem=ENDPOINT_PENDING)
+            self.dns_attributes_only(short, sid)
+            return
+        if dead is not None:
+            what = f"{service} endpoint {dead.id} is {dead.state}: it carries no traffic"
+        elif gateway is not None:
+            what = (f"{service} has only the Gateway endpoint {gateway.id}; this workload needs an Interface "
+                    "endpoint")
+        else:
+            what = f"no {service} interface endpoint in {self.snap.vpc_id}"
+        zones = "" if self.snap.zones_readable else " (private hosted zones not readable, so a centralised " \
+                                                    "endpoint would not be seen)"
+        level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
+        placed, fix, problem = self.create_interface(service)
+        self.add(short, sid, ENDPOINT, level, what + why + zones, fix, problem)
+        self.dns_attributes_only(short, sid)
+        if placed:
+            self.egress(short, sid, False, egress_to(
+                self.snap, self.w.security_group_ids, own_group_ids(self.snap),
+                [c for p in placed if (c := cidr_of(self.snap, p))]))
+
+    def create_interface(self, service: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """Where a new endpoint would go (one workload subnet per offered AZ), its commands, the problem."""
+        offer = self.snap.offers.get(service)
+        offered = offer.azs if offer else None
+        if service in self.snap.offers and offer is None:
+            offered = frozenset()
+        placed = one_subnet_per_az(self.snap, self.subnets, offered)
+        if not placed:
+            return (), fix_commands("service-not-offered", {**self.base, "service": service}), "service-not-offered"
+        own = self.snap.own_security_group or self.snap.named_security_group  # printed, never acted on
+        group = own_group_ref(self.snap)
+        commands: tuple[str, ...] = ()
+        if own is None:
+            commands = fix_commands("endpoint-security-group-missing", {
+                **self.base, "security_group": group,
+                "ip_permissions": ingress_443(cidrs=self.snap.cidrs, why="vpce-remediator")})
+        return placed, commands + fix_commands("endpoint-missing", {
+            **self.base, "service": service, "subnet_ids": placed, "security_group": group}), "endpoint-missing"
+
+    def centralised(self, short: str, service: str, sid: str, zone: PrivateZone) -> None:
+        self.add(short, sid, ENDPOINT, PASS,
+                 f"no endpoint in {self.snap.vpc_id}, but private hosted zone {zone.name} ({zone.id}) is "
+                 "associated with it: a centralised endpoint in another VPC serves it (its AZs, security "
+                 "groups and network ACLs are checked there, not here)")
+        problems = vpc_dns_problems(self.snap)
+        if problems:
+            self.add(short, sid, DNS, FAIL, "; ".join(t for _, t in problems) + f": the zone {zone.name} is not used",
+                     vpc_dns_fix(self.snap), problems[0][0])
+        else:
+            self.add(short, sid, DNS, PASS, f"{dns_name(self.snap, service)} resolves through zone {zone.name}")
+
+    def dns_attributes_only(self, short: str, sid: str) -> None:
+        """With no endpoint yet, the VPC attributes still decide whether one could work."""
+        problems = vpc_dns_problems(self.snap)
+        if problems:
+            self.add(short, sid, DNS, self.bypass_level(sid, fatal=not self.snap.dns_support),
+                     "; ".join(t for _, t in problems) + ": an endpoint's private DNS cannot work until it is on",
+                     vpc_dns_fix(self.snap), problems[0][0])
+
+    def dns(self, short: str, service: str, sid: str, live: list[EndpointInfo]) -> bool:
+        """Whether the service's name resolves to the endpoint; adds the dns hop."""
+        name = dns_name(self.snap, service)
+        problems = vpc_dns_problems(self.snap)
+        fix = list(vpc_dns_fix(self.snap))
+        texts = [t for _, t in problems]
+        kind = problems[0][0] if problems else ""
+        private = next((e for e in live if e.private_dns), None)
+        if private is None:
+            endpoint = live[0]
+            texts.append(f"private DNS is off on {endpoint.id}")
+            fix += fix_commands("private-dns-off", {**self.base, "endpoint_id": endpoint.id})
+            kind = kind or "private-dns-off"
+        if not texts:
+            self.add(short, sid, DNS, PASS, f"{name} resolves to the endpoint (private DNS of {private.id if private else '?'})")
+            return True
+        alt = self.alt[sid]
+        # Without the VPC resolver nothing resolves at all, whatever the route out.
+        level = self.bypass_level(sid, fatal=not self.snap.dns_support)
+        effect = (f"{name} does not resolve at all" if not self.snap.dns_support
+                  else f"{name} resolves to public addresses, not to the endpoint")
+        why = f"; traffic goes through {alt} instead" if level == WARN else ""
+        self.add(short, sid, DNS, level, "; ".join(texts) + ": " + effect + why, fix, kind)
+        return False
+
+    def interface_az(self, short: str, service: str, sid: str, live: list[EndpointInfo],
+                     endpoint: EndpointInfo) -> None:
+        az = self.az(sid)
+        covered = covered_azs(self.snap, live)
+        if az in covered:
+            self.add(short, sid, AZ, PASS, f"{endpoint.id} has a subnet in the task's AZ")
+            return
+        offer = self.snap.offers.get(service)
+        if offer is not None and az not in offer.azs:
+            self.add(short, sid, AZ, WARN, f"{service} is not offered in {az}: tasks here reach "
+                                           f"{', '.join(sorted(covered))} across AZs")
+            return
+        self.add(short, sid, AZ, WARN,
+                 f"{endpoint.id} has no subnet in {az}: tasks here cross to "
+                 f"{', '.join(sorted(covered)) or 'no AZ'} (inter-AZ data charges), one AZ failure away "
+                 "from losing the service",
+                 fix_commands("endpoint-missing-az", {**self.base, "endpoint_id": endpoint.id, "subnet_ids": (sid,)}),
+                 "endpoint-missing-az")
+
+    def policy(self, short: str, sid: str, endpoint: EndpointInfo, used: bool) -> None:
+        actions = checked_calls(short)
+        if not actions or (short in ("ecr.api", "ecr.dkr") and not ecr_repositories(self.w, self.snap.region)):
+            return
+        blocked = blocked_calls(self.snap, short, endpoint.policy, self.w, self.scope)
+        if not blocked:
+            self.add(short, sid, POLICY, PASS, f"{endpoint.id}'s policy allows {', '.join(actions)}")
+            return
+        fix = fix_commands("endpoint-policy-blocks-workload", {
+            **self.base, "endpoint_id": endpoint.id, "policy": unblocking_policy(endpoint.policy, blocked)})
+        what = ", ".join(f"{a} on {r}" for a, r in blocked)
+        self.add(short, sid, POLICY, self.bypass_level(sid, used=used),
+                 f"{endpoint.id}'s endpoint policy does not allow {what}: the workload's calls are refused", fix,
+                 "endpoint-policy-blocks-workload")
+
+    def endpoint_ingress(self, short: str, sid: str, endpoint: EndpointInfo, used: bool) -> None:
+        cidr = cidr_of(self.snap, sid)
+        allowed = ingress_allows(self.snap, endpoint.group_ids, cidr, self.w.security_group_ids)
+        if allowed is None:
+            self.add(short, sid, SG_INGRESS, WARN, f"security groups of {endpoint.id} not readable in "
+                                                   f"{self.snap.vpc_id}: not checked")
+            return
+        if allowed:
+            self.add(short, sid, SG_INGRESS, PASS,
+                     f"{', '.join(endpoint.group_ids)} on {endpoint.id} allows TCP 443 from the task")
+            return
+        permissions, source = ingress_source(self.snap, self.w.security_group_ids, (cidr,))
+        self.add(short, sid, SG_INGRESS, self.bypass_level(sid, used=used),
+                 f"security group(s) {', '.join(endpoint.group_ids)} of {endpoint.id} allow no TCP 443 from the "
+                 f"task's subnet or security groups: connections time out; allow it from {source}",
+                 fix_commands("endpoint-sg-closed", {**self.base, "security_group": endpoint.group_ids[0],
+                                                     "ip_permissions": permissions}), "endpoint-sg-closed")
+
+    # ------------------------------------------------------------ gateway endpoints (S3)
+
+    def gateway(self, short: str) -> None:
+        service = self.prefix + short
+        mine = endpoints_of(self.snap, service)
+        live = [e for e in mine if e.type == GATEWAY and e.serving]
+        tables = gateway_tables(self.snap, self.subnets)
+        for sid in self.subnets:
+            alt = self.alt[sid]
+            if not live:
+                other = next((e for e in mine if e.type != GATEWAY), None)
+                dead = next((e for e in mine if e.type == GATEWAY), None)
+                if dead is not None and dead.pending:
+                    self.add(short, sid, ENDPOINT, WARN, f"{dead.id} is {dead.state}: it carries traffic once "
+                                                         "available", problem=ENDPOINT_PENDING)
+                    continue
+                if dead is not None:
+                    what = f"{service} gateway endpoint {dead.id} is {dead.state}: it carries no traffic"
+                elif other is not None:
+                    what = (f"{service} has only the {other.type} endpoint {other.id}; the workload needs the "
+                            "Gateway endpoint on its route table")
+                else:
+                    what = f"no {service} gateway endpoint in {self.snap.vpc_id}"
+                level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
+                self.add(short, sid, ENDPOINT, level, what + why, fix_commands("gateway-endpoint-missing", {
+                    **self.base, "service": service, "route_table_ids": tuple(tables)}), "gateway-endpoint-missing")
+                if short == "s3":
+                    self.egress(short, sid, False, egress_to(self.snap, self.w.security_group_ids, gateway=service))
+                continue
+            table = self.snap.route_table_of(sid)
+            endpoint, used = gateway_for(self.snap, live, sid)
+            self.add(short, sid, ENDPOINT, PASS, f"{endpoint.id} is {endpoint.state} (Gateway)")
+            if used and table is not None:
+                self.add(short, sid, ROUTE_TABLE, PASS, f"{table.id} routes {short}'s prefix list to {endpoint.id}")
+            else:
+                where = f"{table.id}{' (the main table)' if table and table.main and sid not in table.subnet_ids else ''}" \
+                    if table else "no route table"
+                ours = ", ".join(sorted({t for e in live for t in e.route_table_ids})) or "no route table"
+                why = (f"; traffic goes through {alt} at ${prices.NAT_GATEWAY_PER_GB}/GB instead"
+                       if alt else ": image layers cannot be downloaded")
+                self.add(short, sid, ROUTE_TABLE, WARN if alt else FAIL,
+                         f"{endpoint.id} is on {ours}, not on {where}, the task subnet's table{why}",
+                         fix_commands("s3-gateway-missing-route-table", {
+                             **self.base, "endpoint_id": endpoint.id, "route_table_ids": (table.id,) if table else ()}),
+                         "s3-gateway-missing-route-table")
+            if short == "s3":
+                self.s3_policy(sid, endpoint, used)
+                self.egress(short, sid, used, egress_to(self.snap, self.w.security_group_ids, gateway=service))
+                pl = self.snap.prefix_lists.get(service)
+                self.nacl(short, sid, used, [("S3", c) for c in (pl.cidrs if pl else ()) or ("0.0.0.0/0",)])
+
+    def s3_policy(self, sid: str, endpoint: EndpointInfo, used: bool) -> None:
+        if not pulls_from_ecr(self.w, self.snap.region):
+            return
+        region = self.snap.region
+        if policy_allows_ecr_layers(endpoint.policy, region):
+            self.add("s3", sid, POLICY, PASS, f"{endpoint.id}'s policy allows s3:GetObject on the ECR layer bucket")
+            return
+        self.add("s3", sid, POLICY, self.bypass_level(sid, used=used),
+                 f"{endpoint.id}'s policy does not allow s3:GetObject on {layer_bucket_arn(region)}, where ECR "
+                 "keeps image layers: pulls fail after the manifest",
+                 fix_commands("s3-policy-blocks-ecr-layers", {
+                     **self.base, "endpoint_id": endpoint.id, "policy": policy_with_ecr_layers(endpoint.policy, region)}),
+                 "s3-policy-blocks-ecr-layers")
+
+    # ------------------------------------------------------------ shared: security groups, ACLs
+
+    def egress(self, short: str, sid: str, used: bool, verdict: Egress) -> None:
+        if verdict.ok is None:
+            self.add(short, sid, SG_EGRESS, WARN, verdict.detail)
+        elif verdict.ok:
+            self.add(short, sid, SG_EGRESS, PASS, verdict.detail)
+        else:
+            self.add(short, sid, SG_EGRESS, self.bypass_level(sid, used=used), verdict.detail, verdict.fix,
+                     "sg-egress-closed")
+
+    def nacl(self, short: str, sid: str, used: bool, peers: Sequence[tuple[str, str]]) -> None:
+        """Both subnets' network ACLs: 443 out and replies back in from the workload; the mirror at the endpoint."""
+        if self.snap.acls is None:
+            self.add(short, sid, NACL, WARN, "network ACLs not readable: not checked")
+            return
+        here = cidr_of(self.snap, sid)
+        os_family = (self.w.os_family or "").lower()
+        lo, hi = _EPHEMERAL["windows" if os_family.startswith("windows") else "linux"]
+        problems: list[str] = []
+        fix: list[str] = []
+        seen: set[tuple[str, bool, str, int]] = set()
+        if peers and all(peer_id == sid for peer_id, _ in peers):
+            self.add(short, sid, NACL, PASS, f"the endpoint's network interface is in {sid} itself: traffic "
+                                             "inside a subnet meets no network ACL")
+            return
+        for peer_id, peer in peers:
+            if peer_id == sid:
+                continue  # an ENI in the task's own subnet: traffic inside a subnet meets no network ACL
+            legs = [(self.snap.acl_of(sid), True, peer, 443, 443, f"TCP 443 out of {sid} to {peer}"),
+                    (self.snap.acl_of(sid), False, peer, lo, hi, f"replies (TCP {lo}-{hi}) into {sid} from {peer}")]
+            if peer_id.startswith("subnet-"):
+                legs += [(self.snap.acl_of(peer_id), False, here, 443, 443, f"TCP 443 into {peer_id} from {here}"),
+                         (self.snap.acl_of(peer_id), True, here, lo, hi,
+                          f"replies (TCP {lo}-{hi}) out of {peer_id} to {here}")]
+            for acl, egress, cidr, first, last, what in legs:
+                if acl is None or (acl.id, egress, cidr, first) in seen:
+                    continue
+                seen.add((acl.id, egress, cidr, first))
+                allowed, blocker = acl_allows(acl, egress, cidr, first, last)
+                if allowed:
+                    continue
+                by = f"rule {blocker.number} denies it" if blocker else "no rule allows it"
+                problems.append(f"{acl.id} blocks {what} ({by})")
+                ports = (443, 443) if first == 443 else _EPHEMERAL_FIX
+                fix += fix_commands("nacl-closed", {
+                    **self.base, "acl_id": acl.id, "rule": self.free_rule(acl, egress, blocker, cidr, ports),
+                    "direction": "egress" if egress else "ingress", "from_port": ports[0], "to_port": ports[1],
+                    "cidr": cidr})
+        if not problems:
+            acls = sorted({a.id for a in (self.snap.acl_of(sid), *(self.snap.acl_of(p) for p, _ in peers)) if a})
+            self.add(short, sid, NACL, PASS, f"{', '.join(acls)} {'allow' if len(acls) > 1 else 'allows'} "
+                                             "TCP 443 and its replies")
+            return
+        self.add(short, sid, NACL, self.bypass_level(sid, used=used), "; ".join(problems), fix, "nacl-closed")
+
+    def free_rule(self, acl: NetworkAcl, egress: bool, blocker: AclEntry | None, cidr: str,
+                  ports: tuple[int, int]) -> int:
+        """A rule number free in the ACL: the same one for the same entry however many hops need it,
+        and never one another entry of this run's fixes takes."""
+        key = (acl.id, egress, cidr, ports)
+        if key not in self.rule_for:
+            taken = {n for (a, e, _, _), n in self.rule_for.items() if a == acl.id and e == egress}
+            self.rule_for[key] = free_rule(acl, egress, blocker, taken)
+        return self.rule_for[key]
+
+
+def unblocking_policy(policy: str | None, blocked: Sequence[tuple[str, str]]) -> str:
+    """The endpoint's policy plus one statement allowing exactly the refused calls: someone else's
+    policy keeps everything it says and gains no more than the workload needs."""
+    return policy_plus(policy, {"Sid": "AllowWorkloadCalls", "Effect": "Allow", "Principal": "*",
+                                "Action": sorted({a for a, _ in blocked}), "Resource": sorted({r for _, r in blocked})})
+
+
+# ---------------------------------------------------------------- network ACLs (pure)
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
+
+
+def acl_allows(acl: NetworkAcl, egress: bool, peer: str, first: int, last: int) -> tuple[bool, AclEntry | None]:
+    """Whether `acl` lets TCP ports first..last to (egress) or from `peer` through, and the deny rule
+    that stops them when it does not (None: nothing allows them, so the final `*` rule denies).
+
+    Rules apply in number order; the first rule matching a port decides it. A rule covering only
+    part of the peer's addresses cannot allow the whole peer, but can deny part of it.
+    """
+    peer_net = _network(peer)
+    undecided = [(first, last)]
+    for entry in sorted((e for e in acl.entries if e.egress == egress), key=lambda e: e.number):
+        if not undecided:
+            break
+        if entry.protocol not in ("-1", "6"):
+            continue
+        rule_net = _network(entry.cidr)
+        if peer_net is None or rule_net is None or rule_net.version != peer_net.version \
+                or not rule_net.overlaps(peer_net):  # type: ignore[arg-type]
+            continue
+        whole = peer_net.subnet_of(rule_net)  # type: ignore[arg-type]
+        if entry.allow and not whole:
+            continue
+        lo, hi = (0, 65535) if entry.protocol == "-1" else (entry.from_port, entry.to_port)
+        if not any(a <= hi and lo <= b for a, b in undecided):
+            continue
+        if not entry.allow:
+            return False, entry
+        undecided = list(_subtract(undecided, lo, hi))
+    return not undecided, None
+
+
+def _subtract(ranges: Iterable[tuple[int, int]], lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    for a, b in ranges:
+        if b < lo or a > hi:
+            yield a, b
+            continue
+        if a < lo:
+            yield a, lo - 1
+        if b > hi:
+            yield hi + 1, b
+
+
+def free_rule(acl: NetworkAcl, egress: bool, blocker: AclEntry | None, taken: Iterable[int] = ()) -> int:
+    """A free rule number that is evaluated before the blocking rule (or anywhere before `*`),
+    and not one of `taken` (the numbers earlier fixes of the same run use)."""
+    used = {e.number for e in acl.entries if e.egress == egress} | set(taken)
+    if blocker is not None:
+        return next((n for n in range(blocker.number - 1, 0, -1) if n not in used), 1)
+    return next(n for n in range(100, 32767, 10) if n not in used)
+
