@@ -20,6 +20,8 @@ READ_ACTIONS: tuple[str, ...] = (
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcEndpointServices",
+    # the private hosted zones a centralised endpoint is reached by: read only before a create
+    "route53:ListHostedZonesByVPC",
 )
 
 # botocore's "standard" mode retries throttles (RequestLimitExceeded, ThrottlingException) with
@@ -66,6 +68,10 @@ class Clients:
     @cached_property
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
+
+    @cached_property
+    def route53(self) -> Any:
+        return self.client("route53")
 
     @cached_property
     def config(self) -> Any:

@@ -40,7 +40,7 @@ from vpce_remediator.snapshot import describe_endpoint_services, describe_subnet
 
 # What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
 # are the caller's to hold, not the Lambda role's).
-DOCTOR_READ_ACTIONS = ("ec2:DescribeNetworkAcls", "ec2:DescribePrefixLists", "route53:ListHostedZonesByVPC")
+DOCTOR_READ_ACTIONS = ("ec2:DescribeNetworkAcls", "ec2:DescribePrefixLists")
 
 LAUNCH_TYPES = ("FARGATE", "EC2")
 
@@ -196,7 +196,7 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
         prefix_lists[prefix + "s3"] = _unless_denied(lambda: read_prefix_list(ec2, prefix + "s3"))
     snap = replace(snap.with_offers(offers), acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
                    prefix_lists=prefix_lists)
-    return snap.with_zones(_unless_denied(lambda: read_zones(clients.client("route53"), snap.vpc_id, region)))
+    return snap.with_zones(_unless_denied(lambda: read_zones(clients.route53, snap.vpc_id, region)))
 
 
 def read_services(ec2: Any, service_names: Sequence[str]) -> dict[str, ServiceOffer | None]:

@@ -17,7 +17,7 @@ from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
-from vpce_remediator.facts import MODE_TAG, SubnetInfo, VpcSnapshot, service_prefix
+from vpce_remediator.facts import MODE_TAG, PrivateZone, SubnetInfo, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -37,7 +37,7 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import read_offers, read_vpc, tags_of
+from vpce_remediator.snapshot import read_offers, read_vpc, read_zones, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 from vpce_remediator.trust import Trust, trust_for
 
@@ -272,7 +272,7 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
-    snap, plan = plan_trusted(ec2, needs, snap, settings, trust)
+    snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53)
     pacer = process_pacer() if clients.pace else None
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
@@ -281,34 +281,53 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             # under the lock, so what we create is what is still missing.
             fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
                              trigger.account, resolved.subnets)
-            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_offers(snap.offers), settings)
+            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_reads(snap), settings,
+                                  lambda: clients.route53)
             return outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
         finally:
             lock.release(vpc_id)
     return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
 
 
-def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> tuple[VpcSnapshot, Plan]:
-    """Plan; when the planner needs to know which AZs offer a service, read that and plan again."""
+def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
+             route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+    """Plan; when the planner needs to know which AZs offer a service, or (before creating one)
+    whether a private hosted zone serves it from a centralised endpoint, read that and plan again.
+    `route53` gives the client that reads the zones (None: they are not read)."""
     scope = settings.policy_scope(snap.account)
     plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
-    if plan.needs_offers:
-        snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
+    if plan.needs_offers or (plan.needs_zones and route53 is not None):
+        if plan.needs_offers:
+            snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
+        if plan.needs_zones and route53 is not None:
+            snap = snap.with_zones(read_zones_unless_denied(route53(), snap))
         plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     return snap, plan
 
 
+def read_zones_unless_denied(route53: Any, snap: VpcSnapshot) -> tuple[PrivateZone, ...] | None:
+    """The VPC's private hosted zones; None when the role may not read them (then a centralised
+    endpoint is not seen, and the plan says so in a note)."""
+    try:
+        return read_zones(route53, snap.vpc_id, snap.region)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("AccessDenied", "AccessDeniedException"):
+            log.warning("route53:ListHostedZonesByVPC refused for %s: centralised endpoints are not seen", snap.vpc_id)
+            return None
+        raise
+
+
 def plan_trusted(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
-                 trust: Trust) -> tuple[VpcSnapshot, Plan]:
+                 trust: Trust, route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
     own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
     costs no read of the state table."""
     if not any(e.owned for e in snap.endpoints) and not snap.own_security_group:
-        snap, plan = plan_vpc(ec2, needs, snap, settings)
+        snap, plan = plan_vpc(ec2, needs, snap, settings, route53)
         if not plan.actions and not plan.findings:
             return snap, plan
         snap = trust.apply(ec2, snap)
-    return plan_vpc(ec2, needs, snap, settings)
+    return plan_vpc(ec2, needs, snap, settings, route53)
 
 
 def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,

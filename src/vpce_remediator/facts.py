@@ -200,6 +200,11 @@ class VpcSnapshot:
     def with_offers(self, offers: Mapping[str, ServiceOffer | None]) -> VpcSnapshot:
         return replace(self, offers={**self.offers, **offers})
 
+    def with_reads(self, earlier: VpcSnapshot) -> VpcSnapshot:
+        """This (fresh) snapshot with what an earlier plan had read besides: offers and zones."""
+        return replace(self, offers={**earlier.offers, **self.offers}, zones=earlier.zones,
+                       zones_readable=earlier.zones_readable)
+
     def with_zones(self, zones: Iterable[PrivateZone] | None) -> VpcSnapshot:
         """With the private hosted zones read; None: the read was refused."""
         if zones is None:

@@ -406,7 +406,7 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     if mode == "remediate":
         settings = with_organization(clients, settings, account)
     trust = trust_for(lock)
-    snap, plan = plan_trusted(ec2, needs, snap.with_offers(offers), settings, trust)
+    snap, plan = plan_trusted(ec2, needs, snap.with_offers(offers), settings, trust, lambda: clients.route53)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a remediating scan of many VPCs
     # against a real account paces them, as the Lambda does.
     pacer = process_pacer() if clients.pace else None
@@ -416,7 +416,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
             # As the event path does: another run may have changed the VPC since the read, so read
             # it again under the lock and create only what is still missing.
             fresh = read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
-            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_offers(snap.offers), settings)
+            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_reads(snap), settings,
+                                  lambda: clients.route53)
             outcome = outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
         finally:
             lock.release(vpc_id)
