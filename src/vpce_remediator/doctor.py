@@ -44,8 +44,8 @@ DOCTOR_READ_ACTIONS = ("ec2:DescribeNetworkAcls", "ec2:DescribePrefixLists")
 
 LAUNCH_TYPES = ("FARGATE", "EC2")
 
-MARKS = {PASS: "✔", WARN: "!", FAIL: "✘"}
-ASCII_MARKS = {PASS: "ok", WARN: "!", FAIL: "X"}
+MARKS: Mapping[str, str] = {PASS: "✔", WARN: "!", FAIL: "✘"}
+ASCII_MARKS: Mapping[str, str] = {PASS: "ok", WARN: "!", FAIL: "X"}
 
 
 @dataclass(frozen=True)

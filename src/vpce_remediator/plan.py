@@ -14,7 +14,7 @@ from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
-from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, VpcSnapshot, service_prefix
+from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, shell
 from vpce_remediator.policies import layer_bucket_arn, policy_allows, policy_allows_ecr_layers, policy_with_ecr_layers
 from vpce_remediator.reach import (
@@ -52,7 +52,12 @@ ADD_SECURITY_GROUP = "add-endpoint-security-group"
 ENABLE_PRIVATE_DNS = "enable-private-dns"
 SET_ENDPOINT_POLICY = "set-endpoint-policy"
 
-_NOT_READ = object()  # an offer the engine has not read yet
+class _NotRead:
+    """An offer the engine has not read yet."""
+
+
+_NOT_READ = _NotRead()
+Offer = ServiceOffer | None | _NotRead
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,7 @@ class _Builder:
         live = live_endpoints(self.snap, service, INTERFACE)
         serving = [e for e in live if e.serving]
         azs = {self.az(s) for s in need.subnets}
-        offer = self.snap.offers.get(service, _NOT_READ) if service in self.snap.offers else _NOT_READ
+        offer: Offer = self.snap.offers.get(service, _NOT_READ)
         if not live:
             zone = zone_for(self.snap, service)
             if zone is not None:
@@ -272,10 +277,10 @@ class _Builder:
         covered = {self.az(s) for e in serving for s in e.subnet_ids}
         missing_azs = azs - covered
         if missing_azs:
-            if offer is _NOT_READ:
+            if isinstance(offer, _NotRead):
                 self.needs_offers.add(service)
             else:
-                offered = missing_azs & (offer.azs if offer else frozenset())  # type: ignore[union-attr]
+                offered = missing_azs & (offer.azs if offer else frozenset())
                 self.note_unoffered(service, missing_azs - offered)
                 subnets = one_subnet_per_az(self.snap, need.subnets, offered)
                 if subnets:
@@ -311,15 +316,15 @@ class _Builder:
         self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id))
 
     def plan_new_interface(self, service: str, reasons: tuple[str, ...], need: _Need,
-                           azs: set[str], offer: object) -> None:
+                           azs: set[str], offer: Offer) -> None:
         short = service.removeprefix(self.prefix)
         if self.snap.zones is None:
             self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
-        if offer is _NOT_READ:
+        if isinstance(offer, _NotRead):
             self.needs_offers.add(service)
             self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
             return
-        offered = azs & (offer.azs if offer else frozenset())  # type: ignore[attr-defined]
+        offered = azs & (offer.azs if offer else frozenset())
         subnets = one_subnet_per_az(self.snap, need.subnets, offered)
         if not subnets:
             # None: DescribeVpcEndpointServices does not know the service in this region at all.
@@ -487,9 +492,9 @@ class _Builder:
 
     # ------------------------------------------------------------ endpoint policies
 
-    def expected_policy(self, service: str, offer: object) -> str | None:
+    def expected_policy(self, service: str, offer: Offer) -> str | None:
         """The policy the tool puts on an endpoint of `service` (None: none)."""
-        if self.scope is None or (offer is not None and not getattr(offer, "policy_supported", True)):
+        if self.scope is None or (isinstance(offer, ServiceOffer) and not offer.policy_supported):
             return None
         return self.scope.policy(service.removeprefix(self.prefix), self.snap.region)
 
@@ -507,7 +512,7 @@ class _Builder:
                 blocked.append(action)
         return sorted(set(blocked))
 
-    def check_policy(self, service: str, endpoint: EndpointInfo, offer: object, need: _Need) -> None:
+    def check_policy(self, service: str, endpoint: EndpointInfo, offer: Offer, need: _Need) -> None:
         """The tool's own endpoint keeps the tool's policy; another's must not refuse what the workload calls."""
         short = service.removeprefix(self.prefix)
         params = {**self.base, "endpoint_id": endpoint.id}
@@ -552,11 +557,13 @@ class _Builder:
     # ------------------------------------------------------------ shared
 
     def change_endpoint(self, endpoint: EndpointInfo, kind: str, problem: str, service: str,
-                        summary: str, params: Mapping[str, Value], **extra: tuple[str, ...]) -> None:
+                        summary: str, params: Mapping[str, Value], subnet_ids: tuple[str, ...] = (),
+                        route_table_ids: tuple[str, ...] = ()) -> None:
         """A change to an endpoint: an action when the tool owns it, a finding otherwise."""
         fix = fix_commands(problem, params)
         if endpoint.owned:
-            self.actions.append(Action(kind, service, endpoint.id, problem, summary, fix, **extra))
+            self.actions.append(Action(kind, service, endpoint.id, problem, summary, fix, subnet_ids=subnet_ids,
+                                       route_table_ids=route_table_ids))
         else:
             self.findings.append(Finding("AWS::EC2::VPCEndpoint", endpoint.id, problem,
                                          summary + " (not created by this tool: fix it yourself)",

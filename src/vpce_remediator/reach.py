@@ -824,7 +824,7 @@ def acl_allows(acl: NetworkAcl, egress: bool, peer: str, first: int, last: int) 
             continue
         rule_net = _network(entry.cidr)
         if peer_net is None or rule_net is None or rule_net.version != peer_net.version \
-                or not rule_net.overlaps(peer_net):  # type: ignore[arg-type]
+                or not rule_net.overlaps(peer_net):
             continue
         whole = peer_net.subnet_of(rule_net)  # type: ignore[arg-type]
         if entry.allow and not whole:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing": "MISSING", "incomplete": "FIX",
-         "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE"}
+         "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE", "pending": "PENDING"}
 
 
 def summary(result: dict[str, Any], brief: bool = False) -> str:

@@ -78,8 +78,12 @@ def annotation(findings: Sequence[Finding]) -> str:
         else:
             svc = f" {_short_service(f.service)}" if f.service else ""
             parts.append(f"{PROBLEMS[f.problem].title.lower()}{svc} ({f.resource_id})")
-    return shorten("; ".join(dict.fromkeys(parts)) or "all required VPC endpoints present and reachable",
-                   ANNOTATION_MAX)
+    return shorten("; ".join(dict.fromkeys(parts)) or COMPLIANT_ANNOTATION, ANNOTATION_MAX)
+
+
+# What a compliant verdict has checked, and the one hop it has not (reach.ONE_DOOR_HOPS).
+COMPLIANT_ANNOTATION = ("required VPC endpoints present; checked: DNS, AZs, route tables, endpoint and workload "
+                        "security groups, endpoint policies; not network ACLs (vpce-remediator doctor checks them)")
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,10 @@ def test_annotations_are_cut_at_a_word_boundary() -> None:
     assert len(short) <= 256 and short.endswith("…")
     assert short[:-1] == text[:len(short) - 1]  # a prefix of the original …
     assert text[len(short) - 1] in " ,"  # … ending where a word ended
-    assert annotation([]) == "all required VPC endpoints present and reachable"
+    text = annotation([])
+    # It names what was checked (the planner's hops) and the one hop it was not (doctor's only).
+    assert all(hop in text for hop in ("DNS", "AZs", "route tables", "workload security groups", "endpoint policies"))
+    assert "not network ACLs" in text and len(text) <= 256
 
 
 def test_cli_invoke_runs_a_config_event(estate: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

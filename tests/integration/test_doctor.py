@@ -86,7 +86,8 @@ def test_a_healthy_workload_passes_every_hop(clients: tuple[Any, Any]) -> None:
     assert per_subnet == (
         {("*", "route")}
         | {(s, h) for s in INTERFACE for h in ("endpoint", "dns", "az", "sg-egress", "sg-ingress", "nacl")}
-        | {("ecr.api", "policy"), ("ecr.dkr", "policy")}
+        # every interface endpoint's policy is judged for what the workload calls through it
+        | {("ecr.api", "policy"), ("ecr.dkr", "policy"), ("logs", "policy")}
         | {("s3", h) for h in ("endpoint", "route-table", "policy", "sg-egress", "nacl")})
     assert {c.subnet for c in d.checks} == set(net["subnets"])
     assert len(d.checks) == 2 * len(per_subnet)  # every hop from every subnet
