@@ -245,8 +245,8 @@ def drift() -> list[Row]:
         ec2 = boto3.client("ec2", region_name=REGION)
         net = _estate(lambda name: boto3.client(name, region_name=REGION))
         # As the Lambda runs: the state table records what the tool made, so it may restore it.
-        ledger = VpcLock(boto3.client("dynamodb", region_name=REGION), _table(boto3.client("dynamodb", region_name=REGION)))
-        evaluate_event(_service_event(net), Clients(region=REGION), Settings(mode="remediate"), ledger)
+        lock = VpcLock(boto3.client("dynamodb", region_name=REGION), _table(boto3.client("dynamodb", region_name=REGION)))
+        evaluate_event(_service_event(net), Clients(region=REGION), Settings(mode="remediate"), lock)
         for sample, damage in (("ec2-DeleteVpcEndpoints", "delete"), ("ec2-ModifyVpcEndpoint", "shrink"),
                                ("ec2-RevokeSecurityGroupIngress", "revoke")):
             tried += 1
@@ -265,9 +265,9 @@ def drift() -> list[Row]:
             for old, new in (("vpce-0a1b2c3d4e5f60041", dkr["VpcEndpointId"]), ("sg-0a1b2c3d4e5f60031", sg),
                              ("subnet-0a1b2c3d4e5f60012", net["subnets"][1]), ("vpc-0a1b2c3d4e5f60001", net["vpc"])):
                 text = text.replace(old, new)
-            evaluate_event(json.loads(text), Clients(region=REGION), Settings(mode="remediate"), ledger)
+            evaluate_event(json.loads(text), Clients(region=REGION), Settings(mode="remediate"), lock)
             check = Clients(region=REGION)
-            after = evaluate_event(_service_event(net), check, Settings(mode="report"), ledger).to_dict()
+            after = evaluate_event(_service_event(net), check, Settings(mode="report"), lock).to_dict()
             restored += after["status"] == "compliant" and not check.write_calls()
     return [("drift events", tried, "not restored", tried - restored)]
 

@@ -22,12 +22,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from vpce_remediator.aws import Clients
-from vpce_remediator.engine import Settings, evaluate_event
+from vpce_remediator.engine import Settings, evaluate_trigger
 from vpce_remediator.errors import BadInput
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Finding
 from vpce_remediator.report import SecurityHubReporter, request_config_refresh
-from vpce_remediator.triggers import Trigger, parse_event, workload_key
+from vpce_remediator.triggers import Ignored, Trigger, parse_event, workload_key
 
 logger = Logger(service="vpce-remediator", child=True)
 
@@ -217,7 +217,7 @@ class BatchRun:
         else:
             evaluated_before, started = self.evaluations, self.memory.clock()
             wall = self.shared.clock() if self.shared else 0.0
-            result = self._evaluate(event=event)
+            result = self._evaluate(event=event, trigger=trigger)
             if isinstance(trigger, Trigger):
                 if not Recent.rememberable(trigger):
                     self.memory.clear()
@@ -241,9 +241,11 @@ class BatchRun:
             return None
         return self.shared.get(key)
 
-    def _evaluate_now(self, event: dict[str, Any]) -> dict[str, Any]:
+    def _evaluate_now(self, event: dict[str, Any], trigger: Trigger | Ignored) -> dict[str, Any]:
+        """Evaluate the record's event, already parsed as `trigger`; the result in the JSON contract
+        (what the idempotency store keeps, and the deduplicated records repeat)."""
         self.evaluations += 1
-        outcome = evaluate_event(event, self.clients, self.settings, self.lock)
+        outcome = evaluate_trigger(trigger, self.clients, self.settings, self.lock)
         for vpc in outcome.vpcs:
             bucket = self.findings.setdefault(vpc.vpc_id, [])
             bucket.extend(f for f in vpc.findings if f not in bucket)
@@ -301,7 +303,8 @@ def _event_key(event: Any) -> str:
 
 
 def _idempotent(function: Any, clients: Clients, table: str, context: Any) -> Any:
-    """`function(event=...)` run at most once per CloudTrail event id within a day."""
+    """`function(event=..., trigger=...)` run at most once per CloudTrail event id within a day (the
+    key is the event's; the parsed trigger only rides along)."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,

@@ -132,7 +132,7 @@ def _invoke(args: argparse.Namespace) -> int:
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
             # TESTMODE sends them in test mode) instead of the event contract.
             run = evaluate_config_event(event, clients, settings)
-            print(json.dumps(run.to_dict(), indent=2) if args.json else render_evaluations(run.to_dict()))
+            print(json.dumps(run.to_dict(), indent=2) if args.json else render_evaluations(run))
             return 0
         outcome = evaluate_event(event, clients, settings, _lock(clients, args.state_table))
     except BadInput as e:
@@ -143,8 +143,7 @@ def _invoke(args: argparse.Namespace) -> int:
                      code=str(err.get("Code", "")))
     except BotoCoreError as e:
         return _fail(1, f"AWS error: {e}", args.json)
-    result = outcome.to_dict()
-    print(json.dumps(result, indent=2) if args.json else summary(result))
+    print(json.dumps(outcome.to_dict(), indent=2) if args.json else summary(outcome))
     return 0
 
 
@@ -187,12 +186,12 @@ def _scan(args: argparse.Namespace) -> int:
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc,
                             endpoint_policy=args.endpoint_policy)
-        result = scan_estate(clients, settings, vpcs, progress, _lock(clients, args.state_table)).to_dict()
+        result = scan_estate(clients, settings, vpcs, progress, _lock(clients, args.state_table))
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)
     finally:
         progress.close()
-    print(json.dumps(result, indent=2) if args.json else render(result))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
     return 0
 
 
@@ -213,8 +212,8 @@ def _adopt(args: argparse.Namespace) -> int:
         return _fail(2, f"{args.vpc}: expected a VPC id (vpc-...)", args.json)
     try:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
-        ledger = VpcLock(clients.dynamodb, args.state_table)
-        candidates = adoption_candidates(clients.ec2, ledger, args.vpc)
+        lock = VpcLock(clients.dynamodb, args.state_table)
+        candidates = adoption_candidates(clients.ec2, lock, args.vpc)
         wanted = set(args.endpoint or ())
         unknown = sorted(wanted - {c["endpoint_id"] for c in candidates})
         if unknown:
@@ -222,7 +221,7 @@ def _adopt(args: argparse.Namespace) -> int:
                             "vpce-remediator and not yet recorded", args.json)
         listed = [c for c in candidates if not wanted or c["endpoint_id"] in wanted]
         chosen = listed if args.yes else [c for c in listed if _confirm(c, args.json)]
-        adopt(ledger, args.vpc, [c["endpoint_id"] for c in chosen])
+        adopt(lock, args.vpc, [c["endpoint_id"] for c in chosen])
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)
     adopted = [c["endpoint_id"] for c in chosen]

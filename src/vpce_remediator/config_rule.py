@@ -6,9 +6,10 @@ Reports on: AWS::ECS::Service (does this service reach every endpoint it needs?)
 (does every workload in it, running standalone tasks included?). Never remediates: evaluating is
 read-only, whatever the stack mode.
 
-Workloads are found and evaluated by `scan` (`scan_estate`, or `discover_service` and
-`scan_workloads` for one service), the same code as `vpce-remediator scan`; this module only turns
-its results into evaluations. Tasks have no Config resource type: they count in their VPC's.
+Workloads are found and evaluated by `scan` (`scan_estate`, or `discovery.discover_service` and
+`scan_workloads` for one service), the same code as `vpce-remediator scan`, and so by the engine's
+one per-VPC evaluation; this module only turns its results into evaluations. Tasks have no Config
+resource type: they count in their VPC's.
 
 Scenarios:
 1. A service or VPC whose workloads lack something -> NON_COMPLIANT, with a one-line annotation.
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vpce_remediator.aws import READ_ACTIONS, Clients
+from vpce_remediator.discovery import discover_service
 from vpce_remediator.engine import IGNORED, Settings
 from vpce_remediator.errors import BadInput
 from vpce_remediator.plan import Finding
@@ -40,13 +42,7 @@ from vpce_remediator.report import (
     SecurityHubReporter,
     evaluation,
 )
-from vpce_remediator.scan import (
-    ScanResult,
-    WorkloadScan,
-    discover_service,
-    scan_estate,
-    scan_workloads,
-)
+from vpce_remediator.scan import ScanResult, WorkloadScan, scan_estate, scan_workloads
 
 SERVICE = "AWS::ECS::Service"
 VPC = "AWS::EC2::VPC"
@@ -170,17 +166,17 @@ def _record(result: ScanResult, run: RuleRun, whole_vpcs: bool = True,
             if whole_vpcs:
                 run.evaluations.append(Evaluation(VPC, v.vpc_id, NOT_APPLICABLE, v.ignored or "not evaluated"))
         elif whole_vpcs:
-            run.findings_by_vpc[v.vpc_id] = v.outcome.findings
+            run.findings_by_vpc[v.vpc_id] = list(v.outcome.findings)
             run.evaluations.append(evaluation(VPC, v.vpc_id, v.outcome.findings))
         else:
-            run.partial_findings[v.vpc_id] = v.outcome.findings
+            run.partial_findings[v.vpc_id] = list(v.outcome.findings)
     run.evaluations += [_service_evaluation(w, service_ids) for w in result.unplaced if w.workload.kind == "service"]
 
 
 def _service_evaluation(w: WorkloadScan, service_ids: dict[str, str] | None) -> Evaluation:
     rid = (service_ids or {}).get(w.workload.arn, w.workload.arn)
     if w.status == IGNORED:
-        return Evaluation(SERVICE, rid, NOT_APPLICABLE, str(w.result.get("reason") or "not evaluated"))
+        return Evaluation(SERVICE, rid, NOT_APPLICABLE, w.reason or "not evaluated")
     return evaluation(SERVICE, rid, w.findings)
 
 

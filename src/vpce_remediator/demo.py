@@ -9,7 +9,10 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vpce_remediator.engine import Outcome
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -170,11 +173,10 @@ def run_demo(as_json: bool = False) -> int:
             for label, sample, overrides in estate.events:
                 clients = Clients(region=REGION)
                 outcome = evaluate_event(load_event(sample, overrides), clients, Settings(mode=mode), lock)
-                result = outcome.to_dict()
                 writes += len(clients.write_calls())
                 print(f"\n--- {label}")
-                print(json.dumps(result, indent=2) if as_json else
-                      (_one_line(result) if pass_name.startswith("3") else summary(result, brief=True)))
+                print(json.dumps(outcome.to_dict(), indent=2) if as_json else
+                      (_one_line(outcome) if pass_name.startswith("3") else summary(outcome, brief=True)))
             totals[pass_name] = writes
             print(f"\n(pass {pass_name}: {writes} AWS write calls)")
         ec2 = boto3.client("ec2", region_name=REGION)
@@ -195,8 +197,7 @@ def run_demo(as_json: bool = False) -> int:
     return 0 if last == 0 else 1
 
 
-def _one_line(result: dict[str, Any]) -> str:
-    event = result.get("event") or {}
-    extra = result.get("reason") or f"{len(result.get('findings', []))} finding(s), " \
-                                     f"{sum(1 for a in result.get('actions', []) if a['status'] != 'planned')} action(s)"
-    return f"{event.get('name', '?')}: {result['status'].upper()} ({extra})"
+def _one_line(outcome: Outcome) -> str:
+    done = sum(1 for r in outcome.results if r.status != "planned")
+    extra = outcome.reason or f"{len(outcome.findings)} finding(s), {done} action(s)"
+    return f"{outcome.trigger.name if outcome.trigger is not None else '?'}: {outcome.status.upper()} ({extra})"

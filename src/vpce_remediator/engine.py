@@ -1,13 +1,18 @@
 """The engine: event -> parse -> resolve -> snapshot -> plan -> act or report -> `Outcome`.
 
-Every door (Lambda handler, CLI `invoke`, demo) calls `evaluate_event`; none has logic of its own.
+Every event door (Lambda handlers, CLI `invoke`, demo) calls `evaluate_event` (the queue door,
+which parses each record first, `evaluate_trigger`); none has logic of its own. `evaluate_vpc` is
+the one per-VPC evaluation (plan, then lock -> read again -> plan -> act, or report) that the event
+path and `scan` (and through it the Config rule) share, and `verdict` the one judgement of
+compliant, remediated or non-compliant. Results are objects (`VpcOutcome`, `Outcome`); only the
+doors turn them into the JSON contract (`Outcome.to_dict`) or text (`render`).
 """
 from __future__ import annotations
 
 import logging
 import os
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,26 +153,73 @@ def effective_mode(settings: Settings, vpc_id: str, tags: Mapping[str, str]) -> 
     return "report"
 
 
-@dataclass
+def verdict(findings: Sequence[Finding], results: Sequence[ActionResult]) -> str:
+    """Compliant, remediated or non-compliant, from what is still wrong and what was done: every
+    door's status (an event's, a VPC's, a workload's) is this one judgement."""
+    if findings:
+        return NON_COMPLIANT
+    if any(r.status in ("created", "modified") for r in results):
+        return REMEDIATED
+    return COMPLIANT
+
+
+@dataclass(frozen=True)
 class VpcOutcome:
+    """One VPC evaluated: its mode, the plan, what was done and what is still wrong; or why it was
+    not evaluated (`ignored`)."""
+
     vpc_id: str
     mode: str
     plan: Plan | None = None
-    results: list[ActionResult] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    results: tuple[ActionResult, ...] = ()
+    findings: tuple[Finding, ...] = ()
     ignored: str | None = None
 
+    @property
+    def status(self) -> str:
+        return IGNORED if self.ignored is not None else verdict(self.findings, self.results)
 
-@dataclass
+
+@dataclass(frozen=True)
+class RequiredEndpoint:
+    """A required endpoint as the contract reports it: the plan's state, or what was just done."""
+
+    vpc_id: str
+    service: str
+    type: str
+    reasons: tuple[str, ...]
+    status: str  # the plan's (present, missing, ...), or created / updated by this run
+    endpoint_id: str | None
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """The result of one event, serialised by `to_dict` as the documented JSON contract."""
+    """The result of one event (or one VPC or workload of a scan), serialised by `to_dict` as the
+    documented JSON contract."""
 
-    status: str
     trigger: Trigger | Ignored | None = None
-    reason: str | None = None
-    workloads: list[Workload] = field(default_factory=list)
-    vpcs: list[VpcOutcome] = field(default_factory=list)
-    api_calls: dict[str, int] = field(default_factory=dict)
+    workloads: tuple[Workload, ...] = ()
+    vpcs: tuple[VpcOutcome, ...] = ()
+    api_calls: Mapping[str, int] = field(default_factory=dict)
+    not_evaluated: str | None = None  # why no VPC was looked at (the event was ignored or resolved to nothing)
+
+    @property
+    def status(self) -> str:
+        if self.not_evaluated is not None or all(v.ignored is not None for v in self.vpcs):
+            return IGNORED
+        return verdict(self.findings, self.results)
+
+    @property
+    def reason(self) -> str | None:
+        if self.not_evaluated is not None:
+            return self.not_evaluated
+        if any(v.ignored is None for v in self.vpcs):
+            return None
+        return "; ".join(v.ignored or "" for v in self.vpcs) or "no workload in a VPC"
+
+    @property
+    def mode(self) -> str | None:
+        return ", ".join(sorted({v.mode for v in self.vpcs})) or None
 
     @property
     def findings(self) -> list[Finding]:
@@ -182,13 +234,21 @@ class Outcome:
         return [(v.vpc_id, s) for v in self.vpcs if v.plan for s in v.plan.services]
 
     @property
+    def required(self) -> list[RequiredEndpoint]:
+        created = {r.action.service: r.resource_id for r in self.results if r.status == "created" and r.action.service}
+        updated = {r.action.service for r in self.results if r.status == "modified" and r.action.service}
+        return [RequiredEndpoint(vpc, s.service, s.type, tuple(s.reasons),
+                                 "created" if s.service in created else
+                                 "updated" if s.service in updated and s.status == "incomplete" else s.status,
+                                 created.get(s.service, s.endpoint_id) or None)
+                for vpc, s in self.services]
+
+    @property
     def notes(self) -> list[str]:
         return [n for v in self.vpcs if v.plan for n in v.plan.notes] + [
             f"{v.vpc_id}: {v.ignored}" for v in self.vpcs if v.ignored]
 
     def to_dict(self) -> dict[str, Any]:
-        created = {r.action.service: r.resource_id for r in self.results if r.status == "created" and r.action.service}
-        updated = {r.action.service for r in self.results if r.status == "modified" and r.action.service}
         out: dict[str, Any] = {"status": self.status}
         if self.reason:
             out["reason"] = self.reason
@@ -196,15 +256,12 @@ class Outcome:
         if t is not None:
             out["event"] = {"id": t.event_id, "name": t.name,
                             **({"source": t.source} if isinstance(t, Trigger) else {})}
-        out["mode"] = ", ".join(sorted({v.mode for v in self.vpcs})) or None
+        out["mode"] = self.mode
         out["workloads"] = [{"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
                              "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)}
                             for w in self.workloads]
-        out["required"] = [{"service": s.service, "type": s.type, "reasons": list(s.reasons),
-                            "status": "created" if s.service in created else
-                            "updated" if s.service in updated and s.status == "incomplete" else s.status,
-                            "endpoint_id": created.get(s.service, s.endpoint_id) or None, "vpc_id": vpc}
-                           for vpc, s in self.services]
+        out["required"] = [{"service": r.service, "type": r.type, "reasons": list(r.reasons), "status": r.status,
+                            "endpoint_id": r.endpoint_id, "vpc_id": r.vpc_id} for r in self.required]
         out["actions"] = [{"action": r.action.kind, "service": r.action.service or None,
                            "resource_id": r.resource_id or None, "status": r.status,
                            **({"subnet_ids": list(r.action.subnet_ids)} if r.action.subnet_ids else {}),
@@ -220,22 +277,27 @@ class Outcome:
         return out
 
 
+# ---------------------------------------------------------------- the event door
+
+
 def evaluate_event(event: Any, clients: Clients, settings: Settings, lock: VpcLock | None = None) -> Outcome:
     """Run the whole engine on one EventBridge event. Raises `BadInput` for malformed events.
 
     `lock` serialises remediation per VPC across concurrent runs (the Lambda passes one).
     """
-    parsed = parse_event(event, settings.own_role_arn)
-    if isinstance(parsed, Ignored):
-        return Outcome(IGNORED, parsed, parsed.reason)
-    resolved = resolve(parsed, clients, lock)
-    outcome = Outcome(IGNORED, parsed, resolved.ignored, list(resolved.workloads))
-    if resolved.ignored is None:
-        for vpc_id, workloads in _by_vpc(resolved).items():
-            outcome.vpcs.append(evaluate_vpc(clients, parsed, vpc_id, workloads, resolved, settings, lock))
-        outcome.status, outcome.reason = _status(outcome)
-    outcome.api_calls = dict(clients.calls)
-    return outcome
+    return evaluate_trigger(parse_event(event, settings.own_role_arn), clients, settings, lock)
+
+
+def evaluate_trigger(trigger: Trigger | Ignored, clients: Clients, settings: Settings,
+                     lock: VpcLock | None = None) -> Outcome:
+    """The engine on an event already parsed (the queue door parses each record once, to deduplicate)."""
+    if isinstance(trigger, Ignored):
+        return Outcome(trigger, not_evaluated=trigger.reason)
+    resolved = resolve(trigger, clients, lock)
+    vpcs = () if resolved.ignored is not None else tuple(
+        _event_vpc(clients, trigger, vpc_id, workloads, resolved, settings, lock)
+        for vpc_id, workloads in _by_vpc(resolved).items())
+    return Outcome(trigger, tuple(resolved.workloads), vpcs, dict(clients.calls), resolved.ignored)
 
 
 def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
@@ -249,18 +311,15 @@ def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
     return {vpc: ws for vpc, ws in groups.items() if ws or resolved.new_subnet is not None}
 
 
-def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[Workload],
-                 resolved: Resolved, settings: Settings, lock: VpcLock | None = None) -> VpcOutcome:
-    """Snapshot one VPC, plan for its workloads, then act (remediate) or report."""
+def _event_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[Workload],
+               resolved: Resolved, settings: Settings, lock: VpcLock | None = None) -> VpcOutcome:
+    """One VPC an event concerns: its mode, its snapshot and needs (with what a new subnet
+    inherits), then the shared evaluation."""
     ec2 = clients.ec2
     vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
-    tags = tags_of(vpc.get("Tags"))
-    mode = effective_mode(settings, vpc_id, tags)
-    if mode == "ignore":
-        why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"
-        return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} is {why}: not evaluated")
-    if mode == "remediate":
-        settings = with_organization(clients, settings, trigger.account)
+    mode, settings, ignored = vpc_mode(clients, settings, vpc_id, tags_of(vpc.get("Tags")), trigger.account)
+    if ignored is not None:
+        return VpcOutcome(vpc_id, mode, ignored=ignored)
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
     trust = trust_for(lock)
     needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
@@ -272,36 +331,74 @@ def evaluate_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: lis
             return VpcOutcome(vpc_id, mode, ignored=f"VPC {vpc_id} hosts no ECS service and no endpoint "
                                                     "of this tool: nothing for the new subnet to inherit")
         needs.append(WorkloadNeeds(inherited, required_endpoints(inherited)))
+
+    def read_again() -> VpcSnapshot:
+        return read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region, trigger.account,
+                        resolved.subnets)
+
+    return evaluate_vpc(clients, settings, mode, needs, snap, read_again, lock, trust).outcome
+
+
+# ---------------------------------------------------------------- one VPC, for every door
+
+
+def vpc_mode(clients: Clients, settings: Settings, vpc_id: str, tags: Mapping[str, str],
+             account: str) -> tuple[str, Settings, str | None]:
+    """A VPC's mode (report, remediate or ignore), the settings to evaluate it with (a remediating
+    run knows the organization, for the endpoint policies), and why it is not evaluated, if so."""
+    mode = effective_mode(settings, vpc_id, tags)
+    if mode == "ignore":
+        why = "listed in ExcludedVpcIds" if vpc_id in settings.excluded_vpcs else f"tagged {MODE_TAG}=ignore"
+        return mode, settings, f"VPC {vpc_id} is {why}: not evaluated"
+    if mode == "remediate":
+        settings = with_organization(clients, settings, account)
+    return mode, settings, None
+
+
+@dataclass(frozen=True)
+class VpcEvaluation:
+    outcome: VpcOutcome
+    snapshot: VpcSnapshot  # what it was judged on (read again under the lock when it acted)
+
+
+def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequence[WorkloadNeeds],
+                 snap: VpcSnapshot, read_again: Callable[[], VpcSnapshot], lock: VpcLock | None = None,
+                 trust: Trust | None = None) -> VpcEvaluation:
+    """The one per-VPC evaluation (events, scan and the Config rule): plan `needs` over `snap`, then
+    act or report. A remediating plan with actions, given the `lock`, is acted on under the VPC's
+    lock, planned again over a fresh read (`read_again`): another run may have changed the VPC
+    while we read it or waited, so what we create is what is still missing."""
+    ec2 = clients.ec2
+    trust = trust if trust is not None else trust_for(lock)
     snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53)
+    # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
+    # (the Lambda, the CLI, a scan of many VPCs) paces them.
     pacer = process_pacer() if clients.pace else None
+    vpc_id = snap.vpc_id
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
         try:
-            # Another run may have changed the VPC while we read it or waited: read it again
-            # under the lock, so what we create is what is still missing.
-            fresh = read_vpc(ec2, ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0], trigger.region,
-                             trigger.account, resolved.subnets)
-            snap, plan = plan_vpc(ec2, needs, trust.apply(ec2, fresh).with_reads(snap), settings,
-                                  lambda: clients.route53)
-            return outcome_for(ec2, vpc_id, mode, plan, snap, pacer, lock.remember)
+            fresh = trust.apply(ec2, read_again()).with_reads(snap)
+            snap, plan = plan_vpc(ec2, needs, fresh, settings, lambda: clients.route53)
+            return VpcEvaluation(act_or_report(ec2, vpc_id, mode, plan, snap, pacer, lock.remember), snap)
         finally:
             lock.release(vpc_id)
-    return outcome_for(ec2, vpc_id, mode, plan, snap, pacer)
+    return VpcEvaluation(act_or_report(ec2, vpc_id, mode, plan, snap, pacer), snap)
 
 
-def plan_vpc(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
+def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
              route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, or (before creating one)
     whether a private hosted zone serves it from a centralised endpoint, read that and plan again.
     `route53` gives the client that reads the zones (None: they are not read)."""
     scope = settings.policy_scope(snap.account)
-    plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
+    plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     if plan.needs_offers or (plan.needs_zones and route53 is not None):
         if plan.needs_offers:
             snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         if plan.needs_zones and route53 is not None:
             snap = snap.with_zones(read_zones_unless_denied(route53(), snap))
-        plan = plan_remediation(needs, snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
+        plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     return snap, plan
 
 
@@ -317,7 +414,7 @@ def read_zones_unless_denied(route53: Any, snap: VpcSnapshot) -> tuple[PrivateZo
         raise
 
 
-def plan_trusted(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
+def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
                  trust: Trust, route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
     own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
@@ -330,16 +427,21 @@ def plan_trusted(ec2: Any, needs: list[WorkloadNeeds], snap: VpcSnapshot, settin
     return plan_vpc(ec2, needs, snap, settings, route53)
 
 
-def outcome_for(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot,
-                pacer: Pacer | None = None, on_created: Callable[[str, str], None] | None = None) -> VpcOutcome:
-    outcome = VpcOutcome(vpc_id, mode, plan, findings=list(plan.findings))
+def act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
+                  on_created: Callable[[str, str], None] | None = None) -> VpcOutcome:
+    """Remediate mode: apply the plan (the EC2 writes), and each failed action becomes a finding.
+    Otherwise nothing is written: every action is reported as planned, and as a finding."""
     if mode == "remediate" and plan.actions:
-        outcome.results = apply_plan(ec2, plan, snap, pacer, on_created)
-        outcome.findings += [_failure_finding(r, snap, plan) for r in outcome.results if r.status == "failed"]
-    else:
-        outcome.results = [ActionResult(a, "planned", a.resource_id) for a in plan.actions]
-        outcome.findings = [_as_finding(a, snap) for a in plan.actions] + outcome.findings
-    return outcome
+        results = tuple(apply_plan(ec2, plan, snap, pacer, on_created))
+        failed = tuple(_failure_finding(r, snap, plan) for r in results if r.status == "failed")
+        return VpcOutcome(vpc_id, mode, plan, results, tuple(plan.findings) + failed)
+    return VpcOutcome(vpc_id, mode, plan, tuple(ActionResult(a, "planned", a.resource_id) for a in plan.actions),
+                      planned_findings(plan, snap))
+
+
+def planned_findings(plan: Plan, snap: VpcSnapshot) -> tuple[Finding, ...]:
+    """What report mode says of a plan: each action as the finding it fixes, then the plan's findings."""
+    return tuple(_as_finding(a, snap) for a in plan.actions) + tuple(plan.findings)
 
 
 def _inherit(subnet: SubnetInfo, needs: list[WorkloadNeeds], snap: VpcSnapshot) -> Workload | None:
@@ -426,14 +528,3 @@ def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Fin
                    f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "
                    f"-- {why}; while trying: {action.summary}", fix + action.fix, action.service)
 
-
-def _status(outcome: Outcome) -> tuple[str, str | None]:
-    evaluated = [v for v in outcome.vpcs if v.ignored is None]
-    if not evaluated:
-        reasons = "; ".join(v.ignored or "" for v in outcome.vpcs) or "no workload in a VPC"
-        return IGNORED, reasons
-    if outcome.findings:
-        return NON_COMPLIANT, None
-    if any(r.status in ("created", "modified") for r in outcome.results):
-        return REMEDIATED, None
-    return COMPLIANT, None

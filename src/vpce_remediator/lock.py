@@ -64,7 +64,7 @@ class VpcLock:
     # `owned#<vpc-id>` item per VPC holding the ids it owns there (a string set of endpoints, its
     # security group), read in one GetItem. Ownership is that record, never a tag (DESIGN.md §6c):
     # the owned item has no expiration, since forgetting would turn the tool's own into foreign.
-    LEDGER_DAYS = 400
+    RECORD_DAYS = 400
 
     @staticmethod
     def owned_key(vpc_id: str) -> dict[str, Any]:
@@ -77,7 +77,7 @@ class VpcLock:
             return
         self.dynamodb.put_item(TableName=self.table, Item={
             "id": {"S": f"endpoint#{resource_id}"}, "vpc": {"S": vpc_id},
-            "expiration": {"N": str(int(time.time()) + self.LEDGER_DAYS * 86400)}})
+            "expiration": {"N": str(int(time.time()) + self.RECORD_DAYS * 86400)}})
         self.remember_endpoints([resource_id], vpc_id)
 
     def remember_endpoints(self, endpoint_ids: Iterable[str], vpc_id: str) -> None:

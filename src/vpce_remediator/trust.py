@@ -5,7 +5,7 @@ is only a claim. Ownership is decided here and handed to the planner through
 `VpcSnapshot.owning`; everything else is foreign: reported, never modified, never attached,
 never opened.
 
-- With the stack's state table (`LedgerTrust`, the Lambda and `--state-table`): the tool owns
+- With the stack's state table (`RecordedTrust`, the Lambda and `--state-table`): the tool owns
   what it recorded when it created it (`VpcLock.remember`). A group made by an earlier version,
   which only tagged, is adopted (recorded) when it passes the group proof below; endpoints are
   adopted only by an operator (`vpce-remediator adopt`).
@@ -69,12 +69,12 @@ class ProofTrust:
 
 
 @dataclass
-class LedgerTrust:
+class RecordedTrust:
     """The stack's state table: what the tool recorded. One GetItem per VPC evaluation; a second
     one only when a later snapshot shows a claim (tag or name) the first read did not know, since
     another run may have recorded it meanwhile."""
 
-    ledger: VpcLock
+    lock: VpcLock
     _read: dict[str, tuple[frozenset[str], str | None, frozenset[str]]] = field(default_factory=dict)
 
     def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
@@ -82,7 +82,7 @@ class LedgerTrust:
         claims = _claims(snap)
         cached = self._read.get(vpc)
         if cached is None or not claims <= cached[2]:
-            endpoints, group = self.ledger.owned(vpc)
+            endpoints, group = self.lock.owned(vpc)
             cached = (endpoints, group, claims | (cached[2] if cached else frozenset()))
             self._read[vpc] = cached
         endpoints, group = cached[0], cached[1]
@@ -90,7 +90,7 @@ class LedgerTrust:
             # An earlier version's group (tagged, unrecorded) is adopted when the proof holds.
             adopted = provable_group(ec2, snap)
             if adopted is not None:
-                self.ledger.remember_group(adopted, vpc)
+                self.lock.remember_group(adopted, vpc)
                 group = adopted
                 self._read[vpc] = (endpoints, group, cached[2])
         return snap.owning(endpoints, group)
@@ -102,13 +102,13 @@ def _claims(snap: VpcSnapshot) -> frozenset[str]:
 
 
 def trust_for(lock: VpcLock | None) -> Trust:
-    return LedgerTrust(lock) if lock is not None else ProofTrust()
+    return RecordedTrust(lock) if lock is not None else ProofTrust()
 
 
-def adoption_candidates(ec2: Any, ledger: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
+def adoption_candidates(ec2: Any, lock: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
     """Live endpoints of a VPC tagged as the tool's (by an earlier version, or by anyone) that its
     records do not hold: what `vpce-remediator adopt` offers an operator to confirm."""
-    recorded, _ = ledger.owned(vpc_id)
+    recorded, _ = lock.owned(vpc_id)
     out = []
     for page in paginate(ec2, "describe_vpc_endpoints", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
         for e in page.get("VpcEndpoints", []):
@@ -122,7 +122,7 @@ def adoption_candidates(ec2: Any, ledger: VpcLock, vpc_id: str) -> list[dict[str
     return sorted(out, key=lambda c: c["endpoint_id"])
 
 
-def adopt(ledger: VpcLock, vpc_id: str, endpoint_ids: list[str]) -> None:
+def adopt(lock: VpcLock, vpc_id: str, endpoint_ids: list[str]) -> None:
     """Record endpoints as the tool's: from now on it maintains them like those it created."""
     for endpoint_id in endpoint_ids:
-        ledger.remember(endpoint_id, vpc_id)
+        lock.remember(endpoint_id, vpc_id)

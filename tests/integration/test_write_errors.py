@@ -3,7 +3,7 @@
 moto 5 raises none of these errors (DESIGN.md §7: no endpoint quota, no "conflicting DNS domain"
 refusal, no shared VPCs, no service-name, subnet or group validation on CreateVpcEndpoint, no SG
 quotas), so each code is played two ways:
-- `botocore.stub.Stubber` on the EC2 client, under `act.apply_plan` and `engine.outcome_for`: the
+- `botocore.stub.Stubber` on the EC2 client, under `act.apply_plan` and `engine.act_or_report`: the
   stubbed call answers with the code, every later call of the plan must still be made
   (`assert_no_pending_responses`), and the finding names the code;
 - through the queue door (`BatchRun.process_records`) on moto, with the same code injected by a
@@ -23,7 +23,7 @@ from write_error_faults import MESSAGES, nonretryable_in_dlq, reported_cases, tr
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import apply_plan
-from vpce_remediator.engine import outcome_for
+from vpce_remediator.engine import act_or_report
 from vpce_remediator.facts import (
     EndpointInfo,
     RouteTableInfo,
@@ -135,7 +135,7 @@ def test_a_refused_create_is_a_finding_naming_the_code_and_the_other_actions_sti
         for n in range(3):  # ecr.dkr, logs, the s3 gateway: still created
             stub.add_response("create_vpc_endpoint", _created(n))
 
-        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+        outcome = act_or_report(ec2, VPC, "remediate", plan, snap)
 
         stub.assert_no_pending_responses()
     assert [r.status for r in outcome.results] == ["failed", "created", "created", "created"]
@@ -185,7 +185,7 @@ def test_a_group_read_from_the_vpc_that_is_gone_is_reported_not_retried() -> Non
         stub.add_client_error("create_vpc_endpoint", service_error_code="InvalidGroup.NotFound",
                               service_message="The security group 'sg-own' does not exist")
 
-        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+        outcome = act_or_report(ec2, VPC, "remediate", plan, snap)
 
     assert [f.problem for f in outcome.findings] == ["resource-not-found"]
 
@@ -206,7 +206,7 @@ def test_no_interface_endpoint_is_sent_when_the_security_group_cannot_be_made() 
                                            "RouteTableIds": ["rtb-00000001"], "ClientToken": stub_any(),
                                            "TagSpecifications": stub_any()})
 
-        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+        outcome = act_or_report(ec2, VPC, "remediate", plan, snap)
 
         stub.assert_no_pending_responses()
     statuses = {(r.action.kind, r.action.service.removeprefix(P)): r.status for r in outcome.results}
@@ -232,7 +232,7 @@ def test_an_owned_endpoint_is_not_given_an_empty_group_either() -> None:
         stub.add_client_error("create_security_group", service_error_code="SecurityGroupLimitExceeded",
                               service_message="The maximum number of security groups has been reached.")
 
-        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+        outcome = act_or_report(ec2, VPC, "remediate", plan, snap)
 
         stub.assert_no_pending_responses()
     assert [r.status for r in outcome.results] == ["failed", "failed"]
@@ -306,7 +306,7 @@ def test_a_conflicting_private_dns_on_a_modify_gets_only_commands_it_can_fill() 
         stub.add_client_error("modify_vpc_endpoint", service_error_code="InvalidParameter",
                               service_message=MESSAGES["private-dns-conflict"])
 
-        outcome = outcome_for(ec2, VPC, "remediate", plan, snap)
+        outcome = act_or_report(ec2, VPC, "remediate", plan, snap)
 
     [finding] = outcome.findings
     assert finding.problem == "private-dns-conflict" and finding.resource_id == "vpce-logs"
