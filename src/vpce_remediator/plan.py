@@ -549,8 +549,9 @@ class _Builder:
             self.findings.append(Finding(
                 "AWS::EC2::VPCEndpoint", endpoint.id, "endpoint-policy-blocks-workload",
                 f"{service} endpoint {endpoint.id}: its policy refuses "
-                f"{', '.join(dict.fromkeys(a for a, _ in calls))}, which the workload calls (not created by "
-                "this tool: fix it yourself)",
+                f"{', '.join(dict.fromkeys(a for a, _ in calls))}, which the workload calls "
+                + ("(the remediator's endpoint, its policy changed since: it keeps no policy of its own, "
+                   "EndpointPolicy is unset here)" if endpoint.owned else "(not created by this tool: fix it yourself)"),
                 fix_commands("endpoint-policy-blocks-workload",
                              {**params, "policy": unblocking_policy(endpoint.policy, calls)}), service))
 
