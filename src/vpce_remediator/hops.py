@@ -21,6 +21,7 @@ from vpce_remediator import prices
 from vpce_remediator.fixes import Json, Value, fix_commands, ingress_443, own_sg_lookup, render_fix
 from vpce_remediator.plan import WorkloadNeeds, plan_remediation
 from vpce_remediator.policies import (
+    ecr_layer_fix_note,
     layer_bucket_arn,
     partition,
     policy_allows,
@@ -178,6 +179,8 @@ class _Doctor:
         self.subnets = [s for s in self.w.subnet_ids if s in self.snap.subnets]
         self.alt = {s: self.alternative_path(s) for s in self.subnets}
         self.checks: list[Check] = []
+        # ACL entries the fixes of this run ask for, so no two of them are given one rule number.
+        self.acl_rules: dict[tuple[str, bool, str, int, int], int] = {}
 
     def run(self) -> list[Check]:
         for sid in self.subnets:
@@ -496,7 +499,7 @@ class _Doctor:
             return
         self.add("s3", sid, POLICY, self.bypass_level(sid, used=used),
                  f"{endpoint.id}'s policy does not allow s3:GetObject on {layer_bucket_arn(region)}, where ECR "
-                 "keeps image layers: pulls fail after the manifest",
+                 "keeps image layers: pulls fail after the manifest" + ecr_layer_fix_note(endpoint.policy, region),
                  fix_commands("s3-policy-blocks-ecr-layers", {
                      **self.base, "endpoint_id": endpoint.id, "policy": policy_with_ecr_layers(endpoint.policy, region)}))
 
@@ -576,7 +579,7 @@ class _Doctor:
                 problems.append(f"{acl.id} blocks {what} ({by})")
                 ports = (443, 443) if first == 443 else _EPHEMERAL_FIX
                 fix += _render(_FIXES["nacl-closed"], {
-                    **self.base, "acl_id": acl.id, "rule": _free_rule(acl, egress, blocker),
+                    **self.base, "acl_id": acl.id, "rule": self.acl_rule(acl, egress, blocker, cidr, ports),
                     "direction": "egress" if egress else "ingress", "from_port": ports[0], "to_port": ports[1],
                     "cidr": cidr})
         if not problems:
@@ -585,6 +588,15 @@ class _Doctor:
                                              "TCP 443 and its replies")
             return
         self.add(short, sid, NACL, self.bypass_level(sid, used=used), "; ".join(problems), fix)
+
+    def acl_rule(self, acl: NetworkAcl, egress: bool, blocker: AclEntry | None, cidr: str,
+                 ports: tuple[int, int]) -> int:
+        """The rule number of an entry a fix adds: one number per entry, across the whole run."""
+        key = (acl.id, egress, cidr, *ports)
+        if key not in self.acl_rules:
+            taken = {n for (a, e, *_), n in self.acl_rules.items() if (a, e) == (acl.id, egress)}
+            self.acl_rules[key] = _free_rule(acl, egress, blocker, taken)
+        return self.acl_rules[key]
 
     def endpoints_of(self, service: str) -> list[EndpointInfo]:
         """The service's endpoints in the VPC, but not those on their way out (they show for a while)."""
@@ -686,9 +698,10 @@ def _subtract(ranges: Iterable[tuple[int, int]], lo: int, hi: int) -> Iterator[t
             yield hi + 1, b
 
 
-def _free_rule(acl: NetworkAcl, egress: bool, blocker: AclEntry | None) -> int:
-    """A free rule number that is evaluated before the blocking rule (or anywhere before `*`)."""
-    used = {e.number for e in acl.entries if e.egress == egress}
+def _free_rule(acl: NetworkAcl, egress: bool, blocker: AclEntry | None, taken: Iterable[int] = ()) -> int:
+    """A free rule number that is evaluated before the blocking rule (or anywhere before `*`);
+    `taken`: numbers other fixes already give out."""
+    used = {e.number for e in acl.entries if e.egress == egress} | set(taken)
     if blocker is not None:
         return next((n for n in range(blocker.number - 1, 0, -1) if n not in used), 1)
     return next(n for n in range(100, 32767, 10) if n not in used)

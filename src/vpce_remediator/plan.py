@@ -26,7 +26,13 @@ from vpce_remediator.fixes import (
     own_sg_lookup,
     shell,
 )
-from vpce_remediator.policies import layer_bucket_arn, policy_allows, policy_allows_ecr_layers, policy_with_ecr_layers
+from vpce_remediator.policies import (
+    ecr_layer_fix_note,
+    layer_bucket_arn,
+    policy_allows,
+    policy_allows_ecr_layers,
+    policy_with_ecr_layers,
+)
 from vpce_remediator.snapshot import OWN_SG_NAME, EndpointInfo, VpcSnapshot, cidr_contains, service_prefix
 
 CREATE_SECURITY_GROUP = "create-security-group"
@@ -157,6 +163,7 @@ class _Builder:
         self.needs_offers: set[str] = set()
         self.own = snap.own_security_group
         self.uses_own_sg = False
+        self.sg_for_findings = False  # reported endpoint creates name the own group (VPC DNS off)
         self.dns_ok = snap.dns_support and snap.dns_hostnames
         self.base: dict[str, Value] = {"region": snap.region, "vpc_id": snap.vpc_id}
 
@@ -287,6 +294,7 @@ class _Builder:
                 "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-missing",
                 summary + " (waits for the VPC DNS attributes, see that finding)",
                 fix_commands("endpoint-missing", params), service))
+            self.sg_for_findings = True
         else:
             create = Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
                             fix_commands("endpoint-missing", params), subnet_ids=subnets,
@@ -374,7 +382,8 @@ class _Builder:
                     self.findings.append(Finding(
                         "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
                         f"{service} gateway endpoint {e.id}: its policy does not allow s3:GetObject on "
-                        f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers",
+                        f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers"
+                        + ecr_layer_fix_note(e.policy, self.snap.region),
                         fix_commands("s3-policy-blocks-ecr-layers",
                                      {**self.base, "endpoint_id": e.id,
                                       "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
@@ -484,6 +493,8 @@ class _Builder:
 
     def plan_own_security_group(self) -> None:
         if not self.uses_own_sg:
+            if self.sg_for_findings:
+                self.own_security_group_findings()
             return
         cidrs = self.snap.cidrs
         squatter = self.snap.named_security_group if self.own is None else None
@@ -507,6 +518,21 @@ class _Builder:
                 AUTHORIZE_INGRESS, "", self.own.id, "endpoint-sg-closed",
                 f"security group {self.own.id} lacks TCP 443 from {', '.join(missing)}",
                 fix_commands("endpoint-sg-closed", params), cidrs=missing))
+
+    def own_security_group_findings(self) -> None:
+        """Endpoint creates that wait for the VPC's DNS attributes are reported with commands that
+        look the own group up by name: report its create (or its missing ingress) too, so those
+        commands find it. Nothing is made before the endpoints can be."""
+        before = list(self.actions)
+        self.uses_own_sg = True
+        self.plan_own_security_group()
+        self.uses_own_sg = False
+        for a in [a for a in self.actions if a not in before]:
+            self.actions.remove(a)
+            rtype, rid = ("AWS::EC2::SecurityGroup", a.resource_id) if a.resource_id else ("AWS::EC2::VPC",
+                                                                                           self.snap.vpc_id)
+            self.findings.append(Finding(rtype, rid, a.problem, a.summary + " (the endpoints that wait for the "
+                                         "VPC DNS attributes use it)", a.fix))
 
     def squatted(self, group_id: str) -> None:
         """A group the tool cannot prove its own holds its name, so it can make no group of its own:

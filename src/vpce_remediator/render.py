@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vpce_remediator.fixplan import ordered_fix
+
 _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing": "MISSING", "incomplete": "FIX",
          "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE"}
 
@@ -10,7 +12,8 @@ _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing":
 def summary(result: dict[str, Any], brief: bool = False) -> str:
     """Render the JSON contract for a person at a terminal.
 
-    `brief` prints the fix commands of the first finding of each kind only (the demo's view).
+    The findings' fix commands are printed once, as one ordered list, each finding pointing to its
+    commands by number. `brief` lists the commands of the first finding of each kind only (the demo's view).
     """
     lines: list[str] = []
     event = result.get("event") or {}
@@ -36,20 +39,36 @@ def summary(result: dict[str, Any], brief: bool = False) -> str:
             what = a["service"] or "security group"
             err = f" ({a['error']})" if a.get("error") else ""
             lines.append(f"    {a['status']:<8} {a['action']} {what} {a['resource_id'] or ''}{err}".rstrip())
-    shown: set[str] = set()
+    fix = fix_list(result, brief)
+    numbers = {cmd: i for i, cmd in enumerate(fix, start=1)}
     for f in result.get("findings", []):
-        lines.append(f"  FINDING {f['problem']} on {f['resource_id']}: {f['summary']}")
-        if brief and f["problem"] in shown:
-            continue
-        shown.add(f["problem"])
-        for cmd in f["fix"]:
-            lines.append(f"    $ {cmd}")
+        refs = sorted({numbers[cmd] for cmd in f["fix"] if cmd in numbers})
+        see = f" -> fix {', '.join(map(str, refs))}" if refs else ""
+        lines.append(f"  FINDING {f['problem']} on {f['resource_id']}: {f['summary']}{see}")
+    if fix:
+        lines.append("  fix, in order (paste as is: prerequisites first, each command once):")
+        width = len(str(len(fix))) + 2
+        for number, cmd in enumerate(fix, start=1):
+            lines.append(f"    {'[' + str(number) + ']':>{width}} $ {cmd}")
     for note in result.get("notes", []):
         lines.append(f"  note: {note}")
     calls = result.get("api_calls", {})
     if calls:
         lines.append(f"  AWS API calls: {calls.get('total', 0)}")
     return "\n".join(lines)
+
+
+def fix_list(result: dict[str, Any], brief: bool = False) -> list[str]:
+    """The findings' fix commands as one list to paste (fixplan.ordered_fix); `brief`: only those
+    of the first finding of each kind."""
+    fixes: list[list[str]] = []
+    kinds: set[str] = set()
+    for f in result.get("findings", []):
+        if brief and f["problem"] in kinds:
+            continue
+        kinds.add(f["problem"])
+        fixes.append(f["fix"])
+    return list(ordered_fix(fixes))
 
 
 def render_evaluations(result: dict[str, Any]) -> str:

@@ -43,6 +43,7 @@ PARAMS: dict[str, Value] = {
     "iam_action": "ec2:CreateVpcEndpoint",
     "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
     "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
+    "client_token": "vpcer-0123456789abcdef0123456789abcdef01234567",
 }
 
 
