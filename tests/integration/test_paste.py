@@ -284,6 +284,8 @@ def test_doctor_fix_pasted_once_makes_every_hop_pass(account: Any, aws_cli: Path
     estate = ESTATES[name](account.client("ec2"), account.client("ecs"))
     before = doctor(account.url, estate)
     assert before.returncode in (0, 3), before.stderr
+    if estate.not_checked:  # moto's gap, named: when moto closes it, this says so
+        assert "ssmmessages" not in before.stdout, f"no longer true: {estate.not_checked}"
 
     result = paste(aws_cli, account.url, printed_commands(before.stdout), tmp_path)
 
