@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh clone: `make demo` and `make test`.
-# SAM (.venv-sam), checkov (.venv-tools) and Cloud Custodian (.venv-custodian, for `make bench`) live in
-# their own virtualenvs: each pins its own boto3.
+# SAM (.venv-sam), checkov (.venv-tools), the AWS CLI (.venv-awscli, for the paste test) and Cloud
+# Custodian (.venv-custodian, for `make bench`) live in their own virtualenvs: each pins its own boto3
+# or botocore.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,6 +10,8 @@ TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 SAM := .venv-sam
 SAM_STAMP := $(SAM)/.installed
+AWSCLI := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI)/.installed
 # sam build needs the function's runtime interpreter on PATH: pyenv's real binary (not its shim,
 # which refuses to run when 3.13 is not the selected version), else whatever python3.13 is on PATH.
 PY313 := $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
@@ -32,6 +35,12 @@ $(SAM_STAMP): requirements-sam.txt
 	$(SAM)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	touch $(SAM_STAMP)
 
+# The real AWS CLI (v1, from PyPI): tests/integration/test_paste.py pastes the printed fixes with it.
+$(AWSCLI_STAMP): requirements-awscli.txt
+	test -x $(AWSCLI)/bin/python || $(PYTHON) -m venv $(AWSCLI)
+	$(AWSCLI)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-awscli.txt
+	touch $(AWSCLI_STAMP)
+
 # Its own stamp holds the requirements' hash (tools/bench_custodian.py), so this is instant when done;
 # the script needs only the standard library, so it installs alongside the project's virtualenv.
 custodian-venv:
@@ -40,7 +49,7 @@ custodian-venv:
 demo: $(STAMP)
 	$(BIN)/vpce-remediator demo
 
-test: $(STAMP)
+test: $(STAMP) $(AWSCLI_STAMP)
 	$(BIN)/ruff check src tests tools
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
@@ -76,4 +85,4 @@ bench:
 	$(BIN)/python tools/bench.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) .venv-custodian .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SAM) $(AWSCLI) .venv-custodian .aws-sam .pytest_cache .ruff_cache

@@ -7,7 +7,6 @@ retried create returns the same endpoint instead of a second one; tag everything
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from vpce_remediator.aws import paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
+from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -112,12 +112,6 @@ class ActionResult:
     problem: str = ""  # the finding a failed action becomes (write_errors.classify, or why it was skipped)
     message: str = ""  # EC2's message, made safe, or why the action was skipped
     security_group: str = ""  # the own group it would have used, for the fix commands
-
-
-def client_token(vpc_id: str, *parts: object) -> str:
-    """Same request, same token: EC2 then returns the endpoint it already made (≤ 64 chars)."""
-    digest = hashlib.sha256("|".join([vpc_id, *map(str, parts)]).encode()).hexdigest()
-    return "vpcer-" + digest[:40]
 
 
 def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:

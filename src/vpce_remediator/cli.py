@@ -111,7 +111,7 @@ def _invoke(args: argparse.Namespace) -> int:
     from vpce_remediator.aws import Clients
     from vpce_remediator.config_rule import evaluate_config_event, is_config_event
     from vpce_remediator.engine import Settings, evaluate_event
-    from vpce_remediator.render import render_evaluations, summary
+    from vpce_remediator.render import fix_list, render_evaluations, summary
 
     try:
         text = sys.stdin.read() if args.event_file == "-" else Path(args.event_file).read_text()
@@ -143,7 +143,9 @@ def _invoke(args: argparse.Namespace) -> int:
                      code=str(err.get("Code", "")))
     except BotoCoreError as e:
         return _fail(1, f"AWS error: {e}", args.json)
-    print(json.dumps(outcome.to_dict(), indent=2) if args.json else summary(outcome))
+    result = outcome.to_dict()
+    result["fix"] = fix_list(outcome.findings)  # the findings' commands as one list to paste, in order
+    print(json.dumps(result, indent=2) if args.json else summary(outcome))
     return 0
 
 

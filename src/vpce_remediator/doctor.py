@@ -28,6 +28,7 @@ from vpce_remediator.facts import (
     VpcSnapshot,
     service_prefix,
 )
+from vpce_remediator.fixplan import ordered_fix
 from vpce_remediator.reach import ANY_SERVICE, FAIL, PASS, WARN, Check, judge
 from vpce_remediator.resolve import (
     TaskDefinitions,
@@ -96,6 +97,11 @@ class Diagnosis:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
+    @property
+    def fix(self) -> tuple[str, ...]:
+        """Every fix of a hop that does not pass, as one list to paste: in order, each command once."""
+        return ordered_fix(c.fix for c in self.checks if c.level != PASS)
+
     def count(self, level: str) -> int:
         return sum(1 for c in self.checks if c.level == level)
 
@@ -104,6 +110,7 @@ class Diagnosis:
         return {
             "ok": self.ok,
             "checks": [c.to_dict() for c in self.checks],
+            "fix": list(self.fix),
             "summary": {level: self.count(level) for level in (PASS, WARN, FAIL)},
             "workload": {"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
                          "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)},
@@ -256,7 +263,8 @@ def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
     rows: dict[tuple[str, str], dict[str, Check]] = {}
     for c in d.checks:
         rows.setdefault((c.service, c.hop), {})[c.subnet] = c
-    fixes: dict[tuple[str, ...], int] = {}
+    fix = d.fix
+    numbers = {cmd: i for i, cmd in enumerate(fix, start=1)}
     svc_width = max([len("SERVICE")] + [len(_service_label(s)) for s, _ in rows])
     hop_width = max([len("HOP")] + [len(h) for _, h in rows])
     mark_width = max(len(m) for m in marks.values()) + 1
@@ -265,7 +273,7 @@ def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
     for (service, hop), by_subnet in rows.items():
         cells = "".join(f"{marks[by_subnet[s].level] if s in by_subnet else '-':<{mark_width}}" for s in w.subnet_ids)
         lines.append(f"  {_service_label(service):<{svc_width}}  {hop:<{hop_width}}  {cells} "
-                     f"{_row_detail(by_subnet, label, fixes)}".rstrip())
+                     f"{_row_detail(by_subnet, label, numbers)}".rstrip())
     lines.append("")
     broken = [key for key, by_subnet in rows.items() if any(c.level == FAIL for c in by_subnet.values())]
     warned = [key for key, by_subnet in rows.items() if key not in broken
@@ -279,11 +287,11 @@ def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
         lines.append(f"  every hop passes ({tally})")
     if warned:
         lines.append(f"  {len(warned)} warning(s): " + ", ".join(f"{_service_label(s)} {h}" for s, h in warned))
-    if fixes:
-        lines.append("  fixes:")
-        for commands, number in fixes.items():
-            for i, cmd in enumerate(commands):
-                lines.append(f"  {'[' + str(number) + ']' if i == 0 else '':>5} $ {cmd}")
+    if fix:
+        lines.append("  fix, in order (paste as is: prerequisites first, each command once):")
+        width = len(str(len(fix))) + 2
+        for number, cmd in enumerate(fix, start=1):
+            lines.append(f"  {'[' + str(number) + ']':>{width}} $ {cmd}")
     lines.append(f"  AWS API calls: {sum(d.api_calls.values())}")
     return "\n".join(lines)
 
@@ -292,8 +300,9 @@ def _service_label(service: str) -> str:
     return "(all)" if service == ANY_SERVICE else service
 
 
-def _row_detail(by_subnet: Mapping[str, Check], label: Mapping[str, str], fixes: dict[tuple[str, ...], int]) -> str:
-    """One detail for the row: the same text once, or each subnet's own, then the fix it points to."""
+def _row_detail(by_subnet: Mapping[str, Check], label: Mapping[str, str], numbers: Mapping[str, int]) -> str:
+    """One detail for the row: the same text once, or each subnet's own, then the fix commands it
+    points to (their numbers in the one list)."""
     checks = list(by_subnet.values())
     worst = [c for c in checks if c.level == FAIL] or [c for c in checks if c.level == WARN] or checks
     parts: list[str] = []
@@ -302,7 +311,7 @@ def _row_detail(by_subnet: Mapping[str, Check], label: Mapping[str, str], fixes:
         subnets = [c.subnet for c in worst if c.detail == text]
         prefix = "" if len(details) == 1 and len(subnets) == len(checks) else \
             "[" + ",".join(label.get(s, "?") for s in subnets) + "] "
-        refs = sorted({fixes.setdefault(c.fix, len(fixes) + 1) for c in worst if c.detail == text and c.fix})
+        refs = sorted({numbers[cmd] for c in worst if c.detail == text for cmd in c.fix if cmd in numbers})
         parts.append(prefix + text + (f" -> fix {', '.join(map(str, refs))}" if refs else ""))
     return "; ".join(parts)
 

@@ -522,7 +522,7 @@ def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Fin
     kind = result.problem if result.problem in PROBLEMS else "write-refused"
     why = _FAILURE_WHY.get(kind, _FAILURE_WHY["write-refused"])
     # Only the commands this action fills in completely (a ModifyVpcEndpoint has no subnets to name).
-    complete = tuple(t for t in PROBLEMS[kind].fix if all(params.get(name) for name in placeholders(t)))
+    complete = tuple(t for t in PROBLEMS[kind].fix if all(params.get(n) for n in placeholders(t) if n != "client_token"))
     fix = render_fix(complete, params).commands
     return Finding(base.resource_type, base.resource_id, kind,
                    f"{API_CALL.get(action.kind, action.kind)} refused with {result.error}: {result.message} "

@@ -20,6 +20,7 @@ it can be pasted into any shell.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -73,11 +74,12 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
-        "--private-dns-enabled{policy_arg} " + _EP_TAGS,
+        "--private-dns-enabled{policy_arg} --client-token {client_token} " + _EP_TAGS,
     ),
     "gateway-endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Gateway "
-        "--service-name {service} --route-table-ids {route_table_ids}{policy_arg} " + _EP_TAGS,
+        "--service-name {service} --route-table-ids {route_table_ids}{policy_arg} --client-token {client_token} "
+        + _EP_TAGS,
     ),
     "endpoint-missing-az": (
         "aws ec2 modify-vpc-endpoint --region {region} --vpc-endpoint-id {endpoint_id} "
@@ -167,7 +169,7 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Name=service-name,Values={service} --query 'VpcEndpoints[].[VpcEndpointId,OwnerId,PrivateDnsEnabled]'",
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
-        "--no-private-dns-enabled " + _EP_TAGS,
+        "--no-private-dns-enabled --client-token {client_token} " + _EP_TAGS,
     ),
     "endpoint-quota-reached": (
         "aws service-quotas get-service-quota --region {region} --service-code vpc --quota-code {quota_code}",
@@ -356,6 +358,7 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "quota_code": lambda v: re.fullmatch(r"L-[0-9A-F]{8}", v) is not None,
     "desired_value": lambda v: v.isdigit() and len(v) <= 6,
     "api_call": lambda v: re.fullmatch(r"[A-Z][A-Za-z]{2,63}", v) is not None,
+    "client_token": lambda v: re.fullmatch(r"[!-~]{1,64}", v) is not None,  # ClientToken: 64 ASCII at most
 }
 
 # What a malformed value is called in the finding.
@@ -484,11 +487,30 @@ class Fix:
         return f" (malformed: {'; '.join(self.malformed)}; no fix command carries it)"
 
 
+def client_token(vpc_id: str, *parts: object) -> str:
+    """Same request, same token: EC2 then returns the endpoint it already made (≤ 64 chars)."""
+    digest = hashlib.sha256("|".join([vpc_id, *map(str, parts)]).encode()).hexdigest()
+    return "vpcer-" + digest[:40]
+
+
+def _command_token(template: str, params: Mapping[str, Value]) -> str:
+    """The `--client-token` of a printed create: from everything else the command asks for, so the
+    same command pasted twice makes one endpoint, and a different one never meets
+    IdempotentParameterMismatch."""
+    values = [quote(params[name]) for name in placeholders(template) if name != "client_token"]
+    return client_token(str(params.get("vpc_id", "")), "fix", *values)
+
+
 def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
-    """Every template filled with its quoted values; one whose values fail their format is left out."""
+    """Every template filled with its quoted values; one whose values fail their format is left out.
+    A `{client_token}` not given is derived from the command's other values."""
     commands: list[str] = []
     bad: list[str] = []
+    given = params
     for template in templates:
+        params = given
+        if "client_token" in placeholders(template) and "client_token" not in given:
+            params = {**given, "client_token": _command_token(template, given)}
         for name in placeholders(template):
             if name.endswith("_ids") and not isinstance(params[name], tuple):
                 raise TypeError(f"{name} is a list placeholder: pass a tuple of ids, not {type(params[name]).__name__}")

@@ -16,7 +16,13 @@ from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
 from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, shell
-from vpce_remediator.policies import layer_bucket_arn, policy_allows, policy_allows_ecr_layers, policy_with_ecr_layers
+from vpce_remediator.policies import (
+    ecr_layer_fix_note,
+    layer_bucket_arn,
+    policy_allows,
+    policy_allows_ecr_layers,
+    policy_with_ecr_layers,
+)
 from vpce_remediator.reach import (
     ENDPOINT_PENDING,
     PROBLEM_HOP,
@@ -203,6 +209,7 @@ class _Builder:
         self.closed_egress: dict[str, tuple[list[str], list[str]]] = {}
         self.own = snap.own_security_group
         self.uses_own_sg = False
+        self.sg_for_findings = False  # reported endpoint creates name the own group (VPC DNS off)
         self.dns_ok = snap.dns_support and snap.dns_hostnames
         self.base: dict[str, Value] = base_params(snap)
 
@@ -343,9 +350,6 @@ class _Builder:
                   "security_group": own_group_ref(self.snap), "policy_arg": _policy_arg(policy)}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
                    f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
-        # The endpoint will use the tool's group, which must exist (or be created) first, even when
-        # the create waits for the VPC's DNS attributes: the printed commands rely on it.
-        self.uses_own_sg = True
         if not self.dns_ok:
             # Private DNS is refused while the VPC DNS attributes are off, and an endpoint without
             # it serves nobody: report, and create it once the VPC finding is fixed.
@@ -353,6 +357,7 @@ class _Builder:
                 "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-missing",
                 summary + " (waits for the VPC DNS attributes, see that finding)",
                 fix_commands("endpoint-missing", params), service))
+            self.sg_for_findings = True
         else:
             create = Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
                             fix_commands("endpoint-missing", params), subnet_ids=subnets,
@@ -360,6 +365,7 @@ class _Builder:
             if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
                 self.capped.append(create)
             else:
+                self.uses_own_sg = True
                 self.actions.append(create)
         self.blame(short, need.members, "endpoint-missing")
         self.check_egress(short, need, own_group_ids(self.snap), [c for p in subnets if (c := cidr_of(self.snap, p))])
@@ -481,7 +487,8 @@ class _Builder:
                 self.findings.append(Finding(
                     "AWS::EC2::VPCEndpoint", e.id, "s3-policy-blocks-ecr-layers",
                     f"{service} gateway endpoint {e.id}: its policy does not allow s3:GetObject on "
-                    f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers",
+                    f"{layer_bucket_arn(self.snap.region)}, where ECR keeps image layers"
+                    + ecr_layer_fix_note(e.policy, self.snap.region),
                     fix_commands("s3-policy-blocks-ecr-layers",
                                  {**self.base, "endpoint_id": e.id,
                                   "policy": policy_with_ecr_layers(e.policy, self.snap.region)}),
@@ -591,6 +598,8 @@ class _Builder:
 
     def plan_own_security_group(self) -> None:
         if not self.uses_own_sg:
+            if self.sg_for_findings:
+                self.own_security_group_findings()
             return
         cidrs = self.snap.cidrs
         squatter = self.snap.named_security_group if self.own is None else None
@@ -614,6 +623,21 @@ class _Builder:
                 AUTHORIZE_INGRESS, "", self.own.id, "endpoint-sg-closed",
                 f"security group {self.own.id} lacks TCP 443 from {', '.join(missing)}",
                 fix_commands("endpoint-sg-closed", params), cidrs=missing))
+
+    def own_security_group_findings(self) -> None:
+        """Endpoint creates that wait for the VPC's DNS attributes are reported with commands that
+        look the own group up by name: report its create (or its missing ingress) too, so those
+        commands find it. Nothing is made before the endpoints can be."""
+        before = list(self.actions)
+        self.uses_own_sg = True
+        self.plan_own_security_group()
+        self.uses_own_sg = False
+        for a in [a for a in self.actions if a not in before]:
+            self.actions.remove(a)
+            rtype, rid = ("AWS::EC2::SecurityGroup", a.resource_id) if a.resource_id else ("AWS::EC2::VPC",
+                                                                                           self.snap.vpc_id)
+            self.findings.append(Finding(rtype, rid, a.problem, a.summary + " (the endpoints that wait for the "
+                                         "VPC DNS attributes use it)", a.fix))
 
     def squatted(self, group_id: str) -> None:
         """A group the tool cannot prove its own holds its name, so it can make no group of its own:

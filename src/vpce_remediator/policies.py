@@ -113,11 +113,85 @@ def policy_plus(policy: str | None, statement: dict[str, Any]) -> str:
 
 def policy_allows_ecr_layers(policy: str | None, region: str) -> bool:
     """Whether an S3 endpoint policy lets ECR layer downloads through."""
-    return policy_allows(policy, "s3:GetObject", layer_bucket_arn(region).replace("*", "sha256-layer"))
+    return policy_allows(policy, "s3:GetObject", _layer_object(region))
+
+
+def _layer_object(region: str) -> str:
+    return layer_bucket_arn(region).replace("*", "sha256-layer")
+
+
+def _denies_layers(statement: object, region: str) -> bool:
+    """Whether one statement is a Deny that refuses s3:GetObject on the layer bucket."""
+    if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+        return False
+    alone = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                                      statement]})
+    return not policy_allows(alone, "s3:GetObject", _layer_object(region))
+
+
+def ecr_layer_denials(policy: str | None, region: str) -> list[str]:
+    """The Deny statements of a policy that refuse ECR's layer downloads, by Sid (or position):
+    a Deny wins over any Allow, so adding one cannot fix them."""
+    try:
+        doc = json.loads(policy or "{}")
+    except ValueError:
+        return []
+    statements = _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []
+    return [str(s.get("Sid") or f"statement {i + 1}") for i, s in enumerate(statements)
+            if isinstance(s, dict) and _denies_layers(s, region)]
+
+
+def _without_layers(statement: dict[str, Any], region: str) -> dict[str, Any] | None:
+    """A Deny that refuses the layer bucket, replaced by one that does not (None: nothing is left).
+    A listed resource that matches the bucket goes; a NotResource gains the bucket."""
+    out = dict(statement)
+    if "NotResource" in out:
+        out["NotResource"] = [*_as_list(out["NotResource"]), layer_bucket_arn(region)]
+        return out
+    resources = _as_list(out.get("Resource", []))
+    kept = [r for r in resources if not _matches(r, _layer_object(region))]
+    if not kept:
+        everything = {"*", f"arn:{partition(region)}:s3:::*", f"arn:{partition(region)}:s3:::*/*"}
+        if any(r in everything for r in resources):  # every object but the layer bucket's, as before
+            out.pop("Resource", None)
+            out["NotResource"] = layer_bucket_arn(region)
+            return out
+        return None
+    out["Resource"] = kept if len(kept) > 1 else kept[0]
+    return out
+
+
+def ecr_layer_fix_note(policy: str | None, region: str) -> str:
+    """What a finding says when an explicit Deny refuses the layer bucket ("" when none does)."""
+    denials = ecr_layer_denials(policy, region)
+    if not denials:
+        return ""
+    return (f"; its explicit Deny ({', '.join(denials)}) wins over any Allow, so the fix replaces "
+            "that statement with one that no longer names the layer bucket (removed when it named nothing "
+            "else): review it before pasting")
 
 
 def policy_with_ecr_layers(policy: str | None, region: str) -> str:
-    """The endpoint's policy plus a statement allowing the ECR layer bucket."""
+    """The endpoint's policy with ECR's layer downloads let through: each Deny that refuses them
+    replaced by one that no longer names the layer bucket (or removed when it named nothing else),
+    then, when still needed, a statement allowing the bucket."""
+    try:
+        doc = json.loads(policy or "{}")
+    except ValueError:
+        doc = {}
+    if isinstance(doc, dict) and ecr_layer_denials(policy, region):
+        statements = []
+        for s in _as_list(doc.get("Statement", [])):
+            if isinstance(s, dict) and _denies_layers(s, region):
+                replaced = _without_layers(s, region)
+                if replaced is None:
+                    continue
+                s = replaced
+            statements.append(s)
+        doc["Statement"] = statements
+        policy = json.dumps(doc, separators=(",", ":"))
+    if policy_allows_ecr_layers(policy, region):
+        return json.dumps(json.loads(policy or "{}"), separators=(",", ":"))
     return policy_plus(policy, {"Sid": "AllowEcrImageLayers", "Effect": "Allow", "Principal": "*",
                                 "Action": "s3:GetObject", "Resource": layer_bucket_arn(region)})
 

@@ -1,8 +1,12 @@
 """The readable summary the CLI prints: workload -> required endpoints and why -> state; findings."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from vpce_remediator.config_rule import RuleRun
 from vpce_remediator.engine import Outcome
+from vpce_remediator.fixplan import ordered_fix
+from vpce_remediator.plan import Finding
 
 _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing": "MISSING", "incomplete": "FIX",
          "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE", "pending": "PENDING"}
@@ -11,7 +15,8 @@ _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing":
 def summary(outcome: Outcome, brief: bool = False) -> str:
     """An event's outcome for a person at a terminal (what `--json` prints as the contract).
 
-    `brief` prints the fix commands of the first finding of each kind only (the demo's view).
+    The findings' fix commands are printed once, as one ordered list, each finding pointing to its
+    commands by number. `brief` lists the commands of the first finding of each kind only (the demo's view).
     """
     lines: list[str] = []
     t = outcome.trigger
@@ -38,18 +43,34 @@ def summary(outcome: Outcome, brief: bool = False) -> str:
             what = r.action.service or "security group"
             err = f" ({r.error})" if r.error else ""
             lines.append(f"    {r.status:<8} {r.action.kind} {what} {r.resource_id or ''}{err}".rstrip())
-    shown: set[str] = set()
+    fix = fix_list(outcome.findings, brief)
+    numbers = {cmd: i for i, cmd in enumerate(fix, start=1)}
     for f in outcome.findings:
-        lines.append(f"  FINDING {f.problem} on {f.resource_id}: {f.summary}")
-        if brief and f.problem in shown:
-            continue
-        shown.add(f.problem)
-        for cmd in f.fix:
-            lines.append(f"    $ {cmd}")
+        refs = sorted({numbers[cmd] for cmd in f.fix if cmd in numbers})
+        see = f" -> fix {', '.join(map(str, refs))}" if refs else ""
+        lines.append(f"  FINDING {f.problem} on {f.resource_id}: {f.summary}{see}")
+    if fix:
+        lines.append("  fix, in order (paste as is: prerequisites first, each command once):")
+        width = len(str(len(fix))) + 2
+        for number, cmd in enumerate(fix, start=1):
+            lines.append(f"    {'[' + str(number) + ']':>{width}} $ {cmd}")
     for note in outcome.notes:
         lines.append(f"  note: {note}")
     lines.append(f"  AWS API calls: {sum(outcome.api_calls.values())}")
     return "\n".join(lines)
+
+
+def fix_list(findings: Sequence[Finding], brief: bool = False) -> list[str]:
+    """The findings' fix commands as one list to paste (fixplan.ordered_fix); `brief`: only those
+    of the first finding of each kind."""
+    fixes: list[tuple[str, ...]] = []
+    kinds: set[str] = set()
+    for f in findings:
+        if brief and f.problem in kinds:
+            continue
+        kinds.add(f.problem)
+        fixes.append(f.fix)
+    return list(ordered_fix(fixes))
 
 
 def render_evaluations(run: RuleRun) -> str:

@@ -45,6 +45,7 @@ PARAMS: dict[str, Value] = {
     "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
     "acl_id": "acl-0eee5555", "rule": 90, "direction": "ingress", "from_port": 1024, "to_port": 65535,
     "cidr": "10.0.2.0/24",
+    "client_token": "vpcer-0123456789abcdef0123456789abcdef01234567",
 }
 
 

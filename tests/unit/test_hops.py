@@ -257,6 +257,20 @@ def test_the_acl_fix_lands_before_the_blocking_rule() -> None:
     assert len(by_number) == len(everywhere)
 
 
+def test_no_two_acl_fixes_of_one_run_share_a_rule_number() -> None:
+    """Entries for several peers on one ACL: each its own number, the same entry one number."""
+    deny = AclEntry(100, False, "6", False, "0.0.0.0/0", 1024, 65535)
+    closed = NetworkAcl("acl-00000001", (A, B), (AclEntry(100, True, "-1", True, "0.0.0.0/0"), deny,
+                                          AclEntry(99, False, "6", True, "0.0.0.0/0", 443, 443)))
+
+    checks = check_hops(facts(acls=(closed,)))
+
+    commands = {cmd for c in checks for cmd in c.fix if "create-network-acl-entry" in cmd}
+    entries = {cmd.split("--rule-number ")[1].split()[0] + cmd.split("--rule-number ")[1].split()[1]: cmd
+               for cmd in commands}
+    assert len(commands) > 1 and len(entries) == len(commands)  # one number (and direction) per command
+
+
 # ---------------------------------------------------------------- endpoint policies
 
 

@@ -163,8 +163,7 @@ def test_vpc_dns_off_is_reported_per_attribute_and_holds_interface_creates() -> 
         f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-support Value=true",)
     assert fixes["vpc-dns-hostnames-off"] == (
         f"aws ec2 modify-vpc-attribute --region {REGION} --vpc-id {VPC} --enable-dns-hostnames Value=true",)
-    # The group is made at once: the waiting endpoint creates' printed commands look it up by name.
-    assert kinds(plan) == [CREATE_SECURITY_GROUP, CREATE_GATEWAY]
+    assert kinds(plan) == [CREATE_GATEWAY]
     assert [f.problem for f in plan.findings].count("endpoint-missing") == 3
 
 
