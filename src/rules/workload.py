@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 FARGATE = "FARGATE"
 EC2 = "EC2"
-EXTERNAL = "EXTERNAL"
 MANAGED_INSTANCES = "MANAGED_INSTANCES"
 
 
@@ -36,7 +35,6 @@ class ContainerSpec:
     log: LogConfig | None = None
     secrets: tuple[str, ...] = ()  # every `valueFrom`, from `secrets` and `repositoryCredentials`
     repository_credentials: str | None = None
-    firelens_type: str | None = None  # "fluentbit" / "fluentd" when this is the FireLens router
     firelens_config_s3: bool = False  # FireLens `config-file-type` = s3
     environment_files_s3: tuple[str, ...] = ()  # S3 ARNs of `environmentFiles`
 

@@ -86,7 +86,6 @@ class Pacer:
     sleep: Callable[[float], None] = time.sleep
     tokens: float = field(default=4.0)
     updated: float = field(default=-1.0)
-    waited: float = 0.0
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take(self) -> None:
@@ -98,7 +97,6 @@ class Pacer:
             if self.tokens < 1:
                 wait = (1 - self.tokens) / self.refill_per_second
                 self.sleep(wait)
-                self.waited += wait
                 self.tokens, self.updated = 1.0, now + wait
             self.tokens -= 1
 

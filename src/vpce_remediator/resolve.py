@@ -354,7 +354,6 @@ def _container(c: dict[str, Any]) -> ContainerSpec:
         log=LogConfig(log["logDriver"], tuple(sorted((log.get("options") or {}).items())))
         if log and log.get("logDriver") else None,
         secrets=secrets + ((creds,) if creds else ()), repository_credentials=creds,
-        firelens_type=firelens.get("type"),
         firelens_config_s3=(firelens.get("options") or {}).get("config-file-type") == "s3",
         environment_files_s3=tuple(f["value"] for f in c.get("environmentFiles", []) if f.get("type") == "s3"),
     )
