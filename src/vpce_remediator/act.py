@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from vpce_remediator.aws import paginate
+from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -179,9 +179,8 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))
         except ClientError as e:
-            error = e.response.get("Error", {})
             status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
-            verdict = classify(str(error.get("Code", "")), str(error.get("Message", "")), status,
+            verdict = classify(error_code(e), error_message(e), status,
                                just_created=bool(created_groups) and (
                                    action.kind in USES_OWN_GROUP or action.kind == CREATE_SECURITY_GROUP))
             if verdict.handling == RETRY:
@@ -220,7 +219,7 @@ def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
     except ClientError as e:
         # Security groups take no ClientToken: a concurrent run may have made it first. The name
         # alone proves nothing (trust.py): take the group only if the proof holds.
-        if e.response.get("Error", {}).get("Code") != "InvalidGroup.Duplicate":
+        if error_code(e) != "InvalidGroup.Duplicate":
             raise
         proven = proven_by_name(ec2, snap.vpc_id)
         if proven is None:
@@ -237,7 +236,7 @@ def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
             "IpRanges": [{"CidrIp": c, "Description": "HTTPS to VPC endpoints (vpce-remediator)"}
                          for c in cidrs]}])
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+        if error_code(e) != "InvalidPermission.Duplicate":
             raise
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 # Every read the engine can make, as IAM actions. The template grants exactly these plus the write
 # actions in `act.PERMISSIONS` and the lock's in `lock.LOCK_ACTIONS` (tests/contract checks both ways).
@@ -99,3 +102,13 @@ def paginate(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, A
         yield from client.get_paginator(operation).paginate(**kwargs)
     else:
         yield getattr(client, operation)(**kwargs)
+
+
+def error_code(e: ClientError) -> str:
+    """The AWS error code of a refused call (`InvalidGroup.Duplicate`), or "" when it carries none."""
+    return str(e.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(e: ClientError) -> str:
+    """AWS's message for a refused call, as it sent it ("" when it sent none)."""
+    return str(e.response.get("Error", {}).get("Message", ""))

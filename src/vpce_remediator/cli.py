@@ -137,12 +137,8 @@ def _invoke(args: argparse.Namespace) -> int:
         outcome = evaluate_event(event, clients, settings, _lock(clients, args.state_table))
     except BadInput as e:
         return _fail(2, f"bad event: {e}", args.json)
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        return _fail(1, f"AWS error {err.get('Code', '?')}: {err.get('Message', e)}", args.json,
-                     code=str(err.get("Code", "")))
-    except BotoCoreError as e:
-        return _fail(1, f"AWS error: {e}", args.json)
+    except (ClientError, BotoCoreError) as e:
+        return _aws_fail(e, args.json)
     result = outcome.to_dict()
     print(json.dumps(result, indent=2) if args.json else summary(result))
     return 0
@@ -255,10 +251,10 @@ def _ids(value: str | None) -> tuple[str, ...]:
 def _aws_fail(e: Exception, as_json: bool) -> int:
     from botocore.exceptions import ClientError
 
+    from vpce_remediator.aws import error_code, error_message
+
     if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        return _fail(1, f"AWS error {err.get('Code', '?')}: {err.get('Message', e)}", as_json,
-                     code=str(err.get("Code", "")))
+        return _fail(1, f"AWS error {error_code(e) or '?'}: {error_message(e) or e}", as_json, code=error_code(e))
     return _fail(1, f"AWS error: {e}", as_json)
 
 

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
-from vpce_remediator.aws import Clients
+from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
@@ -115,7 +115,7 @@ def with_organization(clients: Clients, settings: Settings, account: str) -> Set
         try:
             org = clients.client("organizations").describe_organization()["Organization"]["Id"]
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+            code = error_code(e)
             if code == "AWSOrganizationsNotInUseException":
                 org = ""
             elif code in ("AccessDenied", "AccessDeniedException"):

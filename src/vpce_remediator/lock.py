@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from vpce_remediator.aws import error_code
+
 # The table holds the VPC locks, Powertools idempotency records (which also read and update) and
 # the launch verdicts shared between containers (read with their epoch in one BatchGetItem).
 LOCK_ACTIONS: tuple[str, ...] = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
@@ -53,7 +55,7 @@ class VpcLock:
                 )
                 return
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if error_code(e) != "ConditionalCheckFailedException":
                     raise
             if time.monotonic() >= deadline:
                 raise VpcBusy(f"VPC {vpc_id} is being remediated by another run; retry later")
@@ -109,5 +111,5 @@ class VpcLock:
                                       ExpressionAttributeValues={":me": {"S": self.owner}})
         except ClientError as e:
             # Expired and taken over by another run: theirs to release.
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(e) != "ConditionalCheckFailedException":
                 raise

@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from vpce_remediator.aws import error_code
 from vpce_remediator.fixes import PROBLEMS
 from vpce_remediator.plan import Finding
 from vpce_remediator.policies import partition
@@ -126,7 +127,7 @@ def request_config_refresh(config: Any, rule_name: str | None) -> str:
         config.start_config_rules_evaluation(ConfigRuleNames=[rule_name])
         return "requested"
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "")
+        code = error_code(e)
         if code in ("ResourceInProgressException", "LimitExceededException", "ThrottlingException"):
             return f"not needed now ({code}): the running or periodic evaluation will catch up"
         if code == "NoSuchConfigRuleException":
@@ -236,7 +237,7 @@ class SecurityHubReporter:
             self._import(current + gone)
         except ClientError as e:
             # Security Hub answers InvalidAccessException when the account has not enabled it.
-            if e.response.get("Error", {}).get("Code", "") == "InvalidAccessException":
+            if error_code(e) == "InvalidAccessException":
                 log.warning("Security Hub is not enabled in %s/%s: findings go to AWS Config only",
                             self.account, self.region)
                 self._disabled_accounts.add(self.account)

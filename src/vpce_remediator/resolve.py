@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from rules import ContainerSpec, ExecConfig, LogConfig, Workload
 from rules.workload import EC2, FARGATE
-from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.snapshot import SubnetInfo, describe_subnets
 from vpce_remediator.triggers import Trigger
 
@@ -55,7 +55,7 @@ class TaskDefinitions:
             try:
                 td = self.ecs.describe_task_definition(taskDefinition=ref)["taskDefinition"]
             except ClientError as e:
-                if _code(e) in ("ClientException", "InvalidParameterException"):
+                if error_code(e) in ("ClientException", "InvalidParameterException"):
                     return None
                 raise
             self.cache[ref] = self.cache[td["taskDefinitionArn"]] = td
@@ -116,7 +116,7 @@ def _resolve_service(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     try:
         described = clients.ecs.describe_services(cluster=t.cluster, services=[t.service])
     except ClientError as e:
-        if _code(e) != "ClusterNotFoundException":
+        if error_code(e) != "ClusterNotFoundException":
             raise
         # Deleted since the call (CloudTrail delivers minutes later): the record ends here.
         return Resolved(ignored=f"cluster {t.cluster} not found (deleted?)")
@@ -240,7 +240,7 @@ def vpcs_of(clients: Clients, ids: Iterable[str], ledger: Any = None) -> set[str
         try:
             found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint]).get("VpcEndpoints", [])
         except ClientError as e:
-            if _code(e) != "InvalidVpcEndpointId.NotFound":
+            if error_code(e) != "InvalidVpcEndpointId.NotFound":
                 raise
             found = []
         vpcs.update(e["VpcId"] for e in found)
@@ -357,7 +357,3 @@ def _container(c: dict[str, Any]) -> ContainerSpec:
         firelens_config_s3=(firelens.get("options") or {}).get("config-file-type") == "s3",
         environment_files_s3=tuple(f["value"] for f in c.get("environmentFiles", []) if f.get("type") == "s3"),
     )
-
-
-def _code(e: ClientError) -> str:
-    return str(e.response.get("Error", {}).get("Code", ""))

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import ActionResult, process_pacer
-from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.engine import (
     COMPLIANT,
     IGNORED,
@@ -292,7 +292,7 @@ def discover_service(clients: Clients, service: str, cluster: str | None = None)
     try:
         _add_services(clients, cluster, [service], TaskDefinitions(clients.ecs), found)
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "ClusterNotFoundException":
+        if error_code(e) != "ClusterNotFoundException":
             raise
     return found
 
