@@ -40,8 +40,11 @@ custodian-venv:
 demo: $(STAMP)
 	$(BIN)/vpce-remediator demo
 
+# lint-imports: the import contracts in pyproject.toml (rules/ and the planner import no boto3, no
+# cycles). PYTHONPATH=src: this checkout's sources, whichever checkout the virtualenv was made from.
 test: $(STAMP)
 	$(BIN)/ruff check src tests tools
+	PYTHONPATH=src $(BIN)/lint-imports --no-logo
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
@@ -76,4 +79,4 @@ bench:
 	$(BIN)/python tools/bench.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) .venv-custodian .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SAM) .venv-custodian .aws-sam .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
