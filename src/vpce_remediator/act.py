@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -40,6 +40,10 @@ from vpce_remediator.snapshot import (
 )
 from vpce_remediator.trust import proven_by_name
 from vpce_remediator.write_errors import PERMISSION, RETRY, classify
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
 ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
@@ -125,12 +129,12 @@ def client_token(vpc_id: str, *parts: object) -> str:
     return "vpcer-" + digest[:40]
 
 
-def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
+def _tags(resource_type: Literal["security-group", "vpc-endpoint"], name: str) -> list[TagSpecificationTypeDef]:
     return [{"ResourceType": resource_type, "Tags": [
         {"Key": OWNER_TAG[0], "Value": OWNER_TAG[1]}, {"Key": "Name", "Value": name}]}]
 
 
-def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
+def apply_plan(ec2: EC2Client, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
                on_created: Callable[[str, str], None] | None = None) -> list[ActionResult]:
     """Execute the plan's actions; each refused write becomes a failed result, throttles propagate.
 
@@ -194,7 +198,7 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
     return results
 
 
-def _recheck(ec2: Any, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
+def _recheck(ec2: EC2Client, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
     """Endpoints that appeared since the snapshot for the services about to be created."""
     wanted = {a.service: a.kind for a in plan.actions if a.kind in (CREATE_INTERFACE, CREATE_GATEWAY)}
     if not wanted:
@@ -210,7 +214,7 @@ def _recheck(ec2: Any, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
     return found
 
 
-def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
+def _ensure_security_group(ec2: EC2Client, snap: VpcSnapshot) -> str:
     try:
         return str(ec2.create_security_group(
             GroupName=OWN_SG_NAME, VpcId=snap.vpc_id,
@@ -227,7 +231,7 @@ def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
         return proven
 
 
-def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
+def _authorize(ec2: EC2Client, group_id: str, cidrs: tuple[str, ...]) -> None:
     if not cidrs:
         return
     try:
@@ -240,7 +244,7 @@ def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
             raise
 
 
-def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
+def _create_interface(ec2: EC2Client, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
     short = action.service.removeprefix(service_prefix(snap.region))
     # A different policy is a different request: it joins the token (none keeps the old token).
     token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
@@ -253,7 +257,7 @@ def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) 
     return str(response["VpcEndpoint"]["VpcEndpointId"])
 
 
-def _create_gateway(ec2: Any, snap: VpcSnapshot, action: Action) -> str:
+def _create_gateway(ec2: EC2Client, snap: VpcSnapshot, action: Action) -> str:
     token = client_token(snap.vpc_id, action.service, "Gateway", action.route_table_ids, *_policy_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Gateway",
@@ -270,7 +274,7 @@ def _policy_args(action: Action) -> dict[str, Any]:
     return {"PolicyDocument": action.policy} if action.policy else {}
 
 
-def _modify(ec2: Any, action: Action, own_sg: str) -> None:
+def _modify(ec2: EC2Client, action: Action, own_sg: str) -> None:
     args: dict[str, Any] = {"VpcEndpointId": action.resource_id}
     if action.kind == ADD_SUBNETS:
         args["AddSubnetIds"] = list(action.subnet_ids)

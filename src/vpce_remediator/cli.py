@@ -31,9 +31,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vpce_remediator.errors import BadInput
+
+if TYPE_CHECKING:  # the CLI imports the engine when a command runs, so --help stays instant
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.lock import VpcLock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -192,7 +196,7 @@ def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lock(clients: Any, table: str | None) -> Any:
+def _lock(clients: Clients, table: str | None) -> VpcLock | None:
     from vpce_remediator.lock import VpcLock
 
     return VpcLock(clients.dynamodb, table) if table else None
