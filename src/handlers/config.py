@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vpce_remediator.aws import Clients
 from vpce_remediator.config_rule import evaluate_config_event
@@ -14,7 +15,7 @@ logger = Logger(service="vpce-remediator")
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     security_hub = os.environ.get("SECURITY_HUB", "true").lower() == "true"
     result = evaluate_config_event(event, Clients(), Settings.from_env(), security_hub).to_dict()
     logger.info("evaluated", extra=result)

@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vpce_remediator.aws import Clients
 from vpce_remediator.engine import Settings, evaluate_event
@@ -14,7 +15,7 @@ logger = Logger(service="vpce-remediator")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         outcome = evaluate_event(event, Clients(), Settings.from_env())
     except BadInput as e:

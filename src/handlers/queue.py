@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vpce_remediator.batch import BatchRun
 
@@ -11,7 +12,7 @@ logger = Logger(service="vpce-remediator")
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = BatchRun.from_env(context)
     response = run.process_records(event.get("Records", []) if isinstance(event, dict) else [])
     run.finish()  # Security Hub and the Config refresh, once for the whole batch

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Final
 
 from rules.refs import PUBLIC_REGISTRIES, parse_arn, parse_image
-from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, Workload
+from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, EndpointType, Workload
 
-INTERFACE = "Interface"
-GATEWAY = "Gateway"
+INTERFACE: Final = "Interface"
+GATEWAY: Final = "Gateway"
 
 # Regions opened on or after 23 Dec 2023 route ECS traffic to public endpoints unless the three ECS
 # interface endpoints exist (ECS developer guide, "Amazon ECS interface VPC endpoints").
@@ -26,7 +27,7 @@ REGIONS_NEEDING_ECS_ENDPOINTS = frozenset(
 _LEGACY_FARGATE = frozenset({"1.0.0", "1.1.0", "1.2.0", "1.3.0"})
 
 # FireLens output plugin name -> endpoint service it sends to.
-_FIRELENS_OUTPUTS: dict[str, tuple[str, str]] = {
+_FIRELENS_OUTPUTS: dict[str, tuple[str, EndpointType]] = {
     "cloudwatch": ("logs", INTERFACE),
     "cloudwatch_logs": ("logs", INTERFACE),
     "firehose": ("kinesis-firehose", INTERFACE),
@@ -44,7 +45,7 @@ class EndpointNeed:
     """One endpoint service a workload needs, and every reason it needs it."""
 
     service: str  # short name: "ecr.dkr", "s3", "logs"
-    type: str  # Interface or Gateway
+    type: EndpointType
     reasons: tuple[str, ...]
 
 
@@ -75,7 +76,7 @@ class NeedRule:
     """A workload feature and the endpoint services it requires."""
 
     id: str
-    services: tuple[tuple[str, str], ...]  # (service, type)
+    services: tuple[tuple[str, EndpointType], ...]
     match: Callable[[Workload], Iterable[str]]  # yields reasons
     source: str  # where AWS documents it
 
@@ -297,8 +298,9 @@ def _windows(w: Workload) -> Iterator[str]:
 
 # ---------------------------------------------------------------- the tables
 
-_ECR_SET = (("ecr.api", INTERFACE), ("ecr.dkr", INTERFACE), ("s3", GATEWAY))
-_ECS_SET = (("ecs", INTERFACE), ("ecs-agent", INTERFACE), ("ecs-telemetry", INTERFACE))
+_ECR_SET: tuple[tuple[str, EndpointType], ...] = (("ecr.api", INTERFACE), ("ecr.dkr", INTERFACE), ("s3", GATEWAY))
+_ECS_SET: tuple[tuple[str, EndpointType], ...] = (
+    ("ecs", INTERFACE), ("ecs-agent", INTERFACE), ("ecs-telemetry", INTERFACE))
 
 NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("ecr-image", _ECR_SET, lambda w: _ecr_images(w, legacy=False),
@@ -349,7 +351,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
 
 def required_endpoints(workload: Workload) -> Requirements:
     """Every endpoint service the workload needs with its reasons, plus what no endpoint serves."""
-    reasons: dict[tuple[str, str], list[str]] = {}
+    reasons: dict[tuple[str, EndpointType], list[str]] = {}
     for rule in NEED_RULES:
         found = list(rule.match(workload))
         if not found:

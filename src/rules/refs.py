@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 # Private ECR: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/repo, and the dual-stack
 # ACCOUNT.dkr-ecr[-fips].REGION.on.aws/repo form.
@@ -34,7 +35,7 @@ class ImageRef:
 
     image: str
     registry: str  # host, "docker.io" for short Docker Hub names
-    kind: str  # "ecr", "public", "other"
+    kind: Literal["ecr", "public", "other"]
     region: str | None = None  # ECR only
     account: str | None = None  # ECR only
 
@@ -48,8 +49,7 @@ def parse_image(image: str) -> ImageRef:
     # Docker's rule: the first component is a registry host only if it has a dot or a port or
     # is "localhost"; otherwise the image lives on Docker Hub ("nginx", "bitnami/redis").
     host = "docker.io" if not sep or not ("." in first or ":" in first or first == "localhost") else first.lower()
-    kind = "public" if host in PUBLIC_REGISTRIES else "other"
-    return ImageRef(image, host, kind)
+    return ImageRef(image, host, "public" if host in PUBLIC_REGISTRIES else "other")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,16 @@ alone) and read by the rules. Nothing here talks to AWS.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
-FARGATE = "FARGATE"
-EC2 = "EC2"
-EXTERNAL = "EXTERNAL"
-MANAGED_INSTANCES = "MANAGED_INSTANCES"
+# ECS's launch types. EXTERNAL (ECS Anywhere) runs outside the VPC, so no rule asks anything of it.
+LaunchType = Literal["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]
+FARGATE: Final = "FARGATE"
+EC2: Final = "EC2"
+MANAGED_INSTANCES: Final = "MANAGED_INSTANCES"
+
+WorkloadKind = Literal["task", "service", "cluster", "subnet"]
+EndpointType = Literal["Interface", "Gateway"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,6 @@ class ContainerSpec:
     log: LogConfig | None = None
     secrets: tuple[str, ...] = ()  # every `valueFrom`, from `secrets` and `repositoryCredentials`
     repository_credentials: str | None = None
-    firelens_type: str | None = None  # "fluentbit" / "fluentd" when this is the FireLens router
     firelens_config_s3: bool = False  # FireLens `config-file-type` = s3
     environment_files_s3: tuple[str, ...] = ()  # S3 ARNs of `environmentFiles`
 
@@ -54,12 +58,12 @@ class ExecConfig:
 class Workload:
     """An ECS task, service or cluster's container instances, with the network it runs in."""
 
-    kind: str  # "task", "service", "cluster", "subnet"
+    kind: WorkloadKind
     arn: str
     name: str
     region: str
     account: str
-    launch_type: str  # FARGATE, EC2, EXTERNAL, MANAGED_INSTANCES
+    launch_type: LaunchType
     containers: tuple[ContainerSpec, ...] = ()
     platform_version: str | None = None
     os_family: str | None = None  # runtimePlatform.operatingSystemFamily
@@ -71,4 +75,4 @@ class Workload:
     assign_public_ip: bool | None = None  # None: unknown (EC2 instances, bridge networking)
     task_definition_arn: str | None = None
     # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
-    inherited: tuple[tuple[str, str, str], ...] = field(default=())  # (service, type, reason)
+    inherited: tuple[tuple[str, EndpointType, str], ...] = field(default=())  # (service, type, reason)

@@ -11,11 +11,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from vpce_remediator.aws import paginate
+from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
 from vpce_remediator.plan import (
@@ -33,6 +33,10 @@ from vpce_remediator.plan import (
 )
 from vpce_remediator.trust import proven_by_name
 from vpce_remediator.write_errors import PERMISSION, RETRY, classify
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
 ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
@@ -79,7 +83,6 @@ class Pacer:
     sleep: Callable[[float], None] = time.sleep
     tokens: float = field(default=4.0)
     updated: float = field(default=-1.0)
-    waited: float = 0.0
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take(self) -> None:
@@ -91,7 +94,6 @@ class Pacer:
             if self.tokens < 1:
                 wait = (1 - self.tokens) / self.refill_per_second
                 self.sleep(wait)
-                self.waited += wait
                 self.tokens, self.updated = 1.0, now + wait
             self.tokens -= 1
 
@@ -114,12 +116,12 @@ class ActionResult:
     security_group: str = ""  # the own group it would have used, for the fix commands
 
 
-def _tags(resource_type: str, name: str) -> list[dict[str, Any]]:
+def _tags(resource_type: Literal["security-group", "vpc-endpoint"], name: str) -> list[TagSpecificationTypeDef]:
     return [{"ResourceType": resource_type, "Tags": [
         {"Key": OWNER_TAG[0], "Value": OWNER_TAG[1]}, {"Key": "Name", "Value": name}]}]
 
 
-def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
+def apply_plan(ec2: EC2Client, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
                on_created: Callable[[str, str], None] | None = None) -> list[ActionResult]:
     """Execute the plan's actions; each refused write becomes a failed result, throttles propagate.
 
@@ -168,9 +170,8 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))
         except ClientError as e:
-            error = e.response.get("Error", {})
             status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
-            verdict = classify(str(error.get("Code", "")), str(error.get("Message", "")), status,
+            verdict = classify(error_code(e), error_message(e), status,
                                just_created=bool(created_groups) and (
                                    action.kind in USES_OWN_GROUP or action.kind == CREATE_SECURITY_GROUP))
             if verdict.handling == RETRY:
@@ -184,7 +185,7 @@ def apply_plan(ec2: Any, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = No
     return results
 
 
-def _recheck(ec2: Any, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
+def _recheck(ec2: EC2Client, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
     """Endpoints that appeared since the snapshot for the services about to be created."""
     wanted = {a.service: a.kind for a in plan.actions if a.kind in (CREATE_INTERFACE, CREATE_GATEWAY)}
     if not wanted:
@@ -200,7 +201,7 @@ def _recheck(ec2: Any, plan: Plan, snap: VpcSnapshot) -> dict[str, str]:
     return found
 
 
-def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
+def _ensure_security_group(ec2: EC2Client, snap: VpcSnapshot) -> str:
     try:
         return str(ec2.create_security_group(
             GroupName=OWN_SG_NAME, VpcId=snap.vpc_id,
@@ -209,7 +210,7 @@ def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
     except ClientError as e:
         # Security groups take no ClientToken: a concurrent run may have made it first. The name
         # alone proves nothing (trust.py): take the group only if the proof holds.
-        if e.response.get("Error", {}).get("Code") != "InvalidGroup.Duplicate":
+        if error_code(e) != "InvalidGroup.Duplicate":
             raise
         proven = proven_by_name(ec2, snap.vpc_id)
         if proven is None:
@@ -217,7 +218,7 @@ def _ensure_security_group(ec2: Any, snap: VpcSnapshot) -> str:
         return proven
 
 
-def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
+def _authorize(ec2: EC2Client, group_id: str, cidrs: tuple[str, ...]) -> None:
     if not cidrs:
         return
     try:
@@ -226,11 +227,11 @@ def _authorize(ec2: Any, group_id: str, cidrs: tuple[str, ...]) -> None:
             "IpRanges": [{"CidrIp": c, "Description": "HTTPS to VPC endpoints (vpce-remediator)"}
                          for c in cidrs]}])
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "InvalidPermission.Duplicate":
+        if error_code(e) != "InvalidPermission.Duplicate":
             raise
 
 
-def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
+def _create_interface(ec2: EC2Client, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
     short = action.service.removeprefix(service_prefix(snap.region))
     # A different policy is a different request: it joins the token (none keeps the old token).
     token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
@@ -243,7 +244,7 @@ def _create_interface(ec2: Any, snap: VpcSnapshot, action: Action, own_sg: str) 
     return str(response["VpcEndpoint"]["VpcEndpointId"])
 
 
-def _create_gateway(ec2: Any, snap: VpcSnapshot, action: Action) -> str:
+def _create_gateway(ec2: EC2Client, snap: VpcSnapshot, action: Action) -> str:
     token = client_token(snap.vpc_id, action.service, "Gateway", action.route_table_ids, *_policy_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Gateway",
@@ -260,7 +261,7 @@ def _policy_args(action: Action) -> dict[str, Any]:
     return {"PolicyDocument": action.policy} if action.policy else {}
 
 
-def _modify(ec2: Any, action: Action, own_sg: str) -> None:
+def _modify(ec2: EC2Client, action: Action, own_sg: str) -> None:
     args: dict[str, Any] = {"VpcEndpointId": action.resource_id}
     if action.kind == ADD_SUBNETS:
         args["AddSubnetIds"] = list(action.subnet_ids)

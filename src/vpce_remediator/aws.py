@@ -6,9 +6,22 @@ clients at moto or a `moto_server` with one argument.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package does not ship them
+    from boto3.session import Session
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_securityhub import SecurityHubClient
 
 # Every read the engine can make, as IAM actions. The template grants exactly these plus the write
 # actions in `act.PERMISSIONS` and the lock's in `lock.LOCK_ACTIONS` (tests/contract checks both ways).
@@ -24,18 +37,14 @@ READ_ACTIONS: tuple[str, ...] = (
     "route53:ListHostedZonesByVPC",
 )
 
-# botocore's "standard" mode retries throttles (RequestLimitExceeded, ThrottlingException) with
-# exponential backoff and jitter; the queue behind the Lambda retries what is left.
-_RETRIES = {"mode": "standard", "max_attempts": 6}
-
 
 class Clients:
     """A boto3 session's clients for one region, with a count of the calls they made."""
 
     def __init__(self, region: str | None = None, profile: str | None = None,
-                 endpoint_url: str | None = None, session: Any = None, pace: bool = False) -> None:
-        self.session = session or _session(profile, region)
-        self.region = region or self.session.region_name
+                 endpoint_url: str | None = None, session: Session | None = None, pace: bool = False) -> None:
+        self.session: Session = session or _session(profile, region)
+        self.region: str = region or self.session.region_name
         self.endpoint_url = endpoint_url
         self.calls: Counter[str] = Counter()
         # Pace endpoint writes against a real account (the Lambda, the CLI without --endpoint-url);
@@ -43,10 +52,15 @@ class Clients:
         self.pace = pace
 
     def client(self, name: str) -> Any:
+        """Any service's client, counted (the properties below are the typed ones)."""
         from botocore.config import Config
 
-        client = self.session.client(name, region_name=self.region, endpoint_url=self.endpoint_url,
-                                     config=Config(retries=_RETRIES, user_agent_extra="vpce-remediator"))
+        make: Callable[..., BaseClient] = self.session.client  # typed per literal service name; this is any
+        # botocore's "standard" mode retries throttles (RequestLimitExceeded, ThrottlingException)
+        # with exponential backoff and jitter; the queue behind the Lambda retries what is left.
+        client = make(name, region_name=self.region, endpoint_url=self.endpoint_url,
+                      config=Config(retries={"mode": "standard", "max_attempts": 6},
+                                    user_agent_extra="vpce-remediator"))
         client.meta.events.register("before-call", self._count)
         return client
 
@@ -54,32 +68,36 @@ class Clients:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
     @cached_property
-    def ec2(self) -> Any:
-        return self.client("ec2")
+    def ec2(self) -> EC2Client:
+        return cast("EC2Client", self.client("ec2"))
 
     @cached_property
-    def ecs(self) -> Any:
-        return self.client("ecs")
+    def ecs(self) -> ECSClient:
+        return cast("ECSClient", self.client("ecs"))
 
     @cached_property
-    def autoscaling(self) -> Any:
-        return self.client("autoscaling")
+    def autoscaling(self) -> AutoScalingClient:
+        return cast("AutoScalingClient", self.client("autoscaling"))
 
     @cached_property
-    def dynamodb(self) -> Any:
-        return self.client("dynamodb")
+    def dynamodb(self) -> DynamoDBClient:
+        return cast("DynamoDBClient", self.client("dynamodb"))
 
     @cached_property
-    def route53(self) -> Any:
-        return self.client("route53")
+    def route53(self) -> Route53Client:
+        return cast("Route53Client", self.client("route53"))
 
     @cached_property
-    def config(self) -> Any:
-        return self.client("config")
+    def config(self) -> ConfigServiceClient:
+        return cast("ConfigServiceClient", self.client("config"))
 
     @cached_property
-    def securityhub(self) -> Any:
-        return self.client("securityhub")
+    def securityhub(self) -> SecurityHubClient:
+        return cast("SecurityHubClient", self.client("securityhub"))
+
+    @cached_property
+    def organizations(self) -> OrganizationsClient:
+        return cast("OrganizationsClient", self.client("organizations"))
 
     @property
     def total_calls(self) -> int:
@@ -91,7 +109,7 @@ class Clients:
 
 
 @lru_cache(maxsize=8)
-def _session(profile: str | None, region: str | None) -> Any:
+def _session(profile: str | None, region: str | None) -> Session:
     """One session per profile and region per process: its loader caches the service models, which
     otherwise cost ~0.3 s of JSON parsing per client (warm Lambda invocations reuse it)."""
     import boto3  # deferred: importing boto3 is most of a cold start
@@ -105,3 +123,13 @@ def paginate(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, A
         yield from client.get_paginator(operation).paginate(**kwargs)
     else:
         yield getattr(client, operation)(**kwargs)
+
+
+def error_code(e: ClientError) -> str:
+    """The AWS error code of a refused call (`InvalidGroup.Duplicate`), or "" when it carries none."""
+    return str(e.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(e: ClientError) -> str:
+    """AWS's message for a refused call, as it sent it ("" when it sent none)."""
+    return str(e.response.get("Error", {}).get("Message", ""))

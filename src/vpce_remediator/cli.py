@@ -31,9 +31,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vpce_remediator.errors import BadInput
+
+if TYPE_CHECKING:  # the CLI imports the engine when a command runs, so --help stays instant
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.lock import VpcLock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,12 +141,8 @@ def _invoke(args: argparse.Namespace) -> int:
         outcome = evaluate_event(event, clients, settings, _lock(clients, args.state_table))
     except BadInput as e:
         return _fail(2, f"bad event: {e}", args.json)
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        return _fail(1, f"AWS error {err.get('Code', '?')}: {err.get('Message', e)}", args.json,
-                     code=str(err.get("Code", "")))
-    except BotoCoreError as e:
-        return _fail(1, f"AWS error: {e}", args.json)
+    except (ClientError, BotoCoreError) as e:
+        return _aws_fail(e, args.json)
     result = outcome.to_dict()
     result["fix"] = fix_list(outcome.findings)  # the findings' commands as one list to paste, in order
     print(json.dumps(result, indent=2) if args.json else summary(outcome))
@@ -197,7 +197,7 @@ def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lock(clients: Any, table: str | None) -> Any:
+def _lock(clients: Clients, table: str | None) -> VpcLock | None:
     from vpce_remediator.lock import VpcLock
 
     return VpcLock(clients.dynamodb, table) if table else None
@@ -256,10 +256,10 @@ def _ids(value: str | None) -> tuple[str, ...]:
 def _aws_fail(e: Exception, as_json: bool) -> int:
     from botocore.exceptions import ClientError
 
+    from vpce_remediator.aws import error_code, error_message
+
     if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        return _fail(1, f"AWS error {err.get('Code', '?')}: {err.get('Message', e)}", as_json,
-                     code=str(err.get("Code", "")))
+        return _fail(1, f"AWS error {error_code(e) or '?'}: {error_message(e) or e}", as_json, code=error_code(e))
     return _fail(1, f"AWS error: {e}", as_json)
 
 

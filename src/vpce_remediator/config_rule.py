@@ -185,10 +185,6 @@ def _report_only(settings: Settings) -> Settings:
     return replace(settings, mode="report")
 
 
-def _item_account(item: dict[str, Any]) -> str:
-    return str(item.get("awsAccountId") or item.get("accountId") or "")  # history items say accountId
-
-
 def _account(event: dict[str, Any]) -> str:
     return str(event.get("accountId") or "")
 

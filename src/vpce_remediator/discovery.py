@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from rules import ContainerSpec, ExecConfig, LogConfig, Workload
 from rules.workload import EC2, FARGATE
-from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.triggers import Trigger
 
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
@@ -54,7 +54,7 @@ class TaskDefinitions:
             try:
                 td = self.ecs.describe_task_definition(taskDefinition=ref)["taskDefinition"]
             except ClientError as e:
-                if _code(e) in ("ClientException", "InvalidParameterException"):
+                if error_code(e) in ("ClientException", "InvalidParameterException"):
                     return None
                 raise
             self.cache[ref] = self.cache[td["taskDefinitionArn"]] = td
@@ -195,7 +195,6 @@ def _container(c: dict[str, Any]) -> ContainerSpec:
         log=LogConfig(log["logDriver"], tuple(sorted((log.get("options") or {}).items())))
         if log and log.get("logDriver") else None,
         secrets=secrets + ((creds,) if creds else ()), repository_credentials=creds,
-        firelens_type=firelens.get("type"),
         firelens_config_s3=(firelens.get("options") or {}).get("config-file-type") == "s3",
         environment_files_s3=tuple(f["value"] for f in c.get("environmentFiles", []) if f.get("type") == "s3"),
     )
@@ -260,7 +259,7 @@ def discover_service(clients: Clients, service: str, cluster: str | None = None)
     try:
         _add_services(clients, cluster, [service], TaskDefinitions(clients.ecs), found)
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "ClusterNotFoundException":
+        if error_code(e) != "ClusterNotFoundException":
             raise
     return found
 
@@ -380,6 +379,3 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
-
-def _code(e: ClientError) -> str:
-    return str(e.response.get("Error", {}).get("Code", ""))

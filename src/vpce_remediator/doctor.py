@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from rules import GATEWAY, INTERFACE, Workload, required_endpoints
 from vpce_remediator.act import DENIED
-from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.errors import BadInput
 from vpce_remediator.facts import (
     AclEntry,
@@ -155,7 +155,7 @@ def resolve_target(clients: Clients, target: Target) -> Workload:
     try:
         described = clients.ecs.describe_services(cluster=target.cluster, services=[target.service])
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") == "ClusterNotFoundException":
+        if error_code(e) == "ClusterNotFoundException":
             raise BadInput(f"cluster {target.cluster} not found in {region}") from e
         raise
     services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
@@ -243,7 +243,7 @@ def _unless_denied(read: Any) -> Any:
     try:
         return read()
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in DENIED:
+        if error_code(e) in DENIED:
             return None
         raise
 

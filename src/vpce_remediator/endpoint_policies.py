@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from vpce_remediator.policies import RequestContext, layer_bucket_arn, partition
 
-ORGANIZATION, ACCOUNT, AWS_DEFAULT, AUTO = "organization", "account", "aws-default", "auto"
+ORGANIZATION: Final = "organization"
+ACCOUNT: Final = "account"
+AWS_DEFAULT: Final = "aws-default"
+AUTO: Final = "auto"
 SETTINGS = (AUTO, ORGANIZATION, ACCOUNT, AWS_DEFAULT)
 
 NO_POLICY_SERVICES = frozenset({"ecs", "ecs-agent", "ecs-telemetry"})

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from rules import Workload, required_endpoints
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
-from vpce_remediator.aws import Clients
+from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
 from vpce_remediator.facts import MODE_TAG, PrivateZone, SubnetInfo, VpcSnapshot, service_prefix
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
@@ -121,7 +121,7 @@ def with_organization(clients: Clients, settings: Settings, account: str) -> Set
         try:
             org = clients.client("organizations").describe_organization()["Organization"]["Id"]
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+            code = error_code(e)
             if code == "AWSOrganizationsNotInUseException":
                 org = ""
             elif code in ("AccessDenied", "AccessDeniedException"):
@@ -408,7 +408,7 @@ def read_zones_unless_denied(route53: Any, snap: VpcSnapshot) -> tuple[PrivateZo
     try:
         return read_zones(route53, snap.vpc_id, snap.region)
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("AccessDenied", "AccessDeniedException"):
+        if error_code(e) in ("AccessDenied", "AccessDeniedException"):
             log.warning("route53:ListHostedZonesByVPC refused for %s: centralised endpoints are not seen", snap.vpc_id)
             return None
         raise

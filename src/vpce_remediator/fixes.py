@@ -28,7 +28,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from rules import formats
 
@@ -206,15 +206,18 @@ _ECS_VPCE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-end
 _ECR_VPCE = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html"
 
 
+Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]  # Security Hub's labels
+
+
 @dataclass(frozen=True)
 class ProblemKind:
     title: str
-    severity: str  # Security Hub label: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL
+    severity: Severity
     url: str  # the AWS guide a finding links to
     fix: tuple[str, ...]  # command templates
 
 
-def _row(kind: str, title: str, severity: str, url: str) -> tuple[str, ProblemKind]:
+def _row(kind: str, title: str, severity: Severity, url: str) -> tuple[str, ProblemKind]:
     return kind, ProblemKind(title, severity, url, _FIX_TEMPLATES[kind])
 
 

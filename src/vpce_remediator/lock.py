@@ -10,9 +10,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+from vpce_remediator.aws import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # The table holds the VPC locks, Powertools idempotency records (which also read and update) and
 # the launch verdicts shared between containers (read with their epoch in one BatchGetItem).
@@ -25,7 +30,7 @@ class VpcBusy(RuntimeError):
 
 
 class VpcLock:
-    def __init__(self, dynamodb: Any, table: str, lease_seconds: int = 120, wait_seconds: float = 30.0,
+    def __init__(self, dynamodb: DynamoDBClient, table: str, lease_seconds: int = 120, wait_seconds: float = 30.0,
                  poll_seconds: float = 0.5) -> None:
         self.dynamodb = dynamodb
         self.table = table
@@ -53,7 +58,7 @@ class VpcLock:
                 )
                 return
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if error_code(e) != "ConditionalCheckFailedException":
                     raise
             if time.monotonic() >= deadline:
                 raise VpcBusy(f"VPC {vpc_id} is being remediated by another run; retry later")
@@ -109,5 +114,5 @@ class VpcLock:
                                       ExpressionAttributeValues={":me": {"S": self.owner}})
         except ClientError as e:
             # Expired and taken over by another run: theirs to release.
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(e) != "ConditionalCheckFailedException":
                 raise

@@ -13,10 +13,12 @@ import fnmatch
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 
 
-def partition(region: str) -> str:
+def partition(region: str) -> Partition:
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -44,7 +46,7 @@ class RequestContext:
         return cls({k.lower(): (v,) if isinstance(v, str) else tuple(v) for k, v in values.items() if v is not None},
                    frozenset(k.lower() for k in unknown))
 
-    def get(self, key: str) -> tuple[str, ...] | None | bool:
+    def get(self, key: str) -> tuple[str, ...] | None | Literal[False]:
         """The key's values, None when absent, False when unknown."""
         key = key.lower()
         if key in self.unknown:

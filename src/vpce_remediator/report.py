@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
+from vpce_remediator.aws import error_code
 from vpce_remediator.fixes import PROBLEMS
 from vpce_remediator.plan import Finding
 from vpce_remediator.policies import partition
+
+if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_config.type_defs import EvaluationTypeDef
+    from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_securityhub.type_defs import (
+        AwsSecurityFindingFiltersTypeDef,
+        AwsSecurityFindingOutputTypeDef,
+        AwsSecurityFindingTypeDef,
+        ResourceTypeDef,
+    )
 
 log = logging.getLogger("vpce-remediator")
 
@@ -27,7 +39,10 @@ EVENT_REPORT_ACTIONS: tuple[str, ...] = ("config:StartConfigRulesEvaluation", "s
 CONFIG_REPORT_ACTIONS: tuple[str, ...] = ("config:PutEvaluations", "config:GetResourceConfigHistory",
                                           "securityhub:BatchImportFindings", "securityhub:GetFindings")
 
-COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE = "COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"
+Compliance = Literal["COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE"]  # what a Config rule reports
+COMPLIANT: Final = "COMPLIANT"
+NON_COMPLIANT: Final = "NON_COMPLIANT"
+NOT_APPLICABLE: Final = "NOT_APPLICABLE"
 ANNOTATION_MAX = 256
 RECOMMENDATION_MAX = 512
 DESCRIPTION_MAX = 1024
@@ -90,10 +105,10 @@ COMPLIANT_ANNOTATION = ("required VPC endpoints present; checked: DNS, AZs, rout
 class Evaluation:
     resource_type: str
     resource_id: str
-    compliance: str
+    compliance: Compliance
     annotation: str
 
-    def to_api(self, ordering_timestamp: datetime) -> dict[str, Any]:
+    def to_api(self, ordering_timestamp: datetime) -> EvaluationTypeDef:
         return {"ComplianceResourceType": self.resource_type, "ComplianceResourceId": self.resource_id,
                 "ComplianceType": self.compliance, "Annotation": shorten(self.annotation, ANNOTATION_MAX),
                 "OrderingTimestamp": ordering_timestamp}
@@ -106,7 +121,7 @@ def evaluation(resource_type: str, resource_id: str, findings: Sequence[Finding]
 class ConfigReporter:
     """`PutEvaluations` 100 at a time; a `ResultToken` of TESTMODE runs in test mode."""
 
-    def __init__(self, config: Any, result_token: str) -> None:
+    def __init__(self, config: ConfigServiceClient, result_token: str) -> None:
         self.config = config
         self.token = result_token
 
@@ -122,7 +137,7 @@ class ConfigReporter:
         return calls
 
 
-def request_config_refresh(config: Any, rule_name: str | None) -> str:
+def request_config_refresh(config: ConfigServiceClient, rule_name: str | None) -> str:
     """Ask Config to re-evaluate the rule now; a run already going or a throttle is fine."""
     if not rule_name:
         return "no rule configured"
@@ -130,7 +145,7 @@ def request_config_refresh(config: Any, rule_name: str | None) -> str:
         config.start_config_rules_evaluation(ConfigRuleNames=[rule_name])
         return "requested"
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "")
+        code = error_code(e)
         if code in ("ResourceInProgressException", "LimitExceededException", "ThrottlingException"):
             return f"not needed now ({code}): the running or periodic evaluation will catch up"
         if code == "NoSuchConfigRuleException":
@@ -156,7 +171,7 @@ def resource_arn(region: str, account: str, resource_type: str, resource_id: str
 
 
 def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: str,
-                 compliance: str = "FAILED") -> dict[str, Any]:
+                 compliance: Literal["FAILED", "PASSED"] = "FAILED") -> AwsSecurityFindingTypeDef:
     """An ASFF finding: the summary as description, the first fix as the recommendation, every
     command in ProductFields (the recommendation text is capped at 512 characters)."""
     row = PROBLEMS[finding.problem]
@@ -174,7 +189,10 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
         text = f"Run: {finding.fix[0]}{more}"
     else:
         text = f"Run the {len(finding.fix)} command(s) in ProductFields vpce-remediator/Fix1 and on, in order"
-    asff_type = ASFF_TYPES.get(finding.resource_type, ("Other", ""))[0]
+    resource: ResourceTypeDef = {
+        "Type": ASFF_TYPES.get(finding.resource_type, ("Other", ""))[0],
+        "Id": resource_arn(region, account, finding.resource_type, finding.resource_id),
+        "Partition": partition(region), "Region": region}
     return {
         "SchemaVersion": "2018-10-08",
         "Id": finding_id(region, account, finding),
@@ -191,9 +209,7 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
             "Text": text,
             "Url": row.url}},
         "ProductFields": fields,
-        "Resources": [{"Type": asff_type, "Id": resource_arn(region, account, finding.resource_type,
-                                                             finding.resource_id),
-                       "Partition": partition(region), "Region": region}],
+        "Resources": [resource],
         "Compliance": {"Status": compliance},
         "RecordState": "ACTIVE" if compliance == "FAILED" else "ARCHIVED",
         "Workflow": {"Status": "NEW" if compliance == "FAILED" else "RESOLVED"},
@@ -208,7 +224,7 @@ class SecurityHubReporter:
 
     _disabled_accounts: set[str] = set()  # per process: a warm Lambda does not ask again
 
-    def __init__(self, securityhub: Any, region: str, account: str) -> None:
+    def __init__(self, securityhub: SecurityHubClient, region: str, account: str) -> None:
         self.hub = securityhub
         self.region = region
         self.account = account
@@ -240,7 +256,7 @@ class SecurityHubReporter:
             self._import(current + gone)
         except ClientError as e:
             # Security Hub answers InvalidAccessException when the account has not enabled it.
-            if e.response.get("Error", {}).get("Code", "") == "InvalidAccessException":
+            if error_code(e) == "InvalidAccessException":
                 log.warning("Security Hub is not enabled in %s/%s: findings go to AWS Config only",
                             self.account, self.region)
                 self._disabled_accounts.add(self.account)
@@ -248,9 +264,9 @@ class SecurityHubReporter:
             raise
         return {"imported": len(current), "archived": len(gone)}
 
-    def _active(self, vpc_findings: dict[str, list[Finding]] | None) -> Iterable[dict[str, Any]]:
+    def _active(self, vpc_findings: dict[str, list[Finding]] | None) -> Iterable[AwsSecurityFindingOutputTypeDef]:
         """Our active findings in this account: of the VPCs given, or of the whole region (None)."""
-        filters: dict[str, Any] = {
+        filters: AwsSecurityFindingFiltersTypeDef = {
             "GeneratorId": [{"Value": f"{GENERATOR}/", "Comparison": "PREFIX"}],
             "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
             "AwsAccountId": [{"Value": self.account, "Comparison": "EQUALS"}],
@@ -262,7 +278,7 @@ class SecurityHubReporter:
             filters["ProductFields"] = [{"Key": "vpce-remediator/VpcId", "Value": vpc, "Comparison": "EQUALS"}
                                         for vpc in sorted(vpc_findings)]
         paginator = self.hub.get_paginator("get_findings")
-        for page in paginator.paginate(Filters=filters, MaxResults=100):
+        for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 100}):
             for f in page.get("Findings", []):
                 # Checked again here: the filter is the contract, but moto ignores it.
                 vpc = f.get("ProductFields", {}).get("vpce-remediator/VpcId")
@@ -272,14 +288,16 @@ class SecurityHubReporter:
                     yield f
 
     @staticmethod
-    def _passed(old: dict[str, Any], stamp: str) -> dict[str, Any]:
+    def _passed(old: Mapping[str, Any], stamp: str) -> AwsSecurityFindingTypeDef:
         keep = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",
                 "Title", "Description", "Resources", "ProductFields", "Remediation")
-        return {**{k: old[k] for k in keep if k in old}, "UpdatedAt": stamp,
-                "Severity": {"Label": "INFORMATIONAL"}, "Compliance": {"Status": "PASSED"},
-                "RecordState": "ARCHIVED", "Workflow": {"Status": "RESOLVED"}}
+        # The fields Security Hub returned, as it returned them: the output and input shapes agree.
+        return cast("AwsSecurityFindingTypeDef", {
+            **{k: old[k] for k in keep if k in old}, "UpdatedAt": stamp,
+            "Severity": {"Label": "INFORMATIONAL"}, "Compliance": {"Status": "PASSED"},
+            "RecordState": "ARCHIVED", "Workflow": {"Status": "RESOLVED"}})
 
-    def _import(self, findings: list[dict[str, Any]]) -> None:
+    def _import(self, findings: Sequence[AwsSecurityFindingTypeDef]) -> None:
         for i in range(0, len(findings), BATCH):
             response = self.hub.batch_import_findings(Findings=findings[i:i + BATCH])
             if response.get("FailedCount"):

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from rules import Workload
 from rules.workload import EC2
-from vpce_remediator.aws import Clients, paginate
+from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (
     FARGATE_PROVIDERS,
     TaskDefinitions,
@@ -99,7 +99,7 @@ def _resolve_service(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     try:
         described = clients.ecs.describe_services(cluster=t.cluster, services=[t.service])
     except ClientError as e:
-        if _code(e) != "ClusterNotFoundException":
+        if error_code(e) != "ClusterNotFoundException":
             raise
         # Deleted since the call (CloudTrail delivers minutes later): the record ends here.
         return Resolved(ignored=f"cluster {t.cluster} not found (deleted?)")
@@ -181,7 +181,7 @@ def vpcs_of(clients: Clients, ids: Iterable[str], lock: VpcLock | None = None) -
         try:
             found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint]).get("VpcEndpoints", [])
         except ClientError as e:
-            if _code(e) != "InvalidVpcEndpointId.NotFound":
+            if error_code(e) != "InvalidVpcEndpointId.NotFound":
                 raise
             found = []
         vpcs.update(e["VpcId"] for e in found)
@@ -189,6 +189,3 @@ def vpcs_of(clients: Clients, ids: Iterable[str], lock: VpcLock | None = None) -
             vpcs.add(remembered)
     return vpcs
 
-
-def _code(e: ClientError) -> str:
-    return str(e.response.get("Error", {}).get("Code", ""))

@@ -16,7 +16,7 @@ def load_event(name: str, overrides: dict[str, Any] | None = None, fresh_id: boo
     A list index is written as a number: "detail.responseElements.tasks.0.launchType".
     `fresh_id` gives the copy new event ids, as CloudTrail would for a new call.
     """
-    event = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     for path, value in (overrides or {}).items():
         set_path(event, path, copy.deepcopy(value))
     if fresh_id and "detail-type" in event:

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from vpce_remediator.aws import paginate
+from vpce_remediator.aws import error_code, paginate
 from vpce_remediator.facts import (
     OWNER_TAG,
     EndpointInfo,
@@ -193,7 +193,7 @@ def describe_endpoint_services(ec2: Any, service_names: Iterable[str]) -> list[d
     try:
         return list(ec2.describe_vpc_endpoint_services(ServiceNames=names).get("ServiceDetails", []))
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") != "InvalidServiceName":
+        if error_code(e) != "InvalidServiceName":
             raise
         if len(names) == 1:
             log.info("%s is not offered in %s", names[0], ec2.meta.region_name)

@@ -18,18 +18,21 @@ endpoints' (so a group someone made under that name for instances is refused).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vpce_remediator.aws import paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.lock import VpcLock
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 # `InterfaceType` of the network interfaces AWS makes for interface endpoints (EC2 API reference,
 # NetworkInterfaceType).
 ENDPOINT_INTERFACE = "vpc_endpoint"
 
 
-def serves_only_endpoints(ec2: Any, group_id: str) -> bool:
+def serves_only_endpoints(ec2: EC2Client, group_id: str) -> bool:
     """Whether every network interface using the group belongs to a VPC endpoint."""
     for page in paginate(ec2, "describe_network_interfaces", Filters=[{"Name": "group-id", "Values": [group_id]}]):
         if any(n.get("InterfaceType") != ENDPOINT_INTERFACE for n in page.get("NetworkInterfaces", [])):
@@ -37,7 +40,7 @@ def serves_only_endpoints(ec2: Any, group_id: str) -> bool:
     return True
 
 
-def provable_group(ec2: Any, snap: VpcSnapshot) -> str | None:
+def provable_group(ec2: EC2Client, snap: VpcSnapshot) -> str | None:
     """The VPC's group that passes the proof (name, description, endpoint-only use), if any."""
     group = snap.named_security_group
     if group is None or group.description != OWN_SG_DESCRIPTION:
@@ -45,7 +48,7 @@ def provable_group(ec2: Any, snap: VpcSnapshot) -> str | None:
     return group.id if serves_only_endpoints(ec2, group.id) else None
 
 
-def proven_by_name(ec2: Any, vpc_id: str) -> str | None:
+def proven_by_name(ec2: EC2Client, vpc_id: str) -> str | None:
     """The proof for a group met only by name (a concurrent create said `InvalidGroup.Duplicate`)."""
     groups = ec2.describe_security_groups(Filters=[
         {"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [OWN_SG_NAME]}])["SecurityGroups"]
@@ -56,7 +59,7 @@ def proven_by_name(ec2: Any, vpc_id: str) -> str | None:
 
 
 class Trust(Protocol):
-    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+    def apply(self, ec2: EC2Client, snap: VpcSnapshot) -> VpcSnapshot:
         """`snap` with the tool's own endpoints and group marked owned, everything else foreign."""
         ...
 
@@ -64,7 +67,7 @@ class Trust(Protocol):
 class ProofTrust:
     """No state table: the group by proof; every existing endpoint is foreign."""
 
-    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+    def apply(self, ec2: EC2Client, snap: VpcSnapshot) -> VpcSnapshot:
         return snap.owning((), provable_group(ec2, snap))
 
 
@@ -77,7 +80,7 @@ class RecordedTrust:
     lock: VpcLock
     _read: dict[str, tuple[frozenset[str], str | None, frozenset[str]]] = field(default_factory=dict)
 
-    def apply(self, ec2: Any, snap: VpcSnapshot) -> VpcSnapshot:
+    def apply(self, ec2: EC2Client, snap: VpcSnapshot) -> VpcSnapshot:
         vpc = snap.vpc_id
         claims = _claims(snap)
         cached = self._read.get(vpc)
@@ -105,7 +108,7 @@ def trust_for(lock: VpcLock | None) -> Trust:
     return RecordedTrust(lock) if lock is not None else ProofTrust()
 
 
-def adoption_candidates(ec2: Any, lock: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
+def adoption_candidates(ec2: EC2Client, lock: VpcLock, vpc_id: str) -> list[dict[str, Any]]:
     """Live endpoints of a VPC tagged as the tool's (by an earlier version, or by anyone) that its
     records do not hold: what `vpce-remediator adopt` offers an operator to confirm."""
     recorded, _ = lock.owned(vpc_id)

@@ -2,22 +2,27 @@
 
 Static: the actions declared in the code (`READ_ACTIONS`, `act.PERMISSIONS`, `LOCK_ACTIONS`) equal
 the actions the function role grants for EC2, ECS, Auto Scaling and DynamoDB, and
-`config_rule.CONFIG_ACTIONS` equal the Config rule role's. Dynamic: a demo estate replayed in
-remediate mode with a lock, plus an Auto Scaling cluster, calls only those; the Config rule's
-periodic and change runs over it call only theirs.
+`config_rule.CONFIG_ACTIONS` equal the Config rule role's, and the README's permissions for
+`doctor` (which runs with the caller's credentials, not a role of the stack) name exactly
+`doctor.DOCTOR_READ_ACTIONS`. Dynamic: a demo estate replayed in remediate mode with a lock, plus
+an Auto Scaling cluster, calls only those; the Config rule's periodic and change runs over it call
+only theirs; a diagnosis calls only the engine's reads and doctor's own.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from account import REGION, private_vpc
+from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
 from test_events_and_template import load_template
 
 from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.config_rule import CONFIG_ACTIONS, evaluate_config_event
 from vpce_remediator.demo import seed
+from vpce_remediator.doctor import DOCTOR_READ_ACTIONS, Target, diagnose
 from vpce_remediator.engine import ORGANIZATION_ACTIONS, Settings, evaluate_event
 from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
 from vpce_remediator.report import EVENT_REPORT_ACTIONS
@@ -28,6 +33,8 @@ WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revo
 DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
             | set(EVENT_REPORT_ACTIONS) | set(ORGANIZATION_ACTIONS))
 CONFIG_DECLARED = set(CONFIG_ACTIONS)
+DOCTOR_DECLARED = set(READ_ACTIONS) | set(DOCTOR_READ_ACTIONS)
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def role_statements(role: str = "FunctionRole") -> list[tuple[str, dict[str, Any]]]:
@@ -178,3 +185,30 @@ def test_everything_the_config_rule_calls_is_declared(aws: Any) -> None:
     assert called <= CONFIG_DECLARED, sorted(called - CONFIG_DECLARED)
     assert {"ecs:ListTasks", "ecs:DescribeTasks", "ec2:DescribeNetworkInterfaces",
             "config:PutEvaluations", "securityhub:BatchImportFindings"} <= called  # the runs reached them
+
+
+def test_the_readme_names_exactly_the_reads_doctor_adds() -> None:
+    sentence = re.search(r"beyond\s+the\s+engine's\s+reads,\s+doctor\s+calls\s+(.*?)\(`doctor\.DOCTOR_READ_ACTIONS`",
+                         README.read_text(), re.DOTALL)
+    assert sentence, "README: the doctor section no longer says which reads doctor adds"
+    named = re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", sentence.group(1))
+
+    assert sorted(named) == sorted(DOCTOR_READ_ACTIONS)
+    assert not set(DOCTOR_READ_ACTIONS) & set(READ_ACTIONS)  # "beyond the engine's": none twice
+
+
+def test_everything_doctor_calls_is_declared(aws: Any) -> None:
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "app", "10.20.0.0/16", "ab")
+    ecs.create_cluster(clusterName="prod")
+    create_service(ecs, "prod", "web", register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")]),
+                   net, "FARGATE")
+    ec2.create_vpc_endpoint(VpcId=net["vpc"], ServiceName=PREFIX + "s3", VpcEndpointType="Gateway",
+                            RouteTableIds=[net["rtb"]])
+    clients = Clients(region=REGION)
+
+    diagnose(clients, Target(cluster="prod", service="web"))
+
+    called = {op.replace(".", ":") for op in clients.calls}
+    assert called <= DOCTOR_DECLARED, sorted(called - DOCTOR_DECLARED)
+    assert set(DOCTOR_READ_ACTIONS) <= called  # the diagnosis reached each of doctor's own reads

@@ -63,7 +63,6 @@ def ctr(
     log: LogConfig | None = None,
     secrets: tuple[str, ...] = (),
     repository_credentials: str | None = None,
-    firelens_type: str | None = None,
     firelens_config_s3: bool = False,
     environment_files_s3: tuple[str, ...] = (),
 ) -> ContainerSpec:
@@ -74,7 +73,6 @@ def ctr(
         log=log,
         secrets=secrets + ((repository_credentials,) if repository_credentials else ()),
         repository_credentials=repository_credentials,
-        firelens_type=firelens_type,
         firelens_config_s3=firelens_config_s3,
         environment_files_s3=environment_files_s3,
     )
@@ -381,7 +379,7 @@ def test_firelens_to_cloudwatch_in_another_region_is_a_cross_region_logs_problem
 
 
 def test_firelens_router_and_app_container_with_cloudwatch_output() -> None:
-    router = ctr("log-router", ecr("aws-for-fluent-bit:stable"), firelens_type="fluentbit")
+    router = ctr("log-router", ecr("aws-for-fluent-bit:stable"))
     app = ctr("web", log=firelens("cloudwatch", region=REGION, log_group_name="/ecs/checkout"))
     req = required_endpoints(task(router, app))
 
@@ -392,7 +390,7 @@ def test_firelens_router_and_app_container_with_cloudwatch_output() -> None:
 
 
 def test_firelens_config_file_in_s3_needs_the_s3_gateway() -> None:
-    router = ctr("log-router", "registry.internal.example.com/fluent-bit:3", firelens_type="fluentbit",
+    router = ctr("log-router", "registry.internal.example.com/fluent-bit:3",
                  firelens_config_s3=True)
     req = required_endpoints(task(router))
 
@@ -742,7 +740,7 @@ def kitchen_sink() -> Workload:
     return task(
         ctr("web", log=awslogs(), secrets=(SM_ARN, SSM_ARN), environment_files_s3=("arn:aws:s3:::cfg/a.env",)),
         ctr("worker", log=awslogs("/ecs/worker"), secrets=(SSM_ARN,)),
-        ctr("log-router", ecr("aws-for-fluent-bit:stable"), firelens_type="fluentbit", firelens_config_s3=True),
+        ctr("log-router", ecr("aws-for-fluent-bit:stable"), firelens_config_s3=True),
         ctr("tracer", ecr("aws-otel-collector:v0.41.0"), log=firelens("kinesis_streams")),
         launch="EC2",
         service_connect=True,
