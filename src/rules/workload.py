@@ -6,13 +6,23 @@ alone) and read by the rules. Nothing here talks to AWS.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, cast, get_args
 
 # ECS's launch types. EXTERNAL (ECS Anywhere) runs outside the VPC, so no rule asks anything of it.
-LaunchType = Literal["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]
+# "?": not known (a workload whose task definition cannot be read, or a launch type ECS added since).
+LaunchType = Literal["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES", "?"]
 FARGATE: Final = "FARGATE"
 EC2: Final = "EC2"
 MANAGED_INSTANCES: Final = "MANAGED_INSTANCES"
+
+UNKNOWN_LAUNCH: Final = "?"
+LAUNCH_TYPES: Final[tuple[str, ...]] = get_args(LaunchType)
+
+
+def as_launch_type(value: str) -> LaunchType:
+    """An ECS launch type as the rules know it; one they do not know is "?" (no rule matches it)."""
+    return cast(LaunchType, value) if value in LAUNCH_TYPES else UNKNOWN_LAUNCH
+
 
 WorkloadKind = Literal["task", "service", "cluster", "subnet"]
 EndpointType = Literal["Interface", "Gateway"]

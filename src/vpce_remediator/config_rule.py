@@ -113,10 +113,11 @@ def _oversized_item(clients: Clients, summary: dict[str, Any]) -> dict[str, Any]
     items = history.get("configurationItems", [])
     if not items:
         return {**summary, "configurationItemStatus": "ResourceNotRecorded"}
-    item = dict(items[0])
-    if isinstance(item.get("configuration"), str):  # the history API returns it as a JSON string
+    item: dict[str, Any] = dict(items[0])
+    configuration = item.get("configuration")
+    if isinstance(configuration, str):  # the history API returns it as a JSON string
         try:
-            item["configuration"] = json.loads(item["configuration"])
+            item["configuration"] = json.loads(configuration)
         except ValueError:
             item["configuration"] = {}
     return item

@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rules import ContainerSpec, ExecConfig, LogConfig, Workload
-from rules.workload import EC2, FARGATE
+from rules.workload import EC2, FARGATE, UNKNOWN_LAUNCH, WorkloadKind, as_launch_type
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.triggers import Trigger
 
@@ -61,7 +61,7 @@ class TaskDefinitions:
         return self.cache[ref]
 
 
-def service_workload(s: dict[str, Any], region: str, account: str, clients: Clients,
+def service_workload(s: Mapping[str, Any], region: str, account: str, clients: Clients,
                      tds: TaskDefinitions, t: Trigger | None = None) -> Workload | None:
     """A described ECS service (`DescribeServices` item) as a workload; None when its task definition
     cannot be read. `t`, the trigger, fills in what moto's DescribeServices omits (ECS Exec, Service
@@ -69,7 +69,7 @@ def service_workload(s: dict[str, Any], region: str, account: str, clients: Clie
     td = tds.get(s["taskDefinition"])
     if td is None:
         return None
-    primary = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    primary: Mapping[str, Any] = next((d for d in s.get("deployments", []) if d.get("status") == "PRIMARY"), {})
     strategy = [p["capacityProvider"] for p in s.get("capacityProviderStrategy", [])
                 or primary.get("capacityProviderStrategy", [])]
     launch = launch_type_of(s.get("launchType") or primary.get("launchType"), strategy)
@@ -120,7 +120,7 @@ def cluster_config(clients: Clients, cluster: str | None) -> dict[str, Any] | No
     if not cluster:
         return None
     found = clients.ecs.describe_clusters(clusters=[cluster], include=["CONFIGURATIONS"]).get("clusters", [])
-    return found[0] if found else None
+    return dict(found[0]) if found else None
 
 
 def cluster_instance_subnets(clients: Clients, cluster: dict[str, Any] | None) -> tuple[str, ...]:
@@ -135,9 +135,10 @@ def provider_subnets(clients: Clients, providers: list[str]) -> tuple[str, ...]:
     subnets: list[str] = []
     groups: list[str] = []
     for p in found:
-        managed = (p.get("managedInstancesProvider") or {}).get("instanceLaunchTemplate", {})
+        provider: Mapping[str, Any] = p  # newer ECS fields (managed instances) than the stubs know
+        managed = (provider.get("managedInstancesProvider") or {}).get("instanceLaunchTemplate", {})
         subnets.extend(managed.get("networkConfiguration", {}).get("subnets", []))
-        asg = (p.get("autoScalingGroupProvider") or {}).get("autoScalingGroupArn", "")
+        asg = (provider.get("autoScalingGroupProvider") or {}).get("autoScalingGroupArn", "")
         if asg:
             groups.append(asg.split("autoScalingGroupName/")[-1])
     if groups:
@@ -168,13 +169,13 @@ def exec_config(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecCon
     )
 
 
-def build_workload(kind: str, arn: str, name: str, region: str, account: str, launch: str,
+def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account: str, launch: str,
                    td: dict[str, Any], *, subnets: Iterable[str], groups: Iterable[str],
                    public_ip: bool | None, platform: str | None, exec_: ExecConfig | None,
                    service_connect: bool = False) -> Workload:
     """The rules' `Workload` from a described task definition and the network it runs in."""
     return Workload(
-        kind=kind, arn=arn, name=name, region=region, account=account, launch_type=launch,
+        kind=kind, arn=arn, name=name, region=region, account=account, launch_type=as_launch_type(launch),
         containers=tuple(_container(c) for c in td.get("containerDefinitions", [])),
         platform_version=None if (platform or "").upper() == "LATEST" else platform,
         os_family=(td.get("runtimePlatform") or {}).get("operatingSystemFamily"),
@@ -222,7 +223,7 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
     tds = TaskDefinitions(ecs)
     clusters = [a for page in paginate(ecs, "list_clusters", PaginationConfig=_PAGE) for a in page.get("clusterArns", [])]
     found = Discovery(clusters=len(clusters))
-    tasks: list[dict[str, Any]] = []
+    tasks: list[Mapping[str, Any]] = []
     for i, cluster in enumerate(clusters, start=1):
         arns = [a for page in paginate(ecs, "list_services", cluster=cluster, PaginationConfig=_PAGE)
                 for a in page.get("serviceArns", [])]
@@ -283,7 +284,7 @@ def _add_services(clients: Clients, cluster: str, arns: list[str], tds: TaskDefi
 
 def _service_subnets(service: Mapping[str, Any]) -> list[str]:
     """A service's awsvpc subnets, where `resolve.service_workload` reads them."""
-    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    primary: Mapping[str, Any] = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
     net = service.get("networkConfiguration") or primary.get("networkConfiguration") or {}
     return list(net.get("awsvpcConfiguration", {}).get("subnets", []))
 
@@ -306,7 +307,7 @@ def vpc_subnet_ids(ec2: Any, vpc_ids: Iterable[str]) -> set[str]:
     return out
 
 
-def _task_workload(task: dict[str, Any], clients: Clients, tds: TaskDefinitions,
+def _task_workload(task: Mapping[str, Any], clients: Clients, tds: TaskDefinitions,
                    enis: Mapping[str, dict[str, Any]]) -> Workload | None:
     """A running task as the engine's `resolve` would describe it from a RunTask event."""
     td = tds.get(task["taskDefinitionArn"])
@@ -333,7 +334,7 @@ def _task_workload(task: dict[str, Any], clients: Clients, tds: TaskDefinitions,
                           platform=task.get("platformVersion"), exec_=exec_config(exec_on, cluster))
 
 
-def _task_interfaces(ec2: Any, tasks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _task_interfaces(ec2: Any, tasks: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """The tasks' network interfaces (DescribeTasks names their subnet, not their security groups)."""
     ids = sorted({d["value"] for t in tasks for a in t.get("attachments", []) for d in a.get("details", [])
                   if d.get("name") == "networkInterfaceId" and d.get("value")})
@@ -362,10 +363,10 @@ def workloads_in(clients: Clients, subnet_ids: set[str]) -> list[Workload]:
     return [w for w, _ in discover(clients, lambda done, total, what: None, subnet_ids).workloads]
 
 
-def _unreadable(arn: str, name: str, kind: str, region: str, task_definition: str,
+def _unreadable(arn: str, name: str, kind: WorkloadKind, region: str, task_definition: str,
                 cluster: str) -> tuple[Workload, str, str]:
     """A workload whose task definition cannot be read: still listed, with the reason."""
-    w = Workload(kind=kind, arn=arn, name=name, region=region, account=_account(arn), launch_type="?",
+    w = Workload(kind=kind, arn=arn, name=name, region=region, account=_account(arn), launch_type=UNKNOWN_LAUNCH,
                  task_definition_arn=task_definition or None)
     return w, cluster, f"task definition {task_definition or '?'} cannot be read (deregistered and deleted?)"
 

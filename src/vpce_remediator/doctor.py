@@ -18,6 +18,13 @@ from botocore.exceptions import ClientError
 from rules import GATEWAY, INTERFACE, Workload, required_endpoints
 from vpce_remediator.act import DENIED
 from vpce_remediator.aws import Clients, error_code, paginate
+from vpce_remediator.discovery import (
+    TaskDefinitions,
+    assigns_public_ip,
+    build_workload,
+    default_launch_type,
+    service_workload,
+)
 from vpce_remediator.errors import BadInput
 from vpce_remediator.facts import (
     AclEntry,
@@ -30,13 +37,6 @@ from vpce_remediator.facts import (
 )
 from vpce_remediator.fixplan import ordered_fix
 from vpce_remediator.reach import ANY_SERVICE, FAIL, PASS, WARN, Check, judge
-from vpce_remediator.resolve import (
-    TaskDefinitions,
-    assigns_public_ip,
-    build_workload,
-    default_launch_type,
-    service_workload,
-)
 from vpce_remediator.snapshot import describe_endpoint_services, describe_subnets, offers_from, read_vpc, read_zones
 
 # What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
@@ -152,6 +152,7 @@ def resolve_target(clients: Clients, target: Target) -> Workload:
                               _account(td["taskDefinitionArn"]), launch, td, subnets=target.subnets,
                               groups=target.security_groups,
                               public_ip=assigns_public_ip(None, launch, target.subnets), platform=None, exec_=None)
+    assert target.cluster and target.service  # Target.validate: a task definition, or both of these
     try:
         described = clients.ecs.describe_services(cluster=target.cluster, services=[target.service])
     except ClientError as e:

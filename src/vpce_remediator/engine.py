@@ -18,7 +18,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rules import Workload, required_endpoints
+from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from rules.workload import EndpointType
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
@@ -447,13 +448,14 @@ def planned_findings(plan: Plan, snap: VpcSnapshot) -> tuple[Finding, ...]:
 def _inherit(subnet: SubnetInfo, needs: list[WorkloadNeeds], snap: VpcSnapshot) -> Workload | None:
     """A new subnet gets what the VPC's services need and the endpoints this tool keeps there."""
     prefix = service_prefix(snap.region)
-    services: dict[tuple[str, str], str] = {}
+    services: dict[tuple[str, EndpointType], str] = {}
     for wn in needs:
         for n in wn.requirements.needs:
             services.setdefault((n.service, n.type), f"VPC's ECS workload {wn.workload.name} needs it")
     for e in snap.endpoints:
-        if e.owned and e.live and e.service_name.startswith(prefix):
-            services.setdefault((e.service_name.removeprefix(prefix), e.type),
+        if e.owned and e.live and e.service_name.startswith(prefix) and e.type in (INTERFACE, GATEWAY):
+            typ: EndpointType = INTERFACE if e.type == INTERFACE else GATEWAY
+            services.setdefault((e.service_name.removeprefix(prefix), typ),
                                 f"endpoint {e.id} this tool keeps in the VPC")
     if not services:
         return None

@@ -36,13 +36,13 @@ def summary(outcome: Outcome, brief: bool = False) -> str:
                 lines.append(f"                  because {why}")
             if len(r.reasons) > 3:
                 lines.append(f"                  and {len(r.reasons) - 3} more")
-    done = [r for r in outcome.results if r.status != "planned"]
+    done = [a for a in outcome.results if a.status != "planned"]
     if done:
         lines.append("  actions:")
-        for r in done:
-            what = r.action.service or "security group"
-            err = f" ({r.error})" if r.error else ""
-            lines.append(f"    {r.status:<8} {r.action.kind} {what} {r.resource_id or ''}{err}".rstrip())
+        for a in done:
+            what = a.action.service or "security group"
+            err = f" ({a.error})" if a.error else ""
+            lines.append(f"    {a.status:<8} {a.action.kind} {what} {a.resource_id or ''}{err}".rstrip())
     fix = fix_list(outcome.findings, brief)
     numbers = {cmd: i for i, cmd in enumerate(fix, start=1)}
     for f in outcome.findings:

@@ -120,7 +120,7 @@ def _resolve_cluster(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     subnets = provider_subnets(clients, providers)
     if not subnets:
         return Resolved(ignored=f"cluster {name}: its capacity providers name no subnets")
-    arn = t.cluster if (t.cluster or "").startswith("arn:") else (
+    arn = t.cluster if t.cluster and t.cluster.startswith("arn:") else (
         f"arn:aws:ecs:{t.region}:{t.account}:cluster/{name}")
     workload = Workload(kind="cluster", arn=arn, name=name, region=t.region, account=t.account,
                         launch_type=EC2, subnet_ids=subnets)

@@ -205,11 +205,11 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
         snaps = read_vpcs(clients.ec2, evaluated, clients.region, "",
                           {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
         for i, vpc_id in enumerate(chunk, start=start + 1):
-            vpc = described.get(vpc_id)
-            if vpc is None:
+            described_vpc = described.get(vpc_id)
+            if described_vpc is None:
                 scans.append(VpcScan(vpc_id, "", "ignore", ignored=f"VPC {vpc_id} not found in {clients.region}"))
             else:
-                scans.append(_scan_vpc(clients, settings, vpc, by_vpc[vpc_id], subnets, offers, lock,
+                scans.append(_scan_vpc(clients, settings, described_vpc, by_vpc[vpc_id], subnets, offers, lock,
                                        snaps.get(vpc_id)))
             report(i, len(by_vpc), "VPCs")
     return ScanResult(clients.region, settings.mode, found.clusters, tuple(scans), tuple(unplaced),
@@ -331,7 +331,8 @@ class _Memo:
 
         class _Pages:
             def paginate(self, **kwargs: Any) -> list[Any]:
-                return memo._once("pages:" + name, kwargs, lambda: list(paginator.paginate(**kwargs)))
+                pages: list[Any] = memo._once("pages:" + name, kwargs, lambda: list(paginator.paginate(**kwargs)))
+                return pages
 
         return _Pages()
 

@@ -29,7 +29,7 @@ from vpce_remediator.facts import (
 log = logging.getLogger("vpce-remediator")
 
 
-def tags_of(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
+def tags_of(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
     """An EC2 `Tags` list as a dict."""
     return {t["Key"]: t.get("Value", "") for t in items or ()}
 
