@@ -8,7 +8,7 @@ again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
@@ -677,7 +677,13 @@ class _Builder:
 
     def build(self) -> Plan:
         verdicts = tuple(sorted(self.verdicts, key=lambda v: (v.workload, v.subnet, v.service, v.hop, v.problem)))
-        return Plan(self.snap.vpc_id, tuple(self.states), tuple(self.actions), tuple(self.findings),
+        # "present" means reachable: an endpoint the workload cannot reach (its own group's egress,
+        # say, found after the endpoint was judged) is incomplete.
+        wanting = {v.service for v in verdicts if v.problem != ENDPOINT_PENDING}
+        states = [replace(st, status="incomplete")
+                  if st.status == "present" and st.service.removeprefix(self.prefix) in wanting else st
+                  for st in self.states]
+        return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
                     tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts)
 
 

@@ -1,6 +1,6 @@
 """Endpoint policies: does one let an action on a resource through, and the same policy with one
-statement more (a fix). Pure, and shared: the planner checks the S3 gateway's policy with it, and
-doctor's hops check the ECR endpoints' policies as well.
+statement more (a fix). Pure, and shared: the reachability rules (`reach.py`) judge every
+endpoint's policy with it, for the planner and doctor alike.
 
 Without a request context, principals and conditions are assumed met: a policy is only blamed
 for what it cannot allow. With one (`RequestContext`: the condition keys a real call carries),
