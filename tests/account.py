@@ -90,3 +90,18 @@ def sg_allows_443(boto3: Any, group_ids: list[str], cidr: str) -> bool:
                     and any(r.get("CidrIp") == cidr for r in p.get("IpRanges", [])):
                 return True
     return False
+
+
+def acl_without_replies(ec2: Any, vpc_id: str, subnet_id: str) -> str:
+    """Gives `subnet_id` a network ACL that lets everything out and TCP 443 in, but no replies
+    back in (the ephemeral ports): what doctor's nacl hop must catch. Returns the ACL's id."""
+    acl = str(ec2.create_network_acl(VpcId=vpc_id)["NetworkAcl"]["NetworkAclId"])
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="-1", RuleAction="allow",
+                                 Egress=True, CidrBlock="0.0.0.0/0")
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow",
+                                 Egress=False, CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+    current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])
+    association = next(a["NetworkAclAssociationId"] for a in current["NetworkAcls"][0]["Associations"]
+                       if a["SubnetId"] == subnet_id)
+    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
+    return acl

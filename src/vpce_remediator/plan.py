@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
+from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
 from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
@@ -272,12 +273,7 @@ class _Builder:
             self.plan_new_interface(service, reasons, need, azs, offer)
             return
         if not serving:
-            # On its way: it carries traffic once available; nothing is created beside it.
-            endpoint = min(live, key=rank)
-            self.notes.append(f"{service} endpoint {endpoint.id} is {endpoint.state}: it carries traffic once "
-                              "available")
-            self.blame(short, need.members, ENDPOINT_PENDING)
-            self.states.append(ServiceState(service, INTERFACE, reasons, "pending", endpoint.id))
+            self.pending(short, INTERFACE, live, need)
             return
         endpoint = min(serving, key=rank)
         before = len(self.actions) + len(self.findings)
@@ -418,6 +414,16 @@ class _Builder:
                 f"{', '.join(services)}: connections are dropped before they leave the task "
                 "(a workload's group: fix it yourself)", tuple(fix)))
 
+    def pending(self, short: str, typ: EndpointType, live: list[EndpointInfo], need: _Need) -> None:
+        """Every endpoint of the service is on its way: it carries traffic once available, and
+        nothing is created beside it."""
+        service = self.prefix + short
+        endpoint = min(live, key=rank)
+        self.notes.append(f"{service} {typ.lower()} endpoint {endpoint.id} is {endpoint.state}: it carries "
+                          "traffic once available")
+        self.blame(short, need.members, ENDPOINT_PENDING)
+        self.states.append(ServiceState(service, typ, tuple(need.reasons), "pending", endpoint.id))
+
     def note_unoffered(self, service: str, azs: set[str]) -> None:
         if azs:
             self.notes.append(f"{service} is not offered in {', '.join(sorted(azs))}: tasks there "
@@ -449,11 +455,7 @@ class _Builder:
             self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
             return
         if not any(e.serving for e in live):
-            endpoint = min(live, key=rank)
-            self.notes.append(f"{service} gateway endpoint {endpoint.id} is {endpoint.state}: it carries traffic "
-                              "once available")
-            self.blame(short, need.members, ENDPOINT_PENDING)
-            self.states.append(ServiceState(service, GATEWAY, reasons, "pending", endpoint.id))
+            self.pending(short, GATEWAY, live, need)
             return
         live = [e for e in live if e.serving]
         endpoint = min(live, key=lambda e: (not e.owned, e.id))

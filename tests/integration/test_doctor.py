@@ -8,7 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
+from account import (
+    ECR,
+    PREFIX,
+    REGION,
+    acl_without_replies,
+    container,
+    create_service,
+    private_vpc,
+    register_task_definition,
+)
 from test_cli import cli
 
 from vpce_remediator.aws import Clients
@@ -136,15 +145,7 @@ def _endpoint_sg_closed(ec2: Any, net: dict[str, Any]) -> set[tuple[str, str]]:
 
 def _nacl_drops_replies(ec2: Any, net: dict[str, Any]) -> set[tuple[str, str]]:
     """Subnet a gets an ACL that lets 443 in and everything out, but no replies back in."""
-    acl = ec2.create_network_acl(VpcId=net["vpc"])["NetworkAcl"]["NetworkAclId"]
-    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="-1", RuleAction="allow",
-                                 Egress=True, CidrBlock="0.0.0.0/0")
-    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow",
-                                 Egress=False, CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
-    current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [net["subnets"][0]]}])
-    association = next(a["NetworkAclAssociationId"] for a in current["NetworkAcls"][0]["Associations"]
-                       if a["SubnetId"] == net["subnets"][0])
-    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
+    acl_without_replies(ec2, net["vpc"], net["subnets"][0])
     return {(s, "nacl") for s in ALL}
 
 

@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
+from account import (
+    ECR,
+    PREFIX,
+    REGION,
+    acl_without_replies,
+    container,
+    create_service,
+    private_vpc,
+    register_task_definition,
+)
 
 from vpce_remediator.samples import load_event
 
@@ -216,15 +225,7 @@ def nacl_without_reply_ports(ec2: Any, ecs: Any) -> Estate:
     """Subnet a gets an ACL that lets everything out and 443 in, but no replies back in."""
     estate = _with_endpoints(ec2, _workload(ec2, ecs))
     net = estate.net
-    acl = ec2.create_network_acl(VpcId=net["vpc"])["NetworkAcl"]["NetworkAclId"]
-    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="-1", RuleAction="allow",
-                                 Egress=True, CidrBlock="0.0.0.0/0")
-    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow",
-                                 Egress=False, CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
-    current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [net["subnets"][0]]}])
-    association = next(a["NetworkAclAssociationId"] for a in current["NetworkAcls"][0]["Associations"]
-                       if a["SubnetId"] == net["subnets"][0])
-    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
+    acl_without_replies(ec2, net["vpc"], net["subnets"][0])
     return estate
 
 
