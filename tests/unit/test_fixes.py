@@ -170,3 +170,12 @@ def test_doctor_has_no_templates_of_its_own() -> None:
 
     assert not [name for name in vars(reach) if "FIXES" in name.upper() or "TEMPLATE" in name.upper()]
     assert {"sg-egress-closed", "nacl-closed"} <= set(PROBLEMS)
+
+
+def test_an_empty_cidr_is_no_range_and_no_command_carries_it() -> None:
+    """Issue 13: an IPv6-only subnet has no IPv4 block; `CidrIp=""` was printed for it."""
+    base = {"region": "eu-west-1", "security_group": "sg-0ddd4444"}
+    assert ingress_443(cidrs=("", "2600:1f18::/56")).value == [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "2600:1f18::/56"}]}]
+    assert fix_commands("endpoint-sg-closed", {**base, "ip_permissions": ingress_443(cidrs=("",))}) == ()
+    assert fix_commands("endpoint-sg-closed", {**base, "ip_permissions": Json([{"IpRanges": [{"CidrIp": ""}]}])}) == ()
