@@ -36,7 +36,7 @@ from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_ec2.type_defs import TagSpecificationTypeDef
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef, TagSpecificationTypeDef
 
 # Actions that spend a token of EC2's CreateVpcEndpoint/ModifyVpcEndpoint bucket.
 ENDPOINT_BUCKET = frozenset({CREATE_INTERFACE, CREATE_GATEWAY, ADD_SUBNETS, ADD_ROUTE_TABLES, ADD_SECURITY_GROUP,
@@ -221,11 +221,15 @@ def _ensure_security_group(ec2: EC2Client, snap: VpcSnapshot) -> str:
 def _authorize(ec2: EC2Client, group_id: str, cidrs: tuple[str, ...]) -> None:
     if not cidrs:
         return
+    note = "HTTPS to VPC endpoints (vpce-remediator)"
+    permission: IpPermissionTypeDef = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+    v4, v6 = [c for c in cidrs if ":" not in c], [c for c in cidrs if ":" in c]
+    if v4:
+        permission["IpRanges"] = [{"CidrIp": c, "Description": note} for c in v4]
+    if v6:  # the VPC's IPv6 blocks: tasks in dual-stack and IPv6-only subnets connect from them
+        permission["Ipv6Ranges"] = [{"CidrIpv6": c, "Description": note} for c in v6]
     try:
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{
-            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
-            "IpRanges": [{"CidrIp": c, "Description": "HTTPS to VPC endpoints (vpce-remediator)"}
-                         for c in cidrs]}])
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
     except ClientError as e:
         if error_code(e) != "InvalidPermission.Duplicate":
             raise
@@ -235,12 +239,12 @@ def _create_interface(ec2: EC2Client, snap: VpcSnapshot, action: Action, own_sg:
     short = action.service.removeprefix(service_prefix(snap.region))
     # A different policy is a different request: it joins the token (none keeps the old token).
     token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
-                         *_policy_parts(action))
+                         *_policy_parts(action), *_ip_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Interface",
         SubnetIds=list(action.subnet_ids), SecurityGroupIds=[own_sg], PrivateDnsEnabled=True,
         ClientToken=token, TagSpecifications=_tags("vpc-endpoint", f"vpce-remediator/{short}"),
-        **_policy_args(action))
+        **_policy_args(action), **_ip_args(action))
     return str(response["VpcEndpoint"]["VpcEndpointId"])
 
 
@@ -251,6 +255,21 @@ def _create_gateway(ec2: EC2Client, snap: VpcSnapshot, action: Action) -> str:
         RouteTableIds=list(action.route_table_ids), ClientToken=token,
         TagSpecifications=_tags("vpc-endpoint", "vpce-remediator/s3"), **_policy_args(action))
     return str(response["VpcEndpoint"]["VpcEndpointId"])
+
+
+def _ip_parts(action: Action) -> tuple[str, ...]:
+    """A dual-stack or IPv6 create is a different request: it joins the token (IPv4 keeps the old one)."""
+    return (action.ip_address_type, action.dns_record_ip_type) if action.ip_address_type else ()
+
+
+def _ip_args(action: Action) -> dict[str, Any]:
+    """IpAddressType and DnsOptions.DnsRecordIpType of a dual-stack or IPv6 create; none for IPv4."""
+    if not action.ip_address_type:
+        return {}
+    args: dict[str, Any] = {"IpAddressType": action.ip_address_type}
+    if action.dns_record_ip_type:
+        args["DnsOptions"] = {"DnsRecordIpType": action.dns_record_ip_type}
+    return args
 
 
 def _policy_parts(action: Action) -> tuple[str, ...]:

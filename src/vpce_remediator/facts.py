@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 OWNER_TAG = ("managed-by", "vpce-remediator")
 MODE_TAG = "vpce-remediator:mode"
@@ -27,12 +28,23 @@ PENDING_STATES = frozenset({"pending", "pendingacceptance"})
 GONE_STATES = frozenset({"deleting", "deleted", "expired"})
 
 
+IpFamily = Literal["ipv4", "dualstack", "ipv6"]  # a subnet's address families, in EC2's own words
+
+
 @dataclass(frozen=True)
 class SubnetInfo:
     id: str
     vpc_id: str
     az: str
-    cidr: str
+    cidr: str  # its IPv4 block; "" in an IPv6-only subnet
+    ipv6_cidrs: tuple[str, ...] = ()  # its associated IPv6 blocks (Ipv6CidrBlockAssociationSet)
+
+    @property
+    def family(self) -> IpFamily:
+        """Which addresses a task's network interface gets here: the addresses its traffic comes from."""
+        if self.ipv6_cidrs:
+            return "dualstack" if self.cidr else "ipv6"
+        return "ipv4"
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,8 @@ class RouteTableInfo:
     egress: str | None  # where 0.0.0.0/0 goes: "nat", "igw", "tgw", ... or None (private)
     egress_target: str | None
     subnet_ids: tuple[str, ...]
+    egress6: str | None = None  # where ::/0 goes: "eigw", "igw", "tgw", ... or None
+    egress6_target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,8 @@ class EndpointInfo:
     policy: str | None
     owned: bool  # created (or adopted) by the tool, by its records (trust.py), never by a tag
     tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
+    ip_address_type: str = ""  # IpAddressType: ipv4, dualstack, ipv6 ("" when not said: ipv4)
+    dns_record_ip_type: str = ""  # DnsOptions.DnsRecordIpType: ipv4, dualstack, ipv6, service-defined
 
     @property
     def live(self) -> bool:
@@ -110,6 +126,12 @@ class ServiceOffer:
     azs: frozenset[str]
     policy_supported: bool = True  # VpcEndpointPolicySupported
     dns_name: str = ""  # PrivateDnsName of its interface endpoints ("" when not said)
+    # SupportedIpAddressTypes ("ipv4", "ipv6"); empty when not said (moto), which is taken as IPv4 only.
+    ip_types: frozenset[str] = frozenset()
+
+    @property
+    def ipv6(self) -> bool:
+        return "ipv6" in self.ip_types
 
 
 @dataclass(frozen=True)
@@ -147,7 +169,7 @@ class VpcSnapshot:
     vpc_id: str
     region: str
     account: str
-    cidrs: tuple[str, ...]
+    cidrs: tuple[str, ...]  # its IPv4 blocks
     tags: Mapping[str, str]
     dns_support: bool
     dns_hostnames: bool
@@ -162,6 +184,12 @@ class VpcSnapshot:
     zones_readable: bool = True  # False: the read was refused, so a centralised endpoint is not seen
     acls: tuple[NetworkAcl, ...] | None = None  # None: not read (only doctor reads them)
     prefix_lists: Mapping[str, PrefixList | None] = field(default_factory=dict)  # gateway service -> its list
+    ipv6_cidrs: tuple[str, ...] = ()  # its associated IPv6 blocks
+
+    @property
+    def all_cidrs(self) -> tuple[str, ...]:
+        """Every block of the VPC, IPv4 then IPv6: where the tool's endpoint group lets 443 in from."""
+        return self.cidrs + self.ipv6_cidrs
 
     def route_table_of(self, subnet_id: str) -> RouteTableInfo | None:
         """The table a subnet uses: its explicit association, else the VPC's main table."""

@@ -51,6 +51,9 @@ PREFIX_LIST_LOOKUP = (
 )
 PREFIX_LIST_443 = "'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId='{prefix_list}'}}]'"
 
+# An interface endpoint's address type and the DNS records it gets (left out for IPv4, EC2's default).
+IP_ADDRESS_TYPE_ARG = " --ip-address-type {ip_type} --dns-options DnsRecordIpType={dns_type}"
+
 # The pull-through cache rule's credentials: the secret must be named ecr-pullthroughcache/PREFIX.
 PULL_THROUGH_CREDENTIAL = (
     " --credential-arn \"$(aws secretsmanager describe-secret --region {region} "
@@ -74,7 +77,7 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --subnet-ids {subnet_ids} --security-group-ids {security_group} "
-        "--private-dns-enabled{policy_arg} --client-token {client_token} " + _EP_TAGS,
+        "--private-dns-enabled{policy_arg}{ip_arg} --client-token {client_token} " + _EP_TAGS,
     ),
     "gateway-endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Gateway "
@@ -362,6 +365,9 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "desired_value": lambda v: v.isdigit() and len(v) <= 6,
     "api_call": lambda v: re.fullmatch(r"[A-Z][A-Za-z]{2,63}", v) is not None,
     "client_token": lambda v: re.fullmatch(r"[!-~]{1,64}", v) is not None,  # ClientToken: 64 ASCII at most
+    # CreateVpcEndpoint's IpAddressType and DnsOptions.DnsRecordIpType (the EC2 API reference's values).
+    "ip_type": lambda v: v in ("ipv4", "dualstack", "ipv6"),
+    "dns_type": lambda v: v in ("ipv4", "dualstack", "ipv6", "service-defined"),
 }
 
 # What a malformed value is called in the finding.
@@ -465,8 +471,19 @@ def prefix_list_443(params: Mapping[str, Value], prefix_list: str | None) -> Jso
     return shell(PREFIX_LIST_443, {"prefix_list": shell(PREFIX_LIST_LOOKUP, params)})
 
 
+def _empty_in(value: Any) -> bool:
+    """Whether a JSON structure holds an empty string or list anywhere (`CidrIp=""`, `IpRanges=[]`)."""
+    if isinstance(value, dict):
+        return any(_empty_in(v) for v in value.values())
+    if isinstance(value, list):
+        return not value or any(_empty_in(v) for v in value)
+    return bool(value == "")
+
+
 def malformed(name: str, value: Value) -> str | None:
     """Why `value` cannot stand for placeholder `name` (None: it can)."""
+    if isinstance(value, Json) and _empty_in(value.value):
+        return f"{name.replace('_', ' ')} {formats.safe_repr(value.dumps())} has an empty value"
     check = FORMATS.get(name, _any_text)
     items = value if isinstance(value, tuple) else (value,)
     for item in items:
@@ -529,7 +546,7 @@ def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
 def fix_for(kind: str, params: Mapping[str, Value]) -> Fix:
     """The fix of a problem of `kind` (every kind the engine raises has a row), with what was malformed."""
     # `policy_arg` (the create commands' --policy-document) is empty for doors that send no policy.
-    return render_fix(PROBLEMS[kind].fix, {"policy_arg": NO_ARG, **params})
+    return render_fix(PROBLEMS[kind].fix, {"policy_arg": NO_ARG, "ip_arg": NO_ARG, **params})
 
 
 def fix_commands(kind: str, params: Mapping[str, Value]) -> tuple[str, ...]:
@@ -537,18 +554,32 @@ def fix_commands(kind: str, params: Mapping[str, Value]) -> tuple[str, ...]:
     return fix_for(kind, params).commands
 
 
+def ip_address_type_arg(ip_type: str, dns_type: str) -> Shell:
+    """`--ip-address-type` and `--dns-options` of an interface endpoint's create; none for IPv4."""
+    if not ip_type or ip_type == "ipv4":
+        return NO_ARG
+    return shell(IP_ADDRESS_TYPE_ARG, {"ip_type": ip_type, "dns_type": dns_type})
+
+
 def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> Json:
-    """`--ip-permissions` JSON for TCP 443 from CIDRs and/or security groups."""
+    """`--ip-permissions` JSON for TCP 443 from CIDRs (IPv4 in `IpRanges`, IPv6 in `Ipv6Ranges`)
+    and/or security groups. An empty CIDR (a subnet without an IPv4 block) is no range at all."""
     perm: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
-    if cidrs:
-        perm["IpRanges"] = [{"CidrIp": c, **({"Description": why} if why else {})} for c in cidrs]
+    note = {"Description": why} if why else {}
+    v4 = [c for c in dict.fromkeys(cidrs) if c and ":" not in c]
+    v6 = [c for c in dict.fromkeys(cidrs) if c and ":" in c]
+    if v4:
+        perm["IpRanges"] = [{"CidrIp": c, **note} for c in v4]
+    if v6:
+        perm["Ipv6Ranges"] = [{"CidrIpv6": c, **note} for c in v6]
     if group_ids:
         perm["UserIdGroupPairs"] = [{"GroupId": g} for g in group_ids]
-    return Json([perm])
+    # No source at all is no rule: an empty list, which `malformed` keeps out of every command.
+    return Json([perm] if len(perm) > 3 else [])
 
 
 for _kind, _templates in _FIX_TEMPLATES.items():  # a bad template fails at import, not in a finding
     for _template in _templates:
         _fields(_template)
-for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443):
+for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG):
     _fields(_template)

@@ -16,7 +16,7 @@ from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
 from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
-from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, shell
+from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, ip_address_type_arg, shell
 from vpce_remediator.policies import (
     ecr_layer_fix_note,
     layer_bucket_arn,
@@ -31,18 +31,23 @@ from vpce_remediator.reach import (
     az_of,
     base_params,
     blocked_calls,
-    cidr_of,
+    dns_records_for,
     egress_to,
     gateway_for,
     gateway_tables,
     ingress_allows,
+    ingress_allows_all,
     ingress_source,
+    ipv6_way_out,
     live_endpoints,
     one_subnet_per_az,
     own_group_ids,
     own_group_ref,
+    peer_cidrs,
+    placement,
     pulls_from_ecr,
     rank,
+    task_cidrs,
     unblocking_policy,
     vpc_dns_problems,
     workload_problem_fix,
@@ -85,8 +90,10 @@ class Action:
     fix: tuple[str, ...]
     subnet_ids: tuple[str, ...] = ()
     route_table_ids: tuple[str, ...] = ()
-    cidrs: tuple[str, ...] = ()
+    cidrs: tuple[str, ...] = ()  # IPv4 and IPv6 blocks the own group lets 443 in from
     policy: str | None = None  # the endpoint policy to create with or set; None: none / reset
+    ip_address_type: str = ""  # a create's IpAddressType ("": EC2's default, ipv4)
+    dns_record_ip_type: str = ""  # a create's DnsOptions.DnsRecordIpType ("": EC2's default)
 
 
 @dataclass(frozen=True)
@@ -161,12 +168,14 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
     for i, wn in enumerate(needs):
         enforced = b.enforced_subnets(wn.workload, enforce_on_nat_routed, nat_subnets)
         for need in wn.requirements.needs:
+            here = enforced if need.type != INTERFACE or enforce_on_nat_routed else \
+                b.without_ipv6_way_out(need.service, enforced)
             agg = aggregated.setdefault((need.service, need.type), _Need())
             agg.reasons.extend(r for r in need.reasons if r not in agg.reasons)
-            agg.subnets.update(enforced)
+            agg.subnets.update(here)
             agg.groups.update(wn.workload.security_group_ids)
-            agg.members.update((i, s) for s in enforced)
-            agg.not_enforced = agg.not_enforced or not enforced
+            agg.members.update((i, s) for s in here)
+            agg.not_enforced = agg.not_enforced or not here
         if enforced:
             for problem in wn.requirements.problems:
                 b.workload_problem(i, problem, sorted(enforced))
@@ -228,6 +237,22 @@ class _Builder:
                 nat_subnets[sid] = f"{table.egress} {table.egress_target}"
                 continue
             out.append(sid)
+        return out
+
+    def without_ipv6_way_out(self, short: str, subnets: list[str]) -> list[str]:
+        """The subnets whose ::/0 does not carry the service's traffic out (`reach.ipv6_way_out`)."""
+        out = []
+        for sid in subnets:
+            table = ipv6_way_out(self.snap, sid, self.prefix + short)
+            if table is None:
+                out.append(sid)
+                continue
+            note = (f"not enforced for {self.prefix + short}: {sid} routes ::/0 to {table.egress6} "
+                    f"{table.egress6_target} and the service takes IPv6 (SupportedIpAddressTypes), so its "
+                    "tasks reach it without an endpoint when they call its dual-stack endpoint "
+                    "(set EnforceOnNatRoutedSubnets to enforce)")
+            if note not in self.notes:
+                self.notes.append(note)
         return out
 
     def blame(self, short: str, members: Iterable[tuple[int, str]], problem: str) -> None:
@@ -314,7 +339,7 @@ class _Builder:
         self.check_policy(service, endpoint, offer, need)
         peers = sorted({s for e in serving for s in e.subnet_ids})
         groups = sorted({g for e in serving for g in e.group_ids})
-        self.check_egress(short, need, groups, [c for p in peers if (c := cidr_of(self.snap, p))])
+        self.check_egress(short, need, groups, peers, records=endpoint.dns_record_ip_type)
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id))
 
@@ -328,7 +353,8 @@ class _Builder:
             self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
             return
         offered = azs & (offer.azs if offer else frozenset())
-        subnets = one_subnet_per_az(self.snap, need.subnets, offered)
+        subnets, ip_type = placement(self.snap, need.subnets, offered, offer)
+        records = dns_records_for(ip_type)
         if not subnets:
             # None: DescribeVpcEndpointServices does not know the service in this region at all.
             where = f"this region ({self.snap.region})" if offer is None else ", ".join(sorted(azs))
@@ -343,7 +369,8 @@ class _Builder:
         self.note_unoffered(service, azs - offered)
         policy = self.expected_policy(service, offer)
         params = {**self.base, "service": service, "subnet_ids": subnets,
-                  "security_group": own_group_ref(self.snap), "policy_arg": _policy_arg(policy)}
+                  "security_group": own_group_ref(self.snap), "policy_arg": _policy_arg(policy),
+                  "ip_arg": ip_address_type_arg(ip_type, records)}
         summary = (f"no {service} interface endpoint in {self.snap.vpc_id}; needed by "
                    f"{_first(reasons)}; costs {prices.endpoint_vs_nat(len(subnets))}")
         if not self.dns_ok:
@@ -357,24 +384,30 @@ class _Builder:
         else:
             create = Action(CREATE_INTERFACE, service, "", "endpoint-missing", summary,
                             fix_commands("endpoint-missing", params), subnet_ids=subnets,
-                            policy=policy)
+                            policy=policy, ip_address_type="" if ip_type == "ipv4" else ip_type,
+                            dns_record_ip_type=records)
             if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
                 self.capped.append(create)
             else:
                 self.uses_own_sg = True
                 self.actions.append(create)
         self.blame(short, need.members, "endpoint-missing")
-        self.check_egress(short, need, own_group_ids(self.snap), [c for p in subnets if (c := cidr_of(self.snap, p))])
+        self.check_egress(short, need, own_group_ids(self.snap), subnets, records=records)
         self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
 
+    def ingress_closed(self, endpoint: EndpointInfo, member: tuple[int, str]) -> bool:
+        """Whether the endpoint's groups, as they are now, keep the member's tasks out."""
+        i, sid = member
+        return ingress_allows_all(self.snap, endpoint.group_ids, task_cidrs(self.snap, sid, endpoint.dns_record_ip_type),
+                                  self.workloads[i].security_group_ids) is False
+
     def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
-        closed = sorted({s for i, s in need.members if ingress_allows(
-            self.snap, endpoint.group_ids, cidr_of(self.snap, s), self.workloads[i].security_group_ids) is False})
+        closed = sorted({s for i, s in need.members if self.ingress_closed(endpoint, (i, s))})
         if not closed or not endpoint.group_ids:
             return
         group = endpoint.group_ids[0]
-        permissions, source = ingress_source(self.snap, sorted(need.groups),
-                                             [cidr_of(self.snap, s) for s in closed])
+        permissions, source = ingress_source(self.snap, sorted(need.groups), [
+            c for s in closed for c in task_cidrs(self.snap, s, endpoint.dns_record_ip_type)])
         params = {**self.base, "security_group": group, "ip_permissions": permissions}
         self.findings.append(Finding(
             "AWS::EC2::SecurityGroup", group, "endpoint-sg-closed",
@@ -386,20 +419,19 @@ class _Builder:
         """The members the endpoint's groups, as they are now, do not let in (whoever fixes it)."""
         if endpoint.owned and (self.own is None or self.own.id not in endpoint.group_ids):
             # The tool's endpoint without its group: the group's ingress is what it will have.
-            self.blame(short, {m for m in need.members if ingress_allows(
-                self.snap, endpoint.group_ids, cidr_of(self.snap, m[1]),
-                self.workloads[m[0]].security_group_ids) is False}, "endpoint-security-group-detached")
+            self.blame(short, {m for m in need.members if self.ingress_closed(endpoint, m)},
+                       "endpoint-security-group-detached")
             return
-        closed = {m for m in need.members if ingress_allows(
-            self.snap, endpoint.group_ids, cidr_of(self.snap, m[1]), self.workloads[m[0]].security_group_ids) is False}
-        self.blame(short, closed, "endpoint-sg-closed")
+        self.blame(short, {m for m in need.members if self.ingress_closed(endpoint, m)}, "endpoint-sg-closed")
 
-    def check_egress(self, short: str, need: _Need, groups: Sequence[str], cidrs: Sequence[str],
-                     gateway: str = "") -> None:
-        """Whether each workload's own groups let TCP 443 out to the endpoint (reach.egress_to)."""
+    def check_egress(self, short: str, need: _Need, groups: Sequence[str], peers: Sequence[str],
+                     gateway: str = "", records: str = "") -> None:
+        """Whether each workload's own groups let TCP 443 out to the endpoint in subnets `peers`, whose
+        DNS records are `records` (reach.egress_to)."""
         for i, sid in sorted(need.members):
             w = self.workloads[i]
-            verdict = egress_to(self.snap, w.security_group_ids, groups, cidrs, gateway)
+            verdict = egress_to(self.snap, w.security_group_ids, groups, peer_cidrs(self.snap, sid, peers, records),
+                                gateway)
             if verdict.ok is False:
                 self.blame(short, [(i, sid)], "sg-egress-closed")
                 services, fix = self.closed_egress.setdefault(w.security_group_ids[0], ([], []))
@@ -603,7 +635,7 @@ class _Builder:
             if self.sg_for_findings:
                 self.own_security_group_findings()
             return
-        cidrs = self.snap.cidrs
+        cidrs = self.snap.all_cidrs  # IPv4 and IPv6: tasks of dual-stack and IPv6-only subnets use the latter
         squatter = self.snap.named_security_group if self.own is None else None
         if squatter is not None:
             self.squatted(squatter.id)

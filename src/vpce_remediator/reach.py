@@ -29,6 +29,7 @@ from vpce_remediator.facts import (
     NetworkAcl,
     PrivateZone,
     RouteTableInfo,
+    ServiceOffer,
     VpcSnapshot,
     cidr_contains,
     service_prefix,
@@ -42,6 +43,7 @@ from vpce_remediator.fixes import (
     fix_commands,
     fix_for,
     ingress_443,
+    ip_address_type_arg,
     own_sg_lookup,
     prefix_list_443,
     shell,
@@ -143,6 +145,9 @@ def alternative_path(snap: VpcSnapshot, subnet_id: str, assign_public_ip: bool |
     """The route table whose 0.0.0.0/0 takes the subnet's tasks to AWS services without endpoints:
     a NAT gateway, or an internet gateway for tasks with a public IP. None: the endpoints are the
     only way out."""
+    subnet = snap.subnets.get(subnet_id)
+    if subnet is not None and subnet.family == "ipv6":
+        return None  # its tasks have no IPv4 address: 0.0.0.0/0 carries nothing of theirs
     table = snap.route_table_of(subnet_id)
     if table is None or table.egress not in ("nat", "igw"):
         return None
@@ -150,6 +155,120 @@ def alternative_path(snap: VpcSnapshot, subnet_id: str, assign_public_ip: bool |
     if table.egress == "igw" and assign_public_ip is False:
         return None
     return table
+
+
+# ---------------------------------------------------------------- address families (IPv6)
+#
+# Which addresses a task's traffic to an interface endpoint uses. Workloads call a service by its
+# default hostname, which private DNS points at the endpoint. The records it gets follow the
+# endpoint's DnsOptions.DnsRecordIpType (EC2 API reference, DnsOptionsSpecification; PrivateLink
+# guide, "DNS record IP type"): `ipv4` and `service-defined` give the private DNS name A records only
+# (service-defined adds AAAA to the Regional and zonal vpce names, which workloads do not call),
+# `dualstack` A and AAAA, `ipv6` AAAA only. So a task in an IPv4-only subnet uses IPv4; in an
+# IPv6-only subnet, IPv6; in a dual-stack subnet, IPv4 unless the name has AAAA records through the
+# endpoint, then both: a host given both may take either (RFC 6724's default order prefers IPv6,
+# and the SDKs do not all fall back), so each family's rules must let it through.
+
+V4, V6 = 4, 6
+
+
+def families(snap: VpcSnapshot, subnet_id: str, dns_record_ip_type: str) -> tuple[int, ...]:
+    """The IP versions a task in the subnet reaches an endpoint with these DNS records over."""
+    subnet = snap.subnets.get(subnet_id)
+    family = subnet.family if subnet else "ipv4"
+    if family != "dualstack":
+        return (V6,) if family == "ipv6" else (V4,)
+    records = dns_record_ip_type.lower()
+    return (V4, V6) if records == "dualstack" else (V6,) if records == "ipv6" else (V4,)
+
+
+def subnet_cidrs(snap: VpcSnapshot, subnet_id: str, versions: Iterable[int]) -> tuple[str, ...]:
+    """The subnet's blocks of these IP versions (none where it has none)."""
+    subnet = snap.subnets.get(subnet_id)
+    if subnet is None:
+        return ()
+    wanted = set(versions)
+    return tuple(([subnet.cidr] if V4 in wanted and subnet.cidr else [])
+                 + (list(subnet.ipv6_cidrs) if V6 in wanted else []))
+
+
+def task_cidrs(snap: VpcSnapshot, subnet_id: str, dns_record_ip_type: str) -> tuple[str, ...]:
+    """Where a task's connections to the endpoint come from: its subnet's blocks of the families it uses."""
+    return subnet_cidrs(snap, subnet_id, families(snap, subnet_id, dns_record_ip_type))
+
+
+def peer_cidrs(snap: VpcSnapshot, subnet_id: str, peers: Iterable[str], dns_record_ip_type: str) -> list[str]:
+    """Where a task's connections go: the endpoint subnets' blocks of the families the task uses."""
+    versions = families(snap, subnet_id, dns_record_ip_type)
+    return [c for p in peers for c in subnet_cidrs(snap, p, versions)]
+
+
+def vpc_blocks(snap: VpcSnapshot, cidrs: Iterable[str]) -> tuple[str, ...]:
+    """The VPC's blocks of the IP versions among `cidrs` (its IPv4 ones when none is IPv6)."""
+    six = any(":" in c for c in cidrs)
+    four = any(c and ":" not in c for c in cidrs) or not six
+    return (snap.cidrs if four else ()) + (snap.ipv6_cidrs if six else ())
+
+
+def ingress_allows_all(snap: VpcSnapshot, group_ids: Iterable[str], cidrs: Sequence[str],
+                       sources: Iterable[str]) -> bool | None:
+    """`ingress_allows` for every one of `cidrs` (a group reference covers both families)."""
+    groups, wanted = tuple(group_ids), tuple(sources)
+    verdicts = [ingress_allows(snap, groups, c, wanted) for c in cidrs or ("",)]
+    return None if None in verdicts else all(verdicts)
+
+
+def ipv6_way_out(snap: VpcSnapshot, subnet_id: str, service: str) -> RouteTableInfo | None:
+    """The route table whose ::/0 takes the subnet's tasks to `service` over IPv6, without endpoints.
+
+    Decided conservatively. An egress-only or internet gateway carries IPv6 out (IPv6 addresses
+    are public: no public IP is assigned), but only to a service that answers over IPv6, and
+    most AWS services' default hostnames have IPv4 addresses only: ECS's guide says IPv6-only
+    workloads must pull through ECR's dual-stack endpoints or use DNS64 and NAT64 (a NAT gateway).
+    What AWS says about a service's IPv6 support is `DescribeVpcEndpointServices`'
+    SupportedIpAddressTypes; a service it does not list IPv6 for, or an offer not read, has no way
+    out here. The S3 gateway and the route hop (every service) never count it.
+    """
+    subnet = snap.subnets.get(subnet_id)
+    offer = snap.offers.get(service)
+    if subnet is None or not subnet.ipv6_cidrs or offer is None or not offer.ipv6:
+        return None
+    table = snap.route_table_of(subnet_id)
+    return table if table is not None and table.egress6 in ("eigw", "igw") else None
+
+
+def endpoint_ip_type(snap: VpcSnapshot, subnet_ids: Iterable[str], offer: ServiceOffer | None) -> str:
+    """The IpAddressType a new interface endpoint gets: `dualstack` when every subnet is dual-stack
+    and the service takes both families, `ipv6` when every subnet is IPv6-only and the service
+    takes IPv6, else `ipv4` (EC2's rule: every subnet must have the chosen families)."""
+    found = {snap.subnets[s].family for s in subnet_ids if s in snap.subnets}
+    types = offer.ip_types if offer else frozenset()
+    if found == {"dualstack"} and {"ipv4", "ipv6"} <= types:
+        return "dualstack"
+    if found == {"ipv6"} and "ipv6" in types:
+        return "ipv6"
+    return "ipv4"
+
+
+def dns_records_for(ip_type: str) -> str:
+    """The DnsRecordIpType a new endpoint of `ip_type` gets: records for every family it has."""
+    return ip_type if ip_type in ("dualstack", "ipv6") else ""
+
+
+def placement(snap: VpcSnapshot, subnets: Iterable[str], azs: Iterable[str] | None,
+              offer: ServiceOffer | None) -> tuple[tuple[str, ...], str]:
+    """Where a new interface endpoint goes (one subnet per AZ) and its IpAddressType. An IPv4 or
+    dual-stack endpoint cannot have an IPv6-only subnet, nor an IPv6 one a subnet with IPv4: such
+    subnets are left out while another one can take the endpoint."""
+    candidates = sorted(subnets)
+    wanted = None if azs is None else frozenset(azs)
+    ip_type = endpoint_ip_type(snap, one_subnet_per_az(snap, candidates, wanted), offer)
+    fits = [s for s in candidates if s in snap.subnets
+            and (snap.subnets[s].family == "ipv6") == (ip_type == "ipv6")]
+    placed = one_subnet_per_az(snap, fits, wanted)
+    if not placed:  # nothing fits: placed as before; EC2's refusal becomes the finding
+        placed = one_subnet_per_az(snap, candidates, wanted)
+    return placed, endpoint_ip_type(snap, placed, offer)
 
 
 def rank(e: EndpointInfo) -> tuple[bool, bool, str]:
@@ -274,8 +393,8 @@ def egress_to(snap: VpcSnapshot, workload_groups: Sequence[str], groups: Sequenc
         cidrs = tuple(cidrs or ())
         closed = [c for c in cidrs if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
         target = ", ".join(groups) or ", ".join(cidrs) or "the endpoint"
-        # One rule for every endpoint of the VPC: TCP 443 to the VPC's own CIDRs.
-        permissions = ingress_443(cidrs=snap.cidrs)
+        # One rule for every endpoint of the VPC: TCP 443 to the VPC's own blocks (of the families used).
+        permissions = ingress_443(cidrs=vpc_blocks(snap, cidrs))
     if not closed:
         return Egress(True, f"egress of {mine} allows TCP 443 to {target}")
     return Egress(False, f"egress of {mine} allows no TCP 443 to {target}: connections are dropped before they "
@@ -416,6 +535,7 @@ class _Judge:
         self.subnets = [s for s in w.subnet_ids if s in snap.subnets]
         self.alt = {s: t.egress_target if (t := alternative_path(snap, s, w.assign_public_ip)) else None
                     for s in self.subnets}
+        self.gateways = {n.service for n in requirements.needs if n.type == GATEWAY}
         self.checks: list[Check] = []
         # (ACL, egress, CIDR, ports) -> the rule number this run's fixes give that entry
         self.rule_for: dict[tuple[str, bool, str, tuple[int, int]], int] = {}
@@ -444,9 +564,17 @@ class _Judge:
     def az(self, subnet_id: str) -> str:
         return az_of(self.snap, subnet_id) or "?"
 
-    def bypass_level(self, sid: str, used: bool = False, fatal: bool = False) -> Level:
+    def alt_for(self, sid: str, short: str = "") -> str | None:
+        """The way out of the subnet to a service without its endpoint: 0.0.0.0/0's, or for an
+        interface service that takes IPv6, ::/0's (`ipv6_way_out`)."""
+        if self.alt[sid] or not short or short == ANY_SERVICE or short in self.gateways:
+            return self.alt[sid]
+        table = ipv6_way_out(self.snap, sid, self.prefix + short)
+        return table.egress6_target if table else None
+
+    def bypass_level(self, sid: str, used: bool = False, fatal: bool = False, short: str = "") -> Level:
         """FAIL, or WARN when traffic does not take this endpoint and an alternative path carries it."""
-        if fatal or used or not self.alt[sid]:
+        if fatal or used or not self.alt_for(sid, short):
             return FAIL
         return WARN
 
@@ -512,13 +640,14 @@ class _Judge:
             peers = tuple(sorted({s for e in serving for s in e.subnet_ids}))
             groups = tuple(sorted({g for e in serving for g in e.group_ids}))
             self.egress(short, sid, resolves, egress_to(
-                self.snap, self.w.security_group_ids, groups, [c for p in peers if (c := cidr_of(self.snap, p))]))
+                self.snap, self.w.security_group_ids, groups,
+                peer_cidrs(self.snap, sid, peers, endpoint.dns_record_ip_type)))
             self.endpoint_ingress(short, sid, endpoint, resolves)
             self.nacl(short, sid, resolves, [(p, c) for p in peers if (c := cidr_of(self.snap, p))])
 
     def missing_interface(self, short: str, service: str, sid: str, dead: EndpointInfo | None,
                           mine: list[EndpointInfo]) -> None:
-        alt = self.alt[sid]
+        alt = self.alt_for(sid, short)
         gateway = next((e for e in mine if e.type == GATEWAY), None)
         if dead is not None and dead.pending:
             self.add(short, sid, ENDPOINT, WARN, f"{dead.id} is {dead.state}: it carries traffic once available",
@@ -535,32 +664,36 @@ class _Judge:
         zones = "" if self.snap.zones_readable else " (private hosted zones not readable, so a centralised " \
                                                     "endpoint would not be seen)"
         level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
-        placed, fix, problem = self.create_interface(service)
+        placed, fix, problem, records = self.create_interface(service)
         self.add(short, sid, ENDPOINT, level, what + why + zones, fix, problem)
         self.dns_attributes_only(short, sid)
         if placed:
             self.egress(short, sid, False, egress_to(
                 self.snap, self.w.security_group_ids, own_group_ids(self.snap),
-                [c for p in placed if (c := cidr_of(self.snap, p))]))
+                peer_cidrs(self.snap, sid, placed, records)))
 
-    def create_interface(self, service: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-        """Where a new endpoint would go (one workload subnet per offered AZ), its commands, the problem."""
+    def create_interface(self, service: str) -> tuple[tuple[str, ...], tuple[str, ...], str, str]:
+        """Where a new endpoint would go (one workload subnet per offered AZ), its commands, the
+        problem, and the DNS records it would get."""
         offer = self.snap.offers.get(service)
         offered = offer.azs if offer else None
         if service in self.snap.offers and offer is None:
             offered = frozenset()
-        placed = one_subnet_per_az(self.snap, self.subnets, offered)
+        placed, ip_type = placement(self.snap, self.subnets, offered, offer)
         if not placed:
-            return (), fix_commands("service-not-offered", {**self.base, "service": service}), "service-not-offered"
+            return (), fix_commands("service-not-offered", {**self.base, "service": service}), \
+                "service-not-offered", ""
         own = self.snap.own_security_group or self.snap.named_security_group  # printed, never acted on
         group = own_group_ref(self.snap)
         commands: tuple[str, ...] = ()
         if own is None:
             commands = fix_commands("endpoint-security-group-missing", {
                 **self.base, "security_group": group,
-                "ip_permissions": ingress_443(cidrs=self.snap.cidrs, why="vpce-remediator")})
+                "ip_permissions": ingress_443(cidrs=self.snap.all_cidrs, why="vpce-remediator")})
+        records = dns_records_for(ip_type)
         return placed, commands + fix_commands("endpoint-missing", {
-            **self.base, "service": service, "subnet_ids": placed, "security_group": group}), "endpoint-missing"
+            **self.base, "service": service, "subnet_ids": placed, "security_group": group,
+            "ip_arg": ip_address_type_arg(ip_type, records)}), "endpoint-missing", records
 
     def centralised(self, short: str, service: str, sid: str, zone: PrivateZone) -> None:
         self.add(short, sid, ENDPOINT, PASS,
@@ -578,7 +711,7 @@ class _Judge:
         """With no endpoint yet, the VPC attributes still decide whether one could work."""
         problems = vpc_dns_problems(self.snap)
         if problems:
-            self.add(short, sid, DNS, self.bypass_level(sid, fatal=not self.snap.dns_support),
+            self.add(short, sid, DNS, self.bypass_level(sid, fatal=not self.snap.dns_support, short=short),
                      "; ".join(t for _, t in problems) + ": an endpoint's private DNS cannot work until it is on",
                      vpc_dns_fix(self.snap), problems[0][0])
 
@@ -598,9 +731,9 @@ class _Judge:
         if not texts:
             self.add(short, sid, DNS, PASS, f"{name} resolves to the endpoint (private DNS of {private.id if private else '?'})")
             return True
-        alt = self.alt[sid]
+        alt = self.alt_for(sid, short)
         # Without the VPC resolver nothing resolves at all, whatever the route out.
-        level = self.bypass_level(sid, fatal=not self.snap.dns_support)
+        level = self.bypass_level(sid, fatal=not self.snap.dns_support, short=short)
         effect = (f"{name} does not resolve at all" if not self.snap.dns_support
                   else f"{name} resolves to public addresses, not to the endpoint")
         why = f"; traffic goes through {alt} instead" if level == WARN else ""
@@ -637,13 +770,13 @@ class _Judge:
         fix = fix_commands("endpoint-policy-blocks-workload", {
             **self.base, "endpoint_id": endpoint.id, "policy": unblocking_policy(endpoint.policy, blocked)})
         what = ", ".join(f"{a} on {r}" for a, r in blocked)
-        self.add(short, sid, POLICY, self.bypass_level(sid, used=used),
+        self.add(short, sid, POLICY, self.bypass_level(sid, used=used, short=short),
                  f"{endpoint.id}'s endpoint policy does not allow {what}: the workload's calls are refused", fix,
                  "endpoint-policy-blocks-workload")
 
     def endpoint_ingress(self, short: str, sid: str, endpoint: EndpointInfo, used: bool) -> None:
-        cidr = cidr_of(self.snap, sid)
-        allowed = ingress_allows(self.snap, endpoint.group_ids, cidr, self.w.security_group_ids)
+        cidrs = task_cidrs(self.snap, sid, endpoint.dns_record_ip_type)
+        allowed = ingress_allows_all(self.snap, endpoint.group_ids, cidrs, self.w.security_group_ids)
         if allowed is None:
             self.add(short, sid, SG_INGRESS, WARN, f"security groups of {endpoint.id} not readable in "
                                                    f"{self.snap.vpc_id}: not checked")
@@ -652,8 +785,8 @@ class _Judge:
             self.add(short, sid, SG_INGRESS, PASS,
                      f"{', '.join(endpoint.group_ids)} on {endpoint.id} allows TCP 443 from the task")
             return
-        permissions, source = ingress_source(self.snap, self.w.security_group_ids, (cidr,))
-        self.add(short, sid, SG_INGRESS, self.bypass_level(sid, used=used),
+        permissions, source = ingress_source(self.snap, self.w.security_group_ids, cidrs)
+        self.add(short, sid, SG_INGRESS, self.bypass_level(sid, used=used, short=short),
                  f"security group(s) {', '.join(endpoint.group_ids)} of {endpoint.id} allow no TCP 443 from the "
                  f"task's subnet or security groups: connections time out; allow it from {source}",
                  fix_commands("endpoint-sg-closed", {**self.base, "security_group": endpoint.group_ids[0],
@@ -732,7 +865,7 @@ class _Judge:
         elif verdict.ok:
             self.add(short, sid, SG_EGRESS, PASS, verdict.detail)
         else:
-            self.add(short, sid, SG_EGRESS, self.bypass_level(sid, used=used), verdict.detail, verdict.fix,
+            self.add(short, sid, SG_EGRESS, self.bypass_level(sid, used=used, short=short), verdict.detail, verdict.fix,
                      "sg-egress-closed")
 
     def nacl(self, short: str, sid: str, used: bool, peers: Sequence[tuple[str, str]]) -> None:
@@ -760,7 +893,8 @@ class _Judge:
                          (self.snap.acl_of(peer_id), True, here, lo, hi,
                           f"replies (TCP {lo}-{hi}) out of {peer_id} to {here}")]
             for acl, egress, cidr, first, last, what in legs:
-                if acl is None or (acl.id, egress, cidr, first) in seen:
+                # An IPv6-only subnet has no IPv4 block to judge, and IPv6 ACL entries are not read.
+                if acl is None or not cidr or (acl.id, egress, cidr, first) in seen:
                     continue
                 seen.add((acl.id, egress, cidr, first))
                 allowed, blocker = acl_allows(acl, egress, cidr, first, last)
@@ -778,7 +912,8 @@ class _Judge:
             self.add(short, sid, NACL, PASS, f"{', '.join(acls)} {'allow' if len(acls) > 1 else 'allows'} "
                                              "TCP 443 and its replies")
             return
-        self.add(short, sid, NACL, self.bypass_level(sid, used=used), "; ".join(problems), fix, "nacl-closed")
+        self.add(short, sid, NACL, self.bypass_level(sid, used=used, short=short), "; ".join(problems), fix,
+                 "nacl-closed")
 
     def free_rule(self, acl: NetworkAcl, egress: bool, blocker: AclEntry | None, cidr: str,
                   ports: tuple[int, int]) -> int:

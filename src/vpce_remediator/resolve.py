@@ -30,7 +30,7 @@ from vpce_remediator.discovery import (
 )
 from vpce_remediator.facts import SubnetInfo
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.snapshot import describe_subnets
+from vpce_remediator.snapshot import describe_subnets, subnet_info
 from vpce_remediator.triggers import Trigger
 
 
@@ -134,8 +134,7 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resol
     new = found.get(t.subnet_id)
     if new is None:
         return Resolved(ignored=f"subnet {t.subnet_id} no longer exists")
-    vpc_subnets = {s["SubnetId"]: SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
-                                             s.get("CidrBlock", ""))
+    vpc_subnets = {s["SubnetId"]: subnet_info(s)
                    for p in paginate(clients.ec2, "describe_subnets",
                                      Filters=[{"Name": "vpc-id", "Values": [new.vpc_id]}])
                    for s in p.get("Subnets", [])}
@@ -153,8 +152,7 @@ def _resolve_drift(t: Trigger, clients: Clients, tds: TaskDefinitions, lock: Vpc
     for vpc_id in sorted(vpcs):
         for p in paginate(clients.ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
             for s in p.get("Subnets", []):
-                subnets[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
-                                                    s.get("CidrBlock", ""))
+                subnets[s["SubnetId"]] = subnet_info(s)
     workloads = workloads_in(clients, set(subnets))
     if not workloads:
         return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service "

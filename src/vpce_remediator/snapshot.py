@@ -62,9 +62,26 @@ def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInf
     for i in range(0, len(ids), FILTER_VALUES):
         for page in paginate(ec2, "describe_subnets", Filters=[{"Name": "subnet-id", "Values": ids[i:i + FILTER_VALUES]}]):
             for s in page.get("Subnets", []):
-                out[s["SubnetId"]] = SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"],
-                                                s.get("CidrBlock", ""))
+                out[s["SubnetId"]] = subnet_info(s)
     return out
+
+
+# Block association states in which a block no longer (or not yet successfully) belongs to its
+# subnet or VPC. Anything else counts as associated: moto 5.2.5 reports a subnet's IPv6 block
+# state as the text of a dict ("{'State': 'associated'}"), so "associated" cannot be required.
+_NOT_ASSOCIATED = frozenset({"disassociating", "disassociated", "failing", "failed"})
+
+
+def _ipv6_blocks(associations: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(a["Ipv6CidrBlock"] for a in associations
+                 if a.get("Ipv6CidrBlock") and str(a.get("Ipv6CidrBlockState", {}).get("State", "")) not in _NOT_ASSOCIATED)
+
+
+def subnet_info(s: Mapping[str, Any]) -> SubnetInfo:
+    """A `DescribeSubnets` subnet as the rules need it: its AZ, its IPv4 block ("" in an IPv6-only
+    subnet) and its IPv6 blocks."""
+    return SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"], s.get("CidrBlock") or "",
+                      _ipv6_blocks(s.get("Ipv6CidrBlockAssociationSet", [])))
 
 
 def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
@@ -74,6 +91,24 @@ def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
         for key, kind in (("NatGatewayId", "nat"), ("TransitGatewayId", "tgw"),
                           ("VpcPeeringConnectionId", "peering"), ("NetworkInterfaceId", "eni"),
                           ("InstanceId", "instance"), ("CoreNetworkArn", "cloudwan")):
+            if r.get(key):
+                return kind, r[key]
+        gateway = r.get("GatewayId", "")
+        if gateway.startswith("igw-"):
+            return "igw", gateway
+        if gateway.startswith("vgw-"):
+            return "vgw", gateway
+    return None, None
+
+
+def _egress6(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """Where ::/0 goes: an egress-only internet gateway ("eigw") or an internet gateway carry IPv6 out."""
+    for r in routes:
+        if r.get("DestinationIpv6CidrBlock") != "::/0" or r.get("State") == "blackhole":
+            continue
+        for key, kind in (("EgressOnlyInternetGatewayId", "eigw"), ("TransitGatewayId", "tgw"),
+                          ("NatGatewayId", "nat"), ("VpcPeeringConnectionId", "peering"),
+                          ("NetworkInterfaceId", "eni"), ("InstanceId", "instance"), ("CoreNetworkArn", "cloudwan")):
             if r.get(key):
                 return kind, r[key]
         gateway = r.get("GatewayId", "")
@@ -132,6 +167,8 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 private_dns=bool(e.get("PrivateDnsEnabled")),
                 route_table_ids=tuple(e.get("RouteTableIds", [])),
                 policy=e.get("PolicyDocument"), owned=False, tagged=_owned(tags_of(e.get("Tags"))),
+                ip_address_type=str(e.get("IpAddressType") or ""),
+                dns_record_ip_type=str((e.get("DnsOptions") or {}).get("DnsRecordIpType") or ""),
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
@@ -148,10 +185,12 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                     prefix_routes[r["GatewayId"]] = r["DestinationPrefixListId"]
             assocs = t.get("Associations", [])
             egress, target = _egress(t.get("Routes", []))
+            egress6, target6 = _egress6(t.get("Routes", []))
             tables.setdefault(owner(t), {})[t["RouteTableId"]] = RouteTableInfo(
                 id=t["RouteTableId"], main=any(a.get("Main") for a in assocs),
                 egress=egress, egress_target=target,
                 subnet_ids=tuple(a["SubnetId"] for a in assocs if a.get("SubnetId")),
+                egress6=egress6, egress6_target=target6,
             )
 
     groups: dict[str, dict[str, SecurityGroupInfo]] = {v: {} for v in ids}
@@ -176,6 +215,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
             prefix_lists={e.service_name: PrefixList(prefix_routes[e.id], ())
                           for e in endpoints[vpc_id] if e.id in prefix_routes},
+            ipv6_cidrs=_ipv6_blocks(vpc.get("Ipv6CidrBlockAssociationSet", [])),
         )
     return out
 
@@ -218,8 +258,10 @@ def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any
         if previous is not None:  # S3 is listed twice, once per endpoint type
             types, azs = previous.types + types, previous.azs | azs
         dns_name = d.get("PrivateDnsName", "") if "Interface" in types else ""
+        ip_types = frozenset(str(t).lower() for t in d.get("SupportedIpAddressTypes", []))
         found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)),
-                                   dns_name or (previous.dns_name if previous else ""))
+                                   dns_name or (previous.dns_name if previous else ""),
+                                   ip_types | (previous.ip_types if previous else frozenset()))
     return found
 
 

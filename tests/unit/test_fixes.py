@@ -18,6 +18,7 @@ from vpce_remediator.fixes import (
     fix_commands,
     fix_for,
     ingress_443,
+    ip_address_type_arg,
     own_sg_lookup,
     placeholders,
     quote,
@@ -43,6 +44,7 @@ PARAMS: dict[str, Value] = {
     "iam_action": "ec2:CreateVpcEndpoint",
     "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
     "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
+    "ip_arg": ip_address_type_arg("dualstack", "dualstack"),
     "acl_id": "acl-0eee5555", "rule": 90, "direction": "ingress", "from_port": 1024, "to_port": 65535,
     "cidr": "10.0.2.0/24",
     "client_token": "vpcer-0123456789abcdef0123456789abcdef01234567",
@@ -66,7 +68,7 @@ def test_every_kind_renders_complete_commands_with_the_real_ids(kind: str) -> No
 def test_every_placeholder_has_an_aws_format() -> None:
     used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
     # Built by the planner as Json / Shell, never from a string someone else wrote.
-    structured = {"ip_permissions", "replication", "credential_arg", "policy_arg"}
+    structured = {"ip_permissions", "replication", "credential_arg", "policy_arg", "ip_arg"}
     numbers = {"rule", "from_port", "to_port"}  # ints the rules compute: quoted as digits
 
     assert sorted(used - set(FORMATS) - structured - numbers) == []
@@ -168,3 +170,12 @@ def test_doctor_has_no_templates_of_its_own() -> None:
 
     assert not [name for name in vars(reach) if "FIXES" in name.upper() or "TEMPLATE" in name.upper()]
     assert {"sg-egress-closed", "nacl-closed"} <= set(PROBLEMS)
+
+
+def test_an_empty_cidr_is_no_range_and_no_command_carries_it() -> None:
+    """Issue 13: an IPv6-only subnet has no IPv4 block; `CidrIp=""` was printed for it."""
+    base = {"region": "eu-west-1", "security_group": "sg-0ddd4444"}
+    assert ingress_443(cidrs=("", "2600:1f18::/56")).value == [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "2600:1f18::/56"}]}]
+    assert fix_commands("endpoint-sg-closed", {**base, "ip_permissions": ingress_443(cidrs=("",))}) == ()
+    assert fix_commands("endpoint-sg-closed", {**base, "ip_permissions": Json([{"IpRanges": [{"CidrIp": ""}]}])}) == ()
