@@ -194,7 +194,7 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
     if len(vpc_ids) != 1:
         raise BadInput(f"the subnets are in {len(vpc_ids)} VPCs ({', '.join(vpc_ids)}); a task's are in one")
     vpc = ec2.describe_vpcs(VpcIds=vpc_ids)["Vpcs"][0]
-    snap = read_vpc(ec2, vpc, region, vpc.get("OwnerId") or workload.account, subnets)
+    snap = read_vpc(ec2, vpc, region, workload.account or vpc.get("OwnerId", ""), subnets)
     requirements = required_endpoints(workload)
     prefix = service_prefix(region)
     offers = read_services(ec2, [prefix + n.service for n in requirements.needs if n.type == INTERFACE])

@@ -182,6 +182,10 @@ class VpcSnapshot:
     # None: not read (yet), or not readable.
     zones: tuple[PrivateZone, ...] | None = None
     zones_readable: bool = True  # False: the read was refused, so a centralised endpoint is not seen
+    # The VPC's owner (OwnerId; "" when not said). `account` is the account judging it: when they
+    # differ the VPC is shared with `account`, which sees none of the owner's endpoints and may
+    # create none (a participant).
+    owner: str = ""
     acls: tuple[NetworkAcl, ...] | None = None  # None: not read (only doctor reads them)
     prefix_lists: Mapping[str, PrefixList | None] = field(default_factory=dict)  # gateway service -> its list
     ipv6_cidrs: tuple[str, ...] = ()  # its associated IPv6 blocks
@@ -200,6 +204,11 @@ class VpcSnapshot:
             if table.main:
                 main = table
         return main
+
+    @property
+    def shared(self) -> bool:
+        """This account is a participant of a VPC another account owns."""
+        return bool(self.owner and self.account and self.owner != self.account)
 
     def acl_of(self, subnet_id: str) -> NetworkAcl | None:
         return next((a for a in self.acls or () if subnet_id in a.subnet_ids), None)

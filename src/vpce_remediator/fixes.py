@@ -165,6 +165,9 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "shared-vpc-participant": (
         "aws ec2 describe-vpcs --region {region} --vpc-ids {vpc_id} --query 'Vpcs[0].OwnerId' --output text",
+        # read-only, run as the owner: what the VPC holds (nothing here writes to someone else's VPC)
+        "aws ec2 describe-vpc-endpoints --region {region} --filters Name=vpc-id,Values={vpc_id} "
+        "--query 'VpcEndpoints[].[ServiceName,VpcEndpointType,State,PrivateDnsEnabled]' --output table",
     ),
     "private-dns-conflict": (
         "aws route53 list-hosted-zones-by-vpc --region {region} --vpc-id {vpc_id} --vpc-region {region}",

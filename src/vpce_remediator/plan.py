@@ -27,6 +27,8 @@ from vpce_remediator.policies import (
 from vpce_remediator.reach import (
     ENDPOINT_PENDING,
     PROBLEM_HOP,
+    SG_EGRESS,
+    SOURCE,
     alternative_path,
     az_of,
     base_params,
@@ -47,6 +49,7 @@ from vpce_remediator.reach import (
     placement,
     pulls_from_ecr,
     rank,
+    shared_vpc_fix,
     task_cidrs,
     unblocking_policy,
     vpc_dns_problems,
@@ -392,7 +395,8 @@ class _Builder:
                 self.uses_own_sg = True
                 self.actions.append(create)
         self.blame(short, need.members, "endpoint-missing")
-        self.check_egress(short, need, own_group_ids(self.snap), subnets, records=records)
+        if not self.snap.shared:  # the owner's endpoint: where it would go is not this account's to say
+            self.check_egress(short, need, own_group_ids(self.snap), subnets, records=records)
         self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
 
     def ingress_closed(self, endpoint: EndpointInfo, member: tuple[int, str]) -> bool:
@@ -482,7 +486,7 @@ class _Builder:
                 fix_commands("gateway-endpoint-missing", params), route_table_ids=tuple(tables),
                 policy=policy))
             self.blame(short, need.members, "gateway-endpoint-missing")
-            if short == "s3":
+            if short == "s3" and not self.snap.shared:
                 self.check_egress(short, need, (), (), gateway=service)
             self.states.append(ServiceState(service, GATEWAY, reasons, "missing"))
             return
@@ -709,7 +713,30 @@ class _Builder:
             f"reaches AWS services without endpoints (set EnforceOnNatRoutedSubnets to enforce). "
             + prices.cost_comparison(interface_services * len(azs), len(azs)))
 
+    def for_the_owner(self) -> None:
+        """A participant of a shared VPC sees none of the owner's endpoints and may create none: every
+        change to the VPC, its endpoints or their groups becomes one finding with read-only commands
+        for the owner; what the participant holds (its workloads' groups and images) stays its own."""
+        participant = (SOURCE, SG_EGRESS)
+        owner_side = [f for f in self.findings if PROBLEM_HOP.get(f.problem) not in participant]
+        if not self.actions and not owner_side:
+            return
+        services = sorted({st.service.removeprefix(self.prefix) for st in self.states
+                           if st.status in ("missing", "incomplete", "unavailable")})
+        self.findings = [Finding(
+            "AWS::EC2::VPC", self.snap.vpc_id, "shared-vpc-participant",
+            f"VPC {self.snap.vpc_id} is shared with account {self.snap.account} by its owner, account "
+            f"{self.snap.owner}: its endpoints are the owner's, and a participant neither sees nor creates "
+            f"them. The workloads here need {', '.join(services) or 'the endpoints listed'}: the owner checks "
+            f"them with the commands below (run as account {self.snap.owner}), or deploys the remediator there",
+            shared_vpc_fix(self.snap))] + [f for f in self.findings if f not in owner_side]
+        self.actions = []
+        self.states = [replace(st, status="not-visible") if st.status in ("missing", "incomplete") else st
+                       for st in self.states]
+
     def build(self) -> Plan:
+        if self.snap.shared:
+            self.for_the_owner()
         verdicts = tuple(sorted(self.verdicts, key=lambda v: (v.workload, v.subnet, v.service, v.hop, v.problem)))
         # "present" means reachable: an endpoint the workload cannot reach (its own group's egress,
         # say, found after the endpoint was judged) is incomplete.

@@ -472,6 +472,17 @@ def gateway_for(snap: VpcSnapshot, live: Sequence[EndpointInfo], subnet_id: str)
     return min(on_table or live, key=rank), bool(on_table)
 
 
+def shared_vpc_detail(snap: VpcSnapshot, service: str) -> str:
+    """What a participant of a shared VPC is told about an endpoint it cannot see."""
+    return (f"no {service} endpoint visible: VPC {snap.vpc_id} is shared with account {snap.account} by its "
+            f"owner, account {snap.owner}, whose endpoints a participant neither sees nor creates")
+
+
+def shared_vpc_fix(snap: VpcSnapshot) -> tuple[str, ...]:
+    """Read-only commands for the VPC's owner: who owns it, and what endpoints it holds."""
+    return fix_commands("shared-vpc-participant", base_params(snap))
+
+
 def endpoint_is_pending(e: EndpointInfo | None) -> bool:
     return e is not None and e.pending
 
@@ -664,6 +675,11 @@ class _Judge:
         zones = "" if self.snap.zones_readable else " (private hosted zones not readable, so a centralised " \
                                                     "endpoint would not be seen)"
         level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
+        if self.snap.shared:
+            self.add(short, sid, ENDPOINT, level, shared_vpc_detail(self.snap, service) + why,
+                     shared_vpc_fix(self.snap), "shared-vpc-participant")
+            self.dns_attributes_only(short, sid)
+            return
         placed, fix, problem, records = self.create_interface(service)
         self.add(short, sid, ENDPOINT, level, what + why + zones, fix, problem)
         self.dns_attributes_only(short, sid)
@@ -816,6 +832,10 @@ class _Judge:
                 else:
                     what = f"no {service} gateway endpoint in {self.snap.vpc_id}"
                 level, why = (WARN, f"; traffic goes through {alt} instead") if alt else (FAIL, "")
+                if self.snap.shared:
+                    self.add(short, sid, ENDPOINT, level, shared_vpc_detail(self.snap, service) + why,
+                             shared_vpc_fix(self.snap), "shared-vpc-participant")
+                    continue
                 self.add(short, sid, ENDPOINT, level, what + why, fix_commands("gateway-endpoint-missing", {
                     **self.base, "service": service, "route_table_ids": tuple(tables)}), "gateway-endpoint-missing")
                 if short == "s3":

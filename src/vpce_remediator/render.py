@@ -9,7 +9,8 @@ from vpce_remediator.fixplan import ordered_fix
 from vpce_remediator.plan import Finding
 
 _MARK = {"present": "ok", "created": "CREATED", "updated": "UPDATED", "missing": "MISSING", "incomplete": "FIX",
-         "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE", "pending": "PENDING"}
+         "not-enforced": "n/a (NAT)", "unavailable": "UNAVAILABLE", "pending": "PENDING",
+         "not-visible": "OWNER'S"}
 
 
 def summary(outcome: Outcome, brief: bool = False) -> str:

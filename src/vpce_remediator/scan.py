@@ -239,7 +239,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     if not workloads:
         return VpcScan(vpc_id, name, effective_mode(settings, vpc_id, tags),
                        ignored="hosts no ECS service and no running standalone task")
-    account = vpc.get("OwnerId") or workloads[0][0].account
+    # The account judging is the workloads' (a participant of a shared VPC is not its owner).
+    account = workloads[0][0].account or vpc.get("OwnerId", "")
     mode, settings, ignored = vpc_mode(clients, settings, vpc_id, tags, account)
     if ignored is not None:
         return VpcScan(vpc_id, name, mode, tuple(WorkloadScan(w, cluster, vpc_id, reason=ignored)

@@ -208,7 +208,8 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
         cidrs = tuple(a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
                       if a.get("CidrBlockState", {}).get("State", "associated") == "associated")
         out[vpc_id] = VpcSnapshot(
-            vpc_id=vpc_id, region=region, account=account, cidrs=cidrs or (vpc["CidrBlock"],),
+            vpc_id=vpc_id, region=region, account=account, owner=str(vpc.get("OwnerId", "")),
+            cidrs=cidrs or (vpc["CidrBlock"],),
             tags=tags_of(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
             # One VPC keeps every subnet it was given (the event path's); several keep their own.
             subnets=subnets if len(vpcs) == 1 else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id},

@@ -162,6 +162,7 @@ def test_a_pending_endpoint_is_pending_for_both() -> None:
     "healthy", "no endpoints", "dns hostnames off", "dns support off", "private dns off", "one az",
     "closed endpoint group", "unreadable endpoint group", "s3 on another table", "rejected endpoint",
     "vpc-only egress", "unreadable egress", "nat route", "public registry", "one az offered",
+    "shared vpc participant", "shared vpc, closed egress",
 ])
 def test_hand_built_cases_agree(case: str) -> None:
     eps = HEALTHY
@@ -194,6 +195,10 @@ def test_hand_built_cases_agree(case: str) -> None:
         eps = ()
     elif case == "public registry":
         w = workload("public.ecr.aws/nginx/nginx:1.27")
+    elif case == "shared vpc participant":
+        eps, kw["owner"] = (), "210987654321"  # a participant sees none of the owner's endpoints
+    elif case == "shared vpc, closed egress":
+        eps, kw["owner"], kw["egress"] = (), "210987654321", ()
     elif case == "one az offered":
         eps = ()
         kw["offered"] = frozenset({REGION + "a"})

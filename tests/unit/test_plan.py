@@ -334,3 +334,14 @@ def test_the_cap_comes_from_the_stack_parameter_and_the_cli_flag() -> None:
         assert _parser().parse_args(command).max_endpoints_per_vpc == 20
     with pytest.raises(ValueError):
         Settings(max_endpoints_per_vpc=-1)
+
+
+def test_a_participant_of_a_shared_vpc_plans_no_change_and_one_finding_for_the_owner() -> None:
+    """The VPC's owner is another account: none of its endpoints is visible, none may be created."""
+    plan = plan_remediation([web()], snapshot(owner="210987654321"))
+
+    assert plan.actions == ()
+    (finding,) = plan.findings
+    assert finding.problem == "shared-vpc-participant" and "account 210987654321" in finding.summary
+    assert all(c.startswith(("aws ec2 describe-vpcs ", "aws ec2 describe-vpc-endpoints ")) for c in finding.fix)
+    assert {s.status for s in plan.services} == {"not-visible"}
