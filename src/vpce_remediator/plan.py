@@ -42,10 +42,15 @@ from vpce_remediator.reach import (
     own_group_ref,
     pulls_from_ecr,
     rank,
+    registry_accounts,
+    s3_interface_detail,
+    s3_interface_path,
+    service_hosts,
     unblocking_policy,
     vpc_dns_problems,
     workload_problem_fix,
-    zone_for,
+    zone_cover,
+    zone_record_fix,
 )
 
 CREATE_SECURITY_GROUP = "create-security-group"
@@ -105,6 +110,7 @@ class ServiceState:
     reasons: tuple[str, ...]
     status: str  # present, missing, incomplete, pending, not-enforced, unavailable
     endpoint_id: str = ""
+    served_by: str = ""  # what serves it when no endpoint here does: a hub's zone, an S3 interface endpoint
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,9 @@ class Plan:
     # from a centralised endpoint) have not been read: read them and plan again.
     needs_zones: bool = False
     verdicts: tuple[Verdict, ...] = ()
+    # The names (DNS) of the services that would be created: the zones covering them are the ones
+    # whose records are read.
+    zone_hosts: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -204,6 +213,7 @@ class _Builder:
         self.states: list[ServiceState] = []
         self.needs_offers: set[str] = set()
         self.needs_zones = False
+        self.zone_hosts: set[str] = set()
         self.verdicts: set[Verdict] = set()
         # workload security group -> (services it cannot reach, the commands that open it)
         self.closed_egress: dict[str, tuple[list[str], list[str]]] = {}
@@ -263,13 +273,8 @@ class _Builder:
         azs = {self.az(s) for s in need.subnets}
         offer: Offer = self.snap.offers.get(service, _NOT_READ)
         if not live:
-            zone = zone_for(self.snap, service)
-            if zone is not None:
-                self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through private hosted "
-                                  f"zone {zone.name} ({zone.id}) by a centralised endpoint")
-                self.states.append(ServiceState(service, INTERFACE, reasons, "present"))
-                return
-            self.plan_new_interface(service, reasons, need, azs, offer)
+            if not self.plan_centralised(service, reasons, need):
+                self.plan_new_interface(service, reasons, need, azs, offer)
             return
         if not serving:
             # On its way: it carries traffic once available; nothing is created beside it.
@@ -327,6 +332,7 @@ class _Builder:
         short = service.removeprefix(self.prefix)
         if self.snap.zones is None:
             self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
+            self.zone_hosts.update(service_hosts(self.snap, service, self.accounts(need)))
         if isinstance(offer, _NotRead):
             self.needs_offers.add(service)
             self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
@@ -370,6 +376,40 @@ class _Builder:
         self.blame(short, need.members, "endpoint-missing")
         self.check_egress(short, need, own_group_ids(self.snap), [c for p in subnets if (c := cidr_of(self.snap, p))])
         self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
+
+    def accounts(self, need: _Need) -> tuple[str, ...]:
+        """The registry accounts the need's workloads pull their ECR images from."""
+        return registry_accounts((self.workloads[i] for i in sorted({i for i, _ in need.members})), self.snap.region)
+
+    def plan_centralised(self, service: str, reasons: tuple[str, ...], need: _Need) -> bool:
+        """A service no endpoint here serves, whose names a private hosted zone of the VPC takes
+        (directly or through a Route 53 Profile): nothing is created (an endpoint with private DNS
+        would conflict with the zone); a name the zone holds no record for is a finding. False:
+        no zone takes it."""
+        cover = zone_cover(self.snap, service, self.accounts(need))
+        if cover is None:
+            return False
+        zone = cover.zone
+        served_by = f"private hosted zone {zone.name or '?'} ({zone.id}) through {zone.source}"
+        if not cover.missing:
+            unread = " (its records not readable: not checked)" if cover.unread else ""
+            self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through {served_by} by a "
+                              f"centralised endpoint{unread}")
+            self.states.append(ServiceState(service, INTERFACE, reasons, "present", served_by=served_by))
+            return True
+        short = service.removeprefix(self.prefix)
+        wildcard = any(h.split(".", 1)[-1].startswith("dkr.ecr.") for h in cover.missing)
+        self.findings.append(Finding(
+            "AWS::Route53::HostedZone", zone.id, "central-zone-record-missing",
+            f"{service}: {served_by} takes its names in {self.snap.vpc_id} but holds no record for "
+            f"{', '.join(cover.missing)}, so they resolve nowhere"
+            + (" (ECR's registry hosts need the wildcard record, or each registry's own name)" if wildcard else "")
+            + "; add an alias record to the hub's endpoint (nothing is created here: an endpoint with private "
+              "DNS would conflict with the zone)",
+            zone_record_fix(self.snap, cover, service), service))
+        self.blame(short, need.members, "central-zone-record-missing")
+        self.states.append(ServiceState(service, INTERFACE, reasons, "incomplete", served_by=served_by))
+        return True
 
     def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
         closed = sorted({s for i, s in need.members if ingress_allows(
@@ -431,6 +471,10 @@ class _Builder:
         if not need.subnets:
             self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
             return
+        path = s3_interface_path(self.snap, service) if short == "s3" else None
+        if path is not None:
+            self.plan_s3_interface(service, reasons, need, path)
+            return
         tables = gateway_tables(self.snap, need.subnets)
         live = live_endpoints(self.snap, service, GATEWAY)
         if not live:
@@ -475,6 +519,38 @@ class _Builder:
             self.check_policy(service, endpoint, self.snap.offers.get(service), need)
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, GATEWAY, reasons, status, endpoint.id))
+
+    def plan_s3_interface(self, service: str, reasons: tuple[str, ...], need: _Need, endpoint: EndpointInfo) -> None:
+        """S3 through an interface endpoint with private DNS for all resolvers (reach.s3_interface_path):
+        its subnets, groups and policy are checked as an interface endpoint's, and no gateway is
+        demanded (the guide followed is named in the note)."""
+        short = service.removeprefix(self.prefix)
+        before = len(self.actions) + len(self.findings)
+        self.notes.append(f"{service}: " + s3_interface_detail(endpoint))
+        for kind, _ in vpc_dns_problems(self.snap):
+            self.blame(short, need.members, kind)  # its private DNS needs them: the VPC finding says so
+        covered = {self.az(s) for s in endpoint.subnet_ids}
+        offer = self.snap.offers.get(service)
+        uncovered = {self.az(s) for s in need.subnets} - covered
+        unoffered = uncovered - offer.azs if offer is not None else set()
+        wanting = {m for m in need.members if self.az(m[1]) not in covered and self.az(m[1]) not in unoffered}
+        if offer is not None:
+            self.note_unoffered(service, unoffered)
+        subnets = one_subnet_per_az(self.snap, {m[1] for m in wanting})
+        if subnets:
+            summary = (f"{service} interface endpoint {endpoint.id} (the VPC's S3 path) has no subnet in "
+                       f"{', '.join(sorted(self.az(s) for s in subnets))}, where the workload runs")
+            self.change_endpoint(endpoint, ADD_SUBNETS, "endpoint-missing-az", service, summary,
+                                 {**self.base, "endpoint_id": endpoint.id, "subnet_ids": subnets}, subnet_ids=subnets)
+            self.blame(short, wanting, "endpoint-missing-az")
+        self.check_foreign_security_groups(service, endpoint, need)
+        self.blame_closed_ingress(short, endpoint, need)
+        self.check_layer_bucket(service, [endpoint], need)
+        self.check_egress(short, need, endpoint.group_ids,
+                          [c for p in sorted(endpoint.subnet_ids) if (c := cidr_of(self.snap, p))])
+        status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
+        self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id,
+                                        served_by=f"interface endpoint {endpoint.id} (private DNS for all resolvers)"))
 
     def check_layer_bucket(self, service: str, live: list[EndpointInfo], need: _Need) -> None:
         """Image layers come from S3: only a workload that pulls from this region's ECR needs them."""
@@ -684,7 +760,8 @@ class _Builder:
                   if st.status == "present" and st.service.removeprefix(self.prefix) in wanting else st
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
-                    tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts)
+                    tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts,
+                    frozenset(self.zone_hosts))
 
 
 # ---------------------------------------------------------------- helpers
