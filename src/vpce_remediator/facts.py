@@ -161,7 +161,7 @@ class PrivateZone:
     @property
     def source(self) -> str:
         """How the zone reaches the VPC, for a reader."""
-        return f"Route 53 Profile {self.profile}" if self.profile else "a direct association"
+        return f"through Route 53 Profile {self.profile}" if self.profile else "associated directly"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from vpce_remediator.reach import (
     ingress_allows,
     ingress_source,
     live_endpoints,
+    missing_records_text,
     one_subnet_per_az,
     own_group_ids,
     own_group_ref,
@@ -390,7 +391,7 @@ class _Builder:
         if cover is None:
             return False
         zone = cover.zone
-        served_by = f"private hosted zone {zone.name or '?'} ({zone.id}) through {zone.source}"
+        served_by = f"private hosted zone {zone.name or '?'} ({zone.id}, {zone.source})"
         if not cover.missing:
             unread = " (its records not readable: not checked)" if cover.unread else ""
             self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through {served_by} by a "
@@ -398,14 +399,12 @@ class _Builder:
             self.states.append(ServiceState(service, INTERFACE, reasons, "present", served_by=served_by))
             return True
         short = service.removeprefix(self.prefix)
-        wildcard = any(h.split(".", 1)[-1].startswith("dkr.ecr.") for h in cover.missing)
         self.findings.append(Finding(
             "AWS::Route53::HostedZone", zone.id, "central-zone-record-missing",
-            f"{service}: {served_by} takes its names in {self.snap.vpc_id} but holds no record for "
-            f"{', '.join(cover.missing)}, so they resolve nowhere"
-            + (" (ECR's registry hosts need the wildcard record, or each registry's own name)" if wildcard else "")
-            + "; add an alias record to the hub's endpoint (nothing is created here: an endpoint with private "
-              "DNS would conflict with the zone)",
+            f"{service}: {served_by} takes its names in {self.snap.vpc_id}, but "
+            f"{missing_records_text(self.snap, service, cover)}, so they resolve nowhere; add an alias record "
+            "to the hub's endpoint (nothing is created here: an endpoint with private DNS would conflict with "
+            "the zone)",
             zone_record_fix(self.snap, cover, service), service))
         self.blame(short, need.members, "central-zone-record-missing")
         self.states.append(ServiceState(service, INTERFACE, reasons, "incomplete", served_by=served_by))

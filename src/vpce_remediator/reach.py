@@ -331,7 +331,7 @@ class ZoneCover:
 
     def detail(self) -> str:
         z = self.zone
-        return f"private hosted zone {z.name} ({z.id}, through {z.source})"
+        return f"private hosted zone {z.name} ({z.id}, {z.source})"
 
 
 def zone_cover(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) -> ZoneCover | None:
@@ -348,6 +348,16 @@ def zone_cover(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) ->
         return None
     missing = tuple(h for h, z in chosen if z is None or z.answers(h) is False)
     return ZoneCover(zones[0], missing, any(z.answers(h) is None for h, z in chosen if z is not None))
+
+
+def missing_records_text(snap: VpcSnapshot, service: str, cover: ZoneCover) -> str:
+    """Which records the zone lacks, in the words both doors use."""
+    zone = cover.zone
+    wildcard = dns_name(snap, service).lower()
+    if wildcard.startswith("*."):
+        return (f"zone {zone.name or zone.id} holds neither the wildcard record {wildcard} nor "
+                f"{', '.join(cover.missing)} (ECR's registry hosts are account-specific)")
+    return f"zone {zone.name or zone.id} holds no record for {', '.join(cover.missing)}"
 
 
 def zone_record_fix(snap: VpcSnapshot, cover: ZoneCover, service: str) -> tuple[str, ...]:
@@ -656,10 +666,8 @@ class _Judge:
         fix = list(vpc_dns_fix(self.snap))
         kind = problems[0][0] if problems else ""
         if cover.missing:
-            texts.append(f"zone {zone.name or zone.id} holds no record for {', '.join(cover.missing)}: "
-                         + ("ECR's registry hosts need the wildcard record (or each registry's own name); "
-                            if any(h.split(".", 1)[-1].startswith("dkr.ecr.") for h in cover.missing) else "")
-                         + "the name does not resolve at all in the VPC, whatever its route out")
+            texts.append(missing_records_text(self.snap, service, cover)
+                         + ": the name does not resolve at all in the VPC, whatever its route out")
             fix += zone_record_fix(self.snap, cover, service)
             kind = kind or "central-zone-record-missing"
         if texts:

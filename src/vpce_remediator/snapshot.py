@@ -247,8 +247,9 @@ def read_zones(route53: Any, vpc_id: str, region: str) -> tuple[PrivateZone, ...
 
 # What refusing a read looks like: Route 53 says AccessDenied, Route 53 Profiles AccessDeniedException.
 _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
-# What an endpoint that does not implement an API answers (moto: 404 "Not yet implemented").
-_UNANSWERED = ("404", "NotImplemented", "UnknownOperationException")
+# What an endpoint that does not implement an API answers (moto: 404 "Not yet implemented" in process,
+# a bare 500 from moto_server).
+_UNANSWERED = ("404", "500", "NotImplemented", "UnknownOperationException")
 # The ARN of a hosted zone (`arn:PARTITION:route53:::hostedzone/ID`), as a Profile names its resources.
 _ZONE_ARN = ":route53:::hostedzone/"
 # The record types a client's lookup of a service's name is answered from (aliases are A/AAAA).
