@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53profiles import Route53ProfilesClient
     from mypy_boto3_securityhub import SecurityHubClient
 
 # Every read the engine can make, as IAM actions. The template grants exactly these plus the write
@@ -33,8 +34,10 @@ READ_ACTIONS: tuple[str, ...] = (
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcEndpointServices",
-    # the private hosted zones a centralised endpoint is reached by: read only before a create
-    "route53:ListHostedZonesByVPC",
+    # the private hosted zones a centralised endpoint is reached by, directly or through the VPC's
+    # Route 53 Profile, and the records of those covering a service: read only before a create
+    "route53:ListHostedZonesByVPC", "route53:ListHostedZones", "route53:ListResourceRecordSets",
+    "route53profiles:ListProfileAssociations", "route53profiles:ListProfileResourceAssociations",
 )
 
 
@@ -86,6 +89,10 @@ class Clients:
     @cached_property
     def route53(self) -> Route53Client:
         return cast("Route53Client", self.client("route53"))
+
+    @cached_property
+    def route53profiles(self) -> Route53ProfilesClient:
+        return cast("Route53ProfilesClient", self.client("route53profiles"))
 
     @cached_property
     def config(self) -> ConfigServiceClient:

@@ -128,6 +128,12 @@ def seed(boto3: Any) -> Estate:
           "detail.responseElements.tasks.0.taskDefinitionArn": report}),
         ("A RunTask that failed (AccessDenied)", "ecs-RunTask-failed", {}),
     ]
+    hub, spoke = hub_and_spoke(boto3, ec2)
+    shop = register("shop", [container("shop", f"{ECR}/shop:5")], "FARGATE")
+    events.append(("Fargate service shop in VPC spoke, served by the hub's endpoints through private hosted zones",
+                   "ecs-CreateService", {**net_overrides(spoke), f"{svc}.serviceName": "shop",
+                                         f"{resp}.serviceArn": create_service(ecs, "prod", "shop", shop, spoke,
+                                                                              "FARGATE")}))
     new_subnet = ec2.create_subnet(VpcId=prod["vpc"], CidrBlock="10.10.4.0/24",
                                    AvailabilityZone=REGION + "d")["Subnet"]["SubnetId"]
     ec2.associate_route_table(RouteTableId=prod["rtb"], SubnetId=new_subnet)
@@ -135,7 +141,42 @@ def seed(boto3: Any) -> Estate:
         "detail.responseElements.subnet.subnetId": new_subnet,
         "detail.responseElements.subnet.vpcId": prod["vpc"],
         "detail.requestParameters.vpcId": prod["vpc"]}))
-    return Estate({"prod": prod, "legacy": legacy, "shared": shared}, events)
+    return Estate({"prod": prod, "legacy": legacy, "shared": shared, "hub": hub, "spoke": spoke}, events)
+
+
+def hub_and_spoke(boto3: Any, ec2: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """AWS's centralised-endpoints layout: the hub VPC holds the interface endpoints with private
+    DNS off; private hosted zones for the services' names, with alias records to the hub's
+    endpoints, are associated with the hub and the spoke. The spoke keeps its own S3 gateway
+    endpoint (gateway endpoints stay per VPC)."""
+    hub = private_vpc(ec2, "hub", "10.40.0.0/16", "ab")
+    spoke = private_vpc(ec2, "spoke", "10.50.0.0/16", "ab")
+    hub_sg = ec2.create_security_group(GroupName="hub-endpoints", Description="HTTPS from the spokes",
+                                       VpcId=hub["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=hub_sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.50.0.0/16"}]}])
+    prefix = f"com.amazonaws.{REGION}."
+    names: dict[str, str] = {}
+    for short in ("ecr.api", "ecr.dkr", "logs"):
+        e = ec2.create_vpc_endpoint(VpcId=hub["vpc"], VpcEndpointType="Interface", ServiceName=prefix + short,
+                                    SubnetIds=hub["subnets"], SecurityGroupIds=[hub_sg],
+                                    PrivateDnsEnabled=False)["VpcEndpoint"]
+        names[short] = (e.get("DnsEntries") or [{}])[0].get("DnsName") or f"{e['VpcEndpointId']}.{short}.vpce.amazonaws.com"
+    ec2.create_vpc_endpoint(VpcId=spoke["vpc"], VpcEndpointType="Gateway", ServiceName=prefix + "s3",
+                            RouteTableIds=[spoke["rtb"]])
+    route53 = boto3.client("route53", region_name=REGION)
+    for zone, records in ((f"ecr.{REGION}.amazonaws.com", {f"api.ecr.{REGION}.amazonaws.com": names["ecr.api"],
+                                                           f"*.dkr.ecr.{REGION}.amazonaws.com": names["ecr.dkr"]}),
+                          (f"logs.{REGION}.amazonaws.com", {f"logs.{REGION}.amazonaws.com": names["logs"]})):
+        zone_id = route53.create_hosted_zone(Name=zone, CallerReference=f"hub-{zone}",
+                                             HostedZoneConfig={"PrivateZone": True},
+                                             VPC={"VPCRegion": REGION, "VPCId": hub["vpc"]})["HostedZone"]["Id"]
+        route53.associate_vpc_with_hosted_zone(HostedZoneId=zone_id, VPC={"VPCRegion": REGION, "VPCId": spoke["vpc"]})
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+            {"Action": "CREATE", "ResourceRecordSet": {"Name": name, "Type": "A", "AliasTarget": {
+                "HostedZoneId": "Z7HUB0000000000", "DNSName": target, "EvaluateTargetHealth": False}}}
+            for name, target in records.items()]})
+    return hub, spoke
 
 
 def run_demo(as_json: bool = False) -> int:

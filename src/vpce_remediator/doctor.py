@@ -36,8 +36,24 @@ from vpce_remediator.facts import (
     service_prefix,
 )
 from vpce_remediator.fixplan import ordered_fix
-from vpce_remediator.reach import ANY_SERVICE, FAIL, PASS, WARN, Check, judge
-from vpce_remediator.snapshot import describe_endpoint_services, describe_subnets, offers_from, read_vpc, read_zones
+from vpce_remediator.reach import (
+    ANY_SERVICE,
+    FAIL,
+    PASS,
+    WARN,
+    Check,
+    endpoints_of,
+    judge,
+    registry_accounts,
+    service_hosts,
+)
+from vpce_remediator.snapshot import (
+    describe_endpoint_services,
+    describe_subnets,
+    offers_from,
+    read_central_zones,
+    read_vpc,
+)
 
 # What doctor reads beyond the engine's `aws.READ_ACTIONS` (doctor runs from a terminal, so these
 # are the caller's to hold, not the Lambda role's).
@@ -204,7 +220,14 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
         prefix_lists[prefix + "s3"] = _unless_denied(lambda: read_prefix_list(ec2, prefix + "s3"))
     snap = replace(snap.with_offers(offers), acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
                    prefix_lists=prefix_lists)
-    return snap.with_zones(_unless_denied(lambda: read_zones(clients.route53, snap.vpc_id, region)))
+    # Records are read for the zones that take the names of the interface services with no
+    # serving endpoint here: those a centralised endpoint would serve.
+    accounts = registry_accounts([workload], region)
+    hosts = frozenset(h for n in requirements.needs if n.type == INTERFACE
+                      and not any(e.serving for e in endpoints_of(snap, prefix + n.service) if e.type == INTERFACE)
+                      for h in service_hosts(snap, prefix + n.service, accounts))
+    zones, readable = read_central_zones(clients.route53, clients.route53profiles, snap.vpc_id, region, hosts)
+    return snap.with_zones(zones, readable)
 
 
 def read_services(ec2: Any, service_names: Sequence[str]) -> dict[str, ServiceOffer | None]:

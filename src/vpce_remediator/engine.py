@@ -43,7 +43,7 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import read_offers, read_vpc, read_zones, tags_of
+from vpce_remediator.snapshot import read_central_zones, read_offers, read_vpc, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 from vpce_remediator.trust import Trust, trust_for
 
@@ -191,6 +191,7 @@ class RequiredEndpoint:
     reasons: tuple[str, ...]
     status: str  # the plan's (present, missing, ...), or created / updated by this run
     endpoint_id: str | None
+    served_by: str = ""  # a hub's zone or an S3 interface endpoint, when that is what serves it
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class Outcome:
         return [RequiredEndpoint(vpc, s.service, s.type, tuple(s.reasons),
                                  "created" if s.service in created else
                                  "updated" if s.service in updated and s.status == "incomplete" else s.status,
-                                 created.get(s.service, s.endpoint_id) or None)
+                                 created.get(s.service, s.endpoint_id) or None, s.served_by)
                 for vpc, s in self.services]
 
     @property
@@ -262,7 +263,8 @@ class Outcome:
                              "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)}
                             for w in self.workloads]
         out["required"] = [{"service": r.service, "type": r.type, "reasons": list(r.reasons), "status": r.status,
-                            "endpoint_id": r.endpoint_id, "vpc_id": r.vpc_id} for r in self.required]
+                            "endpoint_id": r.endpoint_id, "vpc_id": r.vpc_id,
+                            **({"served_by": r.served_by} if r.served_by else {})} for r in self.required]
         out["actions"] = [{"action": r.action.kind, "service": r.action.service or None,
                            "resource_id": r.resource_id or None, "status": r.status,
                            **({"subnet_ids": list(r.action.subnet_ids)} if r.action.subnet_ids else {}),
@@ -371,7 +373,8 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
     while we read it or waited, so what we create is what is still missing."""
     ec2 = clients.ec2
     trust = trust if trust is not None else trust_for(lock)
-    snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53)
+    snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53,
+                              lambda: clients.route53profiles)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
     # (the Lambda, the CLI, a scan of many VPCs) paces them.
     pacer = process_pacer() if clients.pace else None
@@ -380,7 +383,8 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
         lock.acquire(vpc_id)
         try:
             fresh = trust.apply(ec2, read_again()).with_reads(snap)
-            snap, plan = plan_vpc(ec2, needs, fresh, settings, lambda: clients.route53)
+            snap, plan = plan_vpc(ec2, needs, fresh, settings, lambda: clients.route53,
+                                  lambda: clients.route53profiles)
             return VpcEvaluation(act_or_report(ec2, vpc_id, mode, plan, snap, pacer, lock.remember), snap)
         finally:
             lock.release(vpc_id)
@@ -388,44 +392,44 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
 
 
 def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
-             route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+             route53: Callable[[], Any] | None = None,
+             profiles: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, or (before creating one)
     whether a private hosted zone serves it from a centralised endpoint, read that and plan again.
-    `route53` gives the client that reads the zones (None: they are not read)."""
+    `route53` gives the client that reads the zones (None: they are not read), `profiles` the one
+    that reads the VPC's Route 53 Profile (None: Profiles are not read)."""
     scope = settings.policy_scope(snap.account)
     plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     if plan.needs_offers or (plan.needs_zones and route53 is not None):
         if plan.needs_offers:
             snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         if plan.needs_zones and route53 is not None:
-            snap = snap.with_zones(read_zones_unless_denied(route53(), snap))
+            snap = snap.with_zones(*read_zones_unless_denied(route53(), profiles() if profiles else None, snap,
+                                                              plan.zone_hosts))
         plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
     return snap, plan
 
 
-def read_zones_unless_denied(route53: Any, snap: VpcSnapshot) -> tuple[PrivateZone, ...] | None:
-    """The VPC's private hosted zones; None when the role may not read them (then a centralised
-    endpoint is not seen, and the plan says so in a note)."""
-    try:
-        return read_zones(route53, snap.vpc_id, snap.region)
-    except ClientError as e:
-        if error_code(e) in ("AccessDenied", "AccessDeniedException"):
-            log.warning("route53:ListHostedZonesByVPC refused for %s: centralised endpoints are not seen", snap.vpc_id)
-            return None
-        raise
+def read_zones_unless_denied(route53: Any, profiles: Any | None, snap: VpcSnapshot,
+                             hosts: frozenset[str]) -> tuple[tuple[PrivateZone, ...], bool]:
+    """The zones that reach the VPC (directly or through its Route 53 Profile) with the records of
+    those covering `hosts`, and whether every read was allowed: a refused one is logged, and the
+    result then says a centralised endpoint would not be seen (never a crash)."""
+    return read_central_zones(route53, profiles, snap.vpc_id, snap.region, hosts)
 
 
 def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
-                 trust: Trust, route53: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+                 trust: Trust, route53: Callable[[], Any] | None = None,
+                 profiles: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
     own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
     costs no read of the state table."""
     if not any(e.owned for e in snap.endpoints) and not snap.own_security_group:
-        snap, plan = plan_vpc(ec2, needs, snap, settings, route53)
+        snap, plan = plan_vpc(ec2, needs, snap, settings, route53, profiles)
         if not plan.actions and not plan.findings:
             return snap, plan
         snap = trust.apply(ec2, snap)
-    return plan_vpc(ec2, needs, snap, settings, route53)
+    return plan_vpc(ec2, needs, snap, settings, route53, profiles)
 
 
 def act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,

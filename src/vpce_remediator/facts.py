@@ -99,6 +99,9 @@ class EndpointInfo:
     tagged: bool = False  # carries the owner tag: a claim anyone can write, not proof
     ip_address_type: str = ""  # IpAddressType: ipv4, dualstack, ipv6 ("" when not said: ipv4)
     dns_record_ip_type: str = ""  # DnsOptions.DnsRecordIpType: ipv4, dualstack, ipv6, service-defined
+    # DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint (S3 interface endpoints): True sends the
+    # VPC's own S3 traffic to the gateway endpoint; False (private DNS for all resolvers) captures it.
+    inbound_resolver_only: bool = False
 
     @property
     def live(self) -> bool:
@@ -154,8 +157,33 @@ class NetworkAcl:
 
 @dataclass(frozen=True)
 class PrivateZone:
+    """A private hosted zone associated with the VPC, directly or through a Route 53 Profile."""
+
     id: str
-    name: str  # lower case, without the trailing dot
+    name: str  # lower case, without the trailing dot ("" when its name could not be read)
+    # Names of its A, AAAA and CNAME records (lower case, no trailing dot, "*" for a wildcard label);
+    # None: not read (only zones that could serve a missing service are read), or not readable.
+    records: frozenset[str] | None = None
+    profile: str = ""  # the Route 53 Profile that carries it; "": associated with the VPC itself
+
+    def covers(self, host: str) -> bool:
+        """Whether the zone is authoritative for `host` in the VPC (its apex or below)."""
+        host = host.lower()
+        return bool(self.name) and (host == self.name or host.endswith("." + self.name))
+
+    def answers(self, host: str) -> bool | None:
+        """Whether the zone holds a record for `host` (a `*.` host wants the wildcard record
+        itself); a wildcard one label above also answers. None: its records were not read."""
+        if self.records is None:
+            return None
+        host = host.lower()
+        return host in self.records or (not host.startswith("*.") and "." in host
+                                         and "*." + host.split(".", 1)[1] in self.records)
+
+    @property
+    def source(self) -> str:
+        """How the zone reaches the VPC, for a reader."""
+        return f"through Route 53 Profile {self.profile}" if self.profile else "associated directly"
 
 
 @dataclass(frozen=True)
@@ -242,11 +270,12 @@ class VpcSnapshot:
         return replace(self, offers={**earlier.offers, **self.offers}, zones=earlier.zones,
                        zones_readable=earlier.zones_readable)
 
-    def with_zones(self, zones: Iterable[PrivateZone] | None) -> VpcSnapshot:
-        """With the private hosted zones read; None: the read was refused."""
+    def with_zones(self, zones: Iterable[PrivateZone] | None, readable: bool = True) -> VpcSnapshot:
+        """With the private hosted zones read; None: the read was refused. `readable` False: part
+        of it was (the Profiles, say), so a centralised endpoint may not be seen."""
         if zones is None:
             return replace(self, zones=(), zones_readable=False)
-        return replace(self, zones=tuple(zones), zones_readable=True)
+        return replace(self, zones=tuple(zones), zones_readable=readable)
 
 
 def cidr_contains(outer: str, inner: str) -> bool:

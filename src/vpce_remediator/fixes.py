@@ -200,6 +200,15 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
         "aws cloudtrail lookup-events --region {region} --lookup-attributes "
         "AttributeKey=EventName,AttributeValue={api_call} --max-results 5",
     ),
+    # A hub's zone that takes over a service's name without a record for it: show its records, then
+    # the hub endpoint's DNS name (run in the hub's account) to alias the missing name to.
+    "central-zone-record-missing": (
+        "aws route53 list-resource-record-sets --region {region} --hosted-zone-id {zone_id} "
+        "--query 'ResourceRecordSets[].[Name,Type,AliasTarget.DNSName]' --output table",
+        "aws ec2 describe-vpc-endpoints --region {region} --filters Name=service-name,Values={service} "
+        "--query 'VpcEndpoints[].[VpcId,VpcEndpointId,DnsEntries[0].DnsName,DnsEntries[0].HostedZoneId]' "
+        "--output table",
+    ),
     "endpoint-cap-reached": (
         "aws cloudformation describe-stacks --region {region} "
         "--query \"Stacks[?Parameters[?ParameterKey=='MaxEndpointsPerVpc']].StackName\" --output text",
@@ -289,6 +298,9 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          "https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html"),
     _row("write-refused", "EC2 refused a change", "MEDIUM",
          "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html"),
+    _row("central-zone-record-missing", "A hub's private hosted zone lacks the service's record", "HIGH",
+         "https://docs.aws.amazon.com/whitepapers/latest/building-scalable-secure-multi-vpc-network-infrastructure/"
+         "centralized-access-to-vpc-private-endpoints.html"),
     _row("endpoint-cap-reached", "The remediator's endpoint cap for the VPC is reached", "MEDIUM",
          _PRIVATELINK + "create-interface-endpoint.html"),
 ])
@@ -347,6 +359,7 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "subnet_ids": formats.ec2_id("subnet"),
     "route_table_ids": formats.ec2_id("rtb"),
     "endpoint_id": formats.ec2_id("vpce"),
+    "zone_id": lambda v: re.fullmatch(r"Z[A-Z0-9]{1,32}", v) is not None,  # a Route 53 hosted zone id
     "security_group": formats.ec2_id("sg"),
     "acl_id": formats.ec2_id("acl"),
     "cidr": formats.is_cidr,

@@ -42,6 +42,7 @@ from vpce_remediator.reach import (
     ingress_source,
     ipv6_way_out,
     live_endpoints,
+    missing_records_text,
     one_subnet_per_az,
     own_group_ids,
     own_group_ref,
@@ -49,12 +50,17 @@ from vpce_remediator.reach import (
     placement,
     pulls_from_ecr,
     rank,
+    registry_accounts,
+    s3_interface_detail,
+    s3_interface_path,
+    service_hosts,
     shared_vpc_fix,
     task_cidrs,
     unblocking_policy,
     vpc_dns_problems,
     workload_problem_fix,
-    zone_for,
+    zone_cover,
+    zone_record_fix,
 )
 
 CREATE_SECURITY_GROUP = "create-security-group"
@@ -116,6 +122,7 @@ class ServiceState:
     reasons: tuple[str, ...]
     status: str  # present, missing, incomplete, pending, not-enforced, unavailable
     endpoint_id: str = ""
+    served_by: str = ""  # what serves it when no endpoint here does: a hub's zone, an S3 interface endpoint
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ class Plan:
     # from a centralised endpoint) have not been read: read them and plan again.
     needs_zones: bool = False
     verdicts: tuple[Verdict, ...] = ()
+    # The names (DNS) of the services that would be created: the zones covering them are the ones
+    # whose records are read.
+    zone_hosts: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -217,6 +227,7 @@ class _Builder:
         self.states: list[ServiceState] = []
         self.needs_offers: set[str] = set()
         self.needs_zones = False
+        self.zone_hosts: set[str] = set()
         self.verdicts: set[Verdict] = set()
         # workload security group -> (services it cannot reach, the commands that open it)
         self.closed_egress: dict[str, tuple[list[str], list[str]]] = {}
@@ -292,13 +303,8 @@ class _Builder:
         azs = {self.az(s) for s in need.subnets}
         offer: Offer = self.snap.offers.get(service, _NOT_READ)
         if not live:
-            zone = zone_for(self.snap, service)
-            if zone is not None:
-                self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through private hosted "
-                                  f"zone {zone.name} ({zone.id}) by a centralised endpoint")
-                self.states.append(ServiceState(service, INTERFACE, reasons, "present"))
-                return
-            self.plan_new_interface(service, reasons, need, azs, offer)
+            if not self.plan_centralised(service, reasons, need):
+                self.plan_new_interface(service, reasons, need, azs, offer)
             return
         if not serving:
             self.pending(short, INTERFACE, live, need)
@@ -351,6 +357,7 @@ class _Builder:
         short = service.removeprefix(self.prefix)
         if self.snap.zones is None:
             self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
+            self.zone_hosts.update(service_hosts(self.snap, service, self.accounts(need)))
         if isinstance(offer, _NotRead):
             self.needs_offers.add(service)
             self.states.append(ServiceState(service, INTERFACE, reasons, "missing"))
@@ -404,6 +411,37 @@ class _Builder:
         i, sid = member
         return ingress_allows_all(self.snap, endpoint.group_ids, task_cidrs(self.snap, sid, endpoint.dns_record_ip_type),
                                   self.workloads[i].security_group_ids) is False
+    def accounts(self, need: _Need) -> tuple[str, ...]:
+        """The registry accounts the need's workloads pull their ECR images from."""
+        return registry_accounts((self.workloads[i] for i in sorted({i for i, _ in need.members})), self.snap.region)
+
+    def plan_centralised(self, service: str, reasons: tuple[str, ...], need: _Need) -> bool:
+        """A service no endpoint here serves, whose names a private hosted zone of the VPC takes
+        (directly or through a Route 53 Profile): nothing is created (an endpoint with private DNS
+        would conflict with the zone); a name the zone holds no record for is a finding. False:
+        no zone takes it."""
+        cover = zone_cover(self.snap, service, self.accounts(need))
+        if cover is None:
+            return False
+        zone = cover.zone
+        served_by = f"private hosted zone {zone.name or '?'} ({zone.id}, {zone.source})"
+        if not cover.missing:
+            unread = " (its records not readable: not checked)" if cover.unread else ""
+            self.notes.append(f"{service}: no endpoint in {self.snap.vpc_id}, served through {served_by} by a "
+                              f"centralised endpoint{unread}")
+            self.states.append(ServiceState(service, INTERFACE, reasons, "present", served_by=served_by))
+            return True
+        short = service.removeprefix(self.prefix)
+        self.findings.append(Finding(
+            "AWS::Route53::HostedZone", zone.id, "central-zone-record-missing",
+            f"{service}: {served_by} takes its names in {self.snap.vpc_id}, but "
+            f"{missing_records_text(self.snap, service, cover)}, so they resolve nowhere; add an alias record "
+            "to the hub's endpoint (nothing is created here: an endpoint with private DNS would conflict with "
+            "the zone)",
+            zone_record_fix(self.snap, cover, service), service))
+        self.blame(short, need.members, "central-zone-record-missing")
+        self.states.append(ServiceState(service, INTERFACE, reasons, "incomplete", served_by=served_by))
+        return True
 
     def check_foreign_security_groups(self, service: str, endpoint: EndpointInfo, need: _Need) -> None:
         closed = sorted({s for i, s in need.members if self.ingress_closed(endpoint, (i, s))})
@@ -473,6 +511,10 @@ class _Builder:
         if not need.subnets:
             self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
             return
+        path = s3_interface_path(self.snap, service) if short == "s3" else None
+        if path is not None:
+            self.plan_s3_interface(service, reasons, need, path)
+            return
         tables = gateway_tables(self.snap, need.subnets)
         live = live_endpoints(self.snap, service, GATEWAY)
         if not live:
@@ -513,6 +555,38 @@ class _Builder:
             self.check_policy(service, endpoint, self.snap.offers.get(service), need)
         status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
         self.states.append(ServiceState(service, GATEWAY, reasons, status, endpoint.id))
+
+    def plan_s3_interface(self, service: str, reasons: tuple[str, ...], need: _Need, endpoint: EndpointInfo) -> None:
+        """S3 through an interface endpoint with private DNS for all resolvers (reach.s3_interface_path):
+        its subnets, groups and policy are checked as an interface endpoint's, and no gateway is
+        demanded (the guide followed is named in the note)."""
+        short = service.removeprefix(self.prefix)
+        before = len(self.actions) + len(self.findings)
+        self.notes.append(f"{service}: " + s3_interface_detail(endpoint))
+        for kind, _ in vpc_dns_problems(self.snap):
+            self.blame(short, need.members, kind)  # its private DNS needs them: the VPC finding says so
+        covered = {self.az(s) for s in endpoint.subnet_ids}
+        offer = self.snap.offers.get(service)
+        uncovered = {self.az(s) for s in need.subnets} - covered
+        unoffered = uncovered - offer.azs if offer is not None else set()
+        wanting = {m for m in need.members if self.az(m[1]) not in covered and self.az(m[1]) not in unoffered}
+        if offer is not None:
+            self.note_unoffered(service, unoffered)
+        subnets = one_subnet_per_az(self.snap, {m[1] for m in wanting})
+        if subnets:
+            summary = (f"{service} interface endpoint {endpoint.id} (the VPC's S3 path) has no subnet in "
+                       f"{', '.join(sorted(self.az(s) for s in subnets))}, where the workload runs")
+            self.change_endpoint(endpoint, ADD_SUBNETS, "endpoint-missing-az", service, summary,
+                                 {**self.base, "endpoint_id": endpoint.id, "subnet_ids": subnets}, subnet_ids=subnets)
+            self.blame(short, wanting, "endpoint-missing-az")
+        self.check_foreign_security_groups(service, endpoint, need)
+        self.blame_closed_ingress(short, endpoint, need)
+        self.check_layer_bucket(service, [endpoint], need)
+        self.check_egress(short, need, endpoint.group_ids, sorted(endpoint.subnet_ids),
+                          records=endpoint.dns_record_ip_type)
+        status = "present" if len(self.actions) + len(self.findings) == before else "incomplete"
+        self.states.append(ServiceState(service, INTERFACE, reasons, status, endpoint.id,
+                                        served_by=f"interface endpoint {endpoint.id} (private DNS for all resolvers)"))
 
     def check_layer_bucket(self, service: str, live: list[EndpointInfo], need: _Need) -> None:
         """Image layers come from S3: only a workload that pulls from this region's ECR needs them."""
@@ -745,7 +819,8 @@ class _Builder:
                   if st.status == "present" and st.service.removeprefix(self.prefix) in wanting else st
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
-                    tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts)
+                    tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts,
+                    frozenset(self.zone_hosts))
 
 
 # ---------------------------------------------------------------- helpers

@@ -92,7 +92,7 @@ PROBLEM_HOP: Mapping[str, str] = {
     "sg-egress-closed": SG_EGRESS,
     "endpoint-sg-closed": SG_INGRESS, "endpoint-security-group-missing": SG_INGRESS,
     "endpoint-security-group-detached": SG_INGRESS, "endpoint-security-group-squatted": SG_INGRESS,
-    "nacl-closed": NACL,
+    "nacl-closed": NACL, "central-zone-record-missing": DNS,
     "public-registry-image": SOURCE, "unmirrorable-registry-image": SOURCE, "cross-region-ecr-image": SOURCE,
     "cross-region-secret": SOURCE, "cross-region-parameter": SOURCE, "cross-region-logs": SOURCE,
 }
@@ -415,11 +415,94 @@ def default_dns_name(service: str, region: str) -> str:
     return special.get(short, f"{short}.{region}.amazonaws.com")
 
 
-def zone_for(snap: VpcSnapshot, service: str) -> PrivateZone | None:
-    """The private hosted zone associated with the VPC that answers for the service's name: a
-    centralised endpoint in another VPC serves it."""
-    name = dns_name(snap, service).removeprefix("*.").lower()
-    return next((z for z in snap.zones or () if name == z.name or name.endswith("." + z.name)), None)
+def zone_for(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) -> PrivateZone | None:
+    """The private hosted zone associated with the VPC (directly or through a Route 53 Profile)
+    that answers for the service's names: a centralised endpoint in another VPC serves it."""
+    cover = zone_cover(snap, service, accounts)
+    return cover.zone if cover is not None and not cover.missing else None
+
+
+# ---------------------------------------------------------------- centralised endpoints (hub and spoke)
+
+
+def service_hosts(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) -> tuple[str, ...]:
+    """The names a workload looks the service up by: its private DNS name, and for a wildcard one
+    (`*.dkr.ecr.REGION...`) the registries' own hosts (`ACCOUNT.dkr.ecr.REGION...`) when known."""
+    name = dns_name(snap, service).lower()
+    registries = sorted(set(accounts))
+    if name.startswith("*.") and registries:
+        return tuple(a + name[1:] for a in registries)
+    return (name,)
+
+
+def registry_accounts(workloads: Iterable[Workload], region: str) -> tuple[str, ...]:
+    """The accounts whose ECR registries in this region the workloads pull from."""
+    return tuple(sorted({arn.split(":")[4] for w in workloads for arn in ecr_repositories(w, region)}))
+
+
+@dataclass(frozen=True)
+class ZoneCover:
+    """How the private hosted zones of the VPC answer for a service's names."""
+
+    zone: PrivateZone  # the zone the service's (first) name resolves in
+    missing: tuple[str, ...]  # names no zone holds a record for: they do not resolve at all in the VPC
+    unread: bool  # the zone's records were not readable: not accused
+
+    def detail(self) -> str:
+        z = self.zone
+        return f"private hosted zone {z.name} ({z.id}, {z.source})"
+
+
+def zone_cover(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) -> ZoneCover | None:
+    """The zones that take over the service's names in the VPC (each name resolves in the most
+    specific zone that covers it), or None when none does. A covered name the zone holds no
+    record for resolves nowhere, and so does a name no zone covers beside a covered one."""
+    hosts = service_hosts(snap, service, accounts)
+    chosen: list[tuple[str, PrivateZone | None]] = []
+    for host in hosts:
+        covering = [z for z in snap.zones or () if z.covers(host)]
+        chosen.append((host, max(covering, key=lambda z: (len(z.name), z.id)) if covering else None))
+    zones = [z for _, z in chosen if z is not None]
+    if not zones:
+        return None
+    missing = tuple(h for h, z in chosen if z is None or z.answers(h) is False)
+    return ZoneCover(zones[0], missing, any(z.answers(h) is None for h, z in chosen if z is not None))
+
+
+def missing_records_text(snap: VpcSnapshot, service: str, cover: ZoneCover) -> str:
+    """Which records the zone lacks, in the words both doors use."""
+    zone = cover.zone
+    wildcard = dns_name(snap, service).lower()
+    if wildcard.startswith("*."):
+        return (f"zone {zone.name or zone.id} holds neither the wildcard record {wildcard} nor "
+                f"{', '.join(cover.missing)} (ECR's registry hosts are account-specific)")
+    return f"zone {zone.name or zone.id} holds no record for {', '.join(cover.missing)}"
+
+
+def zone_record_fix(snap: VpcSnapshot, cover: ZoneCover, service: str) -> tuple[str, ...]:
+    """Commands that show the zone's records and the hub's endpoint to alias the missing names to."""
+    return fix_commands("central-zone-record-missing", {
+        **base_params(snap), "zone_id": cover.zone.id, "service": service})
+
+
+# ---------------------------------------------------------------- S3 through an interface endpoint
+
+
+def s3_interface_detail(endpoint: EndpointInfo) -> str:
+    """What both doors say of an S3 path through an interface endpoint, and which guide they follow."""
+    return (f"{endpoint.id} is {endpoint.state} (Interface, private DNS for all resolvers): the VPC's S3 "
+            "names, the ECR layer bucket's among them, resolve to it, so S3 traffic takes it and no gateway "
+            "endpoint is needed (followed: Amazon S3 User Guide, AWS PrivateLink for Amazon S3, private DNS; "
+            "ECR's guide still names only the gateway endpoint for image layers)")
+
+
+def s3_interface_path(snap: VpcSnapshot, service: str) -> EndpointInfo | None:
+    """The S3 interface endpoint that captures the VPC's S3 names (private DNS on and not only for
+    inbound resolver endpoints): then the VPC's S3 traffic takes it, not the gateway (Amazon S3
+    User Guide, "AWS PrivateLink for Amazon S3", private DNS). None when there is none."""
+    candidates = [e for e in snap.endpoints if e.service_name == service and e.type == INTERFACE
+                  and e.private_dns and not e.inbound_resolver_only and e.serving]
+    return speaking(candidates)
 
 
 def ecr_repositories(w: Workload, region: str) -> list[str]:
@@ -634,11 +717,12 @@ class _Judge:
         mine = endpoints_of(self.snap, service)
         serving = [e for e in mine if e.type == INTERFACE and e.serving]
         endpoint = speaking(serving) or speaking([e for e in mine if e.type == INTERFACE])
-        zone = zone_for(self.snap, service) if not serving else None
+        cover = zone_cover(self.snap, service, registry_accounts([self.w], self.snap.region)) \
+            if not serving else None
         for sid in self.subnets:
             if endpoint is None or endpoint not in serving:
-                if zone is not None and not endpoint_is_pending(endpoint):
-                    self.centralised(short, service, sid, zone)
+                if cover is not None and not endpoint_is_pending(endpoint):
+                    self.centralised(short, service, sid, cover)
                 else:
                     self.missing_interface(short, service, sid, endpoint, mine)
                 continue
@@ -711,15 +795,32 @@ class _Judge:
             **self.base, "service": service, "subnet_ids": placed, "security_group": group,
             "ip_arg": ip_address_type_arg(ip_type, records)}), "endpoint-missing", records
 
-    def centralised(self, short: str, service: str, sid: str, zone: PrivateZone) -> None:
-        self.add(short, sid, ENDPOINT, PASS,
-                 f"no endpoint in {self.snap.vpc_id}, but private hosted zone {zone.name} ({zone.id}) is "
-                 "associated with it: a centralised endpoint in another VPC serves it (its AZs, security "
-                 "groups and network ACLs are checked there, not here)")
+    def centralised(self, short: str, service: str, sid: str, cover: ZoneCover) -> None:
+        """No endpoint here, but a zone of a hub takes the service's names: the hub's endpoint serves
+        them when the zone holds their records (its AZs, groups and ACLs are the hub's to check)."""
+        zone = cover.zone
+        unread = " (its records are not readable here: not checked)" if cover.unread else ""
+        if cover.missing:
+            self.add(short, sid, ENDPOINT, WARN,
+                     f"no endpoint in {self.snap.vpc_id}; {cover.detail()} takes {service}'s names, so a "
+                     "centralised endpoint is meant to serve it (an endpoint with private DNS here would "
+                     "conflict with the zone)")
+        else:
+            self.add(short, sid, ENDPOINT, PASS,
+                     f"no endpoint in {self.snap.vpc_id}, but {cover.detail()} answers for it: a centralised "
+                     "endpoint in another VPC serves it (its AZs, security groups and network ACLs are checked "
+                     f"there, not here){unread}")
         problems = vpc_dns_problems(self.snap)
-        if problems:
-            self.add(short, sid, DNS, FAIL, "; ".join(t for _, t in problems) + f": the zone {zone.name} is not used",
-                     vpc_dns_fix(self.snap), problems[0][0])
+        texts = [t for _, t in problems]
+        fix = list(vpc_dns_fix(self.snap))
+        kind = problems[0][0] if problems else ""
+        if cover.missing:
+            texts.append(missing_records_text(self.snap, service, cover)
+                         + ": the name does not resolve at all in the VPC, whatever its route out")
+            fix += zone_record_fix(self.snap, cover, service)
+            kind = kind or "central-zone-record-missing"
+        if texts:
+            self.add(short, sid, DNS, FAIL, "; ".join(texts) + f" (zone {zone.name or zone.id})", fix, kind)
         else:
             self.add(short, sid, DNS, PASS, f"{dns_name(self.snap, service)} resolves through zone {zone.name}")
 
@@ -812,6 +913,10 @@ class _Judge:
 
     def gateway(self, short: str) -> None:
         service = self.prefix + short
+        path = s3_interface_path(self.snap, service) if short == "s3" else None
+        if path is not None:
+            self.s3_interface(short, service, path)
+            return
         mine = endpoints_of(self.snap, service)
         live = [e for e in mine if e.type == GATEWAY and e.serving]
         tables = gateway_tables(self.snap, self.subnets)
@@ -862,6 +967,21 @@ class _Judge:
                 self.egress(short, sid, used, egress_to(self.snap, self.w.security_group_ids, gateway=service))
                 pl = self.snap.prefix_lists.get(service)
                 self.nacl(short, sid, used, [("S3", c) for c in (pl.cidrs if pl else ()) or ("0.0.0.0/0",)])
+
+    def s3_interface(self, short: str, service: str, endpoint: EndpointInfo) -> None:
+        """S3 through an interface endpoint with private DNS for all resolvers: its subnets, groups
+        and policy carry the traffic, and no gateway endpoint is demanded."""
+        peers = tuple(sorted(endpoint.subnet_ids))
+        for sid in self.subnets:
+            self.add(short, sid, ENDPOINT, PASS, s3_interface_detail(endpoint))
+            resolves = self.dns(short, service, sid, [endpoint])
+            self.interface_az(short, service, sid, [endpoint], endpoint)
+            self.s3_policy(sid, endpoint, resolves)
+            self.egress(short, sid, resolves, egress_to(
+                self.snap, self.w.security_group_ids, endpoint.group_ids,
+                peer_cidrs(self.snap, sid, peers, endpoint.dns_record_ip_type)))
+            self.endpoint_ingress(short, sid, endpoint, resolves)
+            self.nacl(short, sid, resolves, [(p, c) for p in peers if (c := cidr_of(self.snap, p))])
 
     def s3_policy(self, sid: str, endpoint: EndpointInfo, used: bool) -> None:
         if not pulls_from_ecr(self.w, self.snap.region):

@@ -32,6 +32,7 @@ def summary(outcome: Outcome, brief: bool = False) -> str:
         lines.append("  required endpoints:")
         for r in required:
             ep = f" {r.endpoint_id}" if r.endpoint_id else ""
+            ep += f" served by {r.served_by}" if r.served_by and not r.endpoint_id else ""
             lines.append(f"    {_MARK.get(r.status, r.status):<11} {r.service} ({r.type}){ep}")
             for why in r.reasons[:3]:
                 lines.append(f"                  because {why}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -169,6 +170,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 policy=e.get("PolicyDocument"), owned=False, tagged=_owned(tags_of(e.get("Tags"))),
                 ip_address_type=str(e.get("IpAddressType") or ""),
                 dns_record_ip_type=str((e.get("DnsOptions") or {}).get("DnsRecordIpType") or ""),
+                inbound_resolver_only=bool(e.get("DnsOptions", {}).get("PrivateDnsOnlyForInboundResolverEndpoint")),
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.
@@ -284,3 +286,97 @@ def read_zones(route53: Any, vpc_id: str, region: str) -> tuple[PrivateZone, ...
         if not page.get("NextToken"):
             return tuple(zones)
         kwargs["NextToken"] = page["NextToken"]
+
+
+# What refusing a read looks like: Route 53 says AccessDenied, Route 53 Profiles AccessDeniedException.
+_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+# What an endpoint that does not implement an API answers (moto: 404 "Not yet implemented" in process,
+# a bare 500 from moto_server).
+_UNANSWERED = ("404", "500", "NotImplemented", "UnknownOperationException")
+# The ARN of a hosted zone (`arn:PARTITION:route53:::hostedzone/ID`), as a Profile names its resources.
+_ZONE_ARN = ":route53:::hostedzone/"
+# The record types a client's lookup of a service's name is answered from (aliases are A/AAAA).
+_ADDRESS_TYPES = frozenset({"A", "AAAA", "CNAME"})
+
+
+def read_central_zones(route53: Any, profiles: Any | None, vpc_id: str, region: str,
+                       hosts: Iterable[str]) -> tuple[tuple[PrivateZone, ...], bool]:
+    """The private hosted zones that reach the VPC, directly (`ListHostedZonesByVPC`) or through
+    its Route 53 Profile (`ListProfileAssociations` -> `ListProfileResourceAssociations`, which
+    ListHostedZonesByVPC does not show), and the records of those that cover one of `hosts` (the
+    DNS names of the services that would otherwise be missing): one `ListResourceRecordSets`
+    each, no more. Returns the zones and whether every read was allowed (False: a refused one,
+    so a centralised endpoint may not be seen)."""
+    readable = True
+
+    def allowed(read: Any, what: str) -> Any:
+        nonlocal readable
+        try:
+            return read()
+        except ClientError as e:
+            code = error_code(e)
+            if code in _UNANSWERED and what.startswith("route53profiles:"):
+                # An endpoint that does not implement Route 53 Profiles (moto, an emulator): not seen.
+                log.info("%s not answered (%s) for %s: Route 53 Profiles not read", what, code, vpc_id)
+                readable = False
+                return None
+            if code not in _DENIED:
+                raise
+            log.warning("%s refused for %s: a centralised endpoint would not be seen", what, vpc_id)
+            readable = False
+            return None
+
+    direct = allowed(lambda: read_zones(route53, vpc_id, region), "route53:ListHostedZonesByVPC") or ()
+    zones = {z.id: z for z in direct}
+    if profiles is not None:
+        carried = allowed(lambda: profile_zone_ids(profiles, vpc_id), "route53profiles:ListProfile*Associations")
+        unnamed = {zid: pid for zid, pid in (carried or {}).items() if zid not in zones}
+        # A Profile names a zone only by its ARN; zones of this account are named by ListHostedZones,
+        # zones shared from another account stay unnamed (their owner can read them, we cannot).
+        names = allowed(lambda: account_zone_names(route53), "route53:ListHostedZones") if unnamed else {}
+        for zid, pid in sorted(unnamed.items()):
+            zones[zid] = PrivateZone(zid, (names or {}).get(zid, ""), profile=pid)
+    wanted = [h.lower() for h in hosts]
+    out = []
+    for z in zones.values():
+        if any(z.covers(h.removeprefix("*.")) or z.covers(h) for h in wanted):
+            records = allowed(lambda z=z: zone_records(route53, z.id), "route53:ListResourceRecordSets")
+            z = replace(z, records=records)
+        out.append(z)
+    return tuple(sorted(out, key=lambda z: (z.name, z.id))), readable
+
+
+def profile_zone_ids(profiles: Any, vpc_id: str) -> dict[str, str]:
+    """Hosted zone id -> the Profile that carries it, for the Profiles associated with the VPC
+    (a VPC has at most one, but the API pages)."""
+    out: dict[str, str] = {}
+    for page in paginate(profiles, "list_profile_associations", ResourceId=vpc_id):
+        for a in page.get("ProfileAssociations", []):
+            if a.get("ResourceId") != vpc_id or str(a.get("Status", "COMPLETE")).upper() != "COMPLETE":
+                continue
+            pid = a["ProfileId"]
+            for rpage in paginate(profiles, "list_profile_resource_associations", ProfileId=pid):
+                for r in rpage.get("ProfileResourceAssociations", []):
+                    arn = str(r.get("ResourceArn", ""))
+                    if _ZONE_ARN in arn and str(r.get("Status", "COMPLETE")).upper() == "COMPLETE":
+                        out.setdefault(arn.rsplit("/", 1)[1], pid)
+    return out
+
+
+def account_zone_names(route53: Any) -> dict[str, str]:
+    """This account's hosted zones: id -> name (lower case, no trailing dot)."""
+    out = {}
+    for page in paginate(route53, "list_hosted_zones"):
+        for z in page.get("HostedZones", []):
+            out[str(z["Id"]).rsplit("/", 1)[-1]] = str(z["Name"]).rstrip(".").lower()
+    return out
+
+
+def zone_records(route53: Any, zone_id: str) -> frozenset[str]:
+    """The names of a zone's A, AAAA and CNAME records. Route 53 returns a `*` label as `\\052`."""
+    names = set()
+    for page in paginate(route53, "list_resource_record_sets", HostedZoneId=zone_id):
+        for r in page.get("ResourceRecordSets", []):
+            if r.get("Type") in _ADDRESS_TYPES:
+                names.add(str(r["Name"]).replace("\\052", "*").rstrip(".").lower())
+    return frozenset(names)

@@ -266,10 +266,18 @@ def test_a_centralised_endpoint_behind_a_private_hosted_zone_counts_as_present(a
     ec2, ecs = clients
     net = healthy(ec2, ecs)
     _endpoint_missing(ec2, net)
-    aws.client("route53", region_name=REGION).create_hosted_zone(
+    route53 = aws.client("route53", region_name=REGION)
+    zone = route53.create_hosted_zone(
         Name=f"logs.{REGION}.amazonaws.com", CallerReference="hub-logs", HostedZoneConfig={"PrivateZone": True},
-        VPC={"VPCRegion": REGION, "VPCId": net["vpc"]})
+        VPC={"VPCRegion": REGION, "VPCId": net["vpc"]})["HostedZone"]["Id"]
 
+    # A zone that takes the name without a record for it: the name resolves nowhere in the VPC.
+    assert failing(doctor()) == {("logs", "dns")}
+
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"logs.{REGION}.amazonaws.com", "Type": "A", "AliasTarget": {
+            "HostedZoneId": "Z7HUB0000000000", "DNSName": "vpce-0hub.logs.vpce.amazonaws.com",
+            "EvaluateTargetHealth": False}}}]})
     d = doctor()
 
     assert d.ok and failing(d) == set()

@@ -41,7 +41,7 @@ PARAMS: dict[str, Value] = {
     "replication": Json({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": "111122223333"}]}]}),
     "secret_region": "us-west-2", "arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:db-AbCdEf",
     "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::111122223333:role/vpce",
-    "iam_action": "ec2:CreateVpcEndpoint",
+    "iam_action": "ec2:CreateVpcEndpoint", "zone_id": "Z0123456789ABCDEFGHIJ",
     "quota_code": "L-29B6F2EB", "desired_value": "75", "api_call": "CreateVpcEndpoint",
     "policy_arg": shell(" --policy-document {policy}", {"policy": '{"Statement":[]}'}),
     "ip_arg": ip_address_type_arg("dualstack", "dualstack"),
