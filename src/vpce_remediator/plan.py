@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
+from rules.partitions import service_name, short_name
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
-from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
+from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot
 from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, shell
 from vpce_remediator.policies import (
     ecr_layer_fix_note,
@@ -197,7 +198,6 @@ class _Builder:
         self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
         self.capped: list[Action] = []  # creates the cap held back
         self.scope = policy
-        self.prefix = service_prefix(snap.region)
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
         self.notes: list[str] = []
@@ -253,7 +253,7 @@ class _Builder:
     # ------------------------------------------------------------ interface endpoints
 
     def plan_interface(self, short: str, need: _Need) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, INTERFACE)
         reasons = tuple(need.reasons)
         if not need.subnets:
             self.states.append(ServiceState(service, INTERFACE, reasons, "not-enforced"))
@@ -324,7 +324,7 @@ class _Builder:
 
     def plan_new_interface(self, service: str, reasons: tuple[str, ...], need: _Need,
                            azs: set[str], offer: Offer) -> None:
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         if self.snap.zones is None:
             self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
         if isinstance(offer, _NotRead):
@@ -426,7 +426,7 @@ class _Builder:
     # ------------------------------------------------------------ gateway endpoints
 
     def plan_gateway(self, short: str, need: _Need) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, GATEWAY)
         reasons = tuple(need.reasons)
         if not need.subnets:
             self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
@@ -503,7 +503,7 @@ class _Builder:
         """The policy the tool puts on an endpoint of `service` (None: none)."""
         if self.scope is None or (isinstance(offer, ServiceOffer) and not offer.policy_supported):
             return None
-        return self.scope.policy(service.removeprefix(self.prefix), self.snap.region)
+        return self.scope.policy(short_name(service, self.snap.region), self.snap.region)
 
     def own_blocked_calls(self, short: str, policy: str | None) -> list[str]:
         """The calls every feature makes through the tool's own `short` endpoint that its policy refuses."""
@@ -521,7 +521,7 @@ class _Builder:
 
     def check_policy(self, service: str, endpoint: EndpointInfo, offer: Offer, need: _Need) -> None:
         """The tool's own endpoint keeps the tool's policy; another's must not refuse what the workload calls."""
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         params = {**self.base, "endpoint_id": endpoint.id}
         if endpoint.owned and self.scope is not None:
             expected = self.expected_policy(service, offer)
@@ -584,7 +584,7 @@ class _Builder:
         if not self.capped:
             return
         kept = self.owned_interfaces + self.creates()
-        services = ", ".join(a.service.removeprefix(self.prefix) for a in self.capped)
+        services = ", ".join(short_name(a.service, self.snap.region) for a in self.capped)
         endpoint_azs = sum(len(a.subnet_ids) for a in self.capped)
         self.findings.append(Finding(
             "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-cap-reached",
@@ -681,7 +681,7 @@ class _Builder:
         # say, found after the endpoint was judged) is incomplete.
         wanting = {v.service for v in verdicts if v.problem != ENDPOINT_PENDING}
         states = [replace(st, status="incomplete")
-                  if st.status == "present" and st.service.removeprefix(self.prefix) in wanting else st
+                  if st.status == "present" and short_name(st.service, self.snap.region) in wanting else st
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
                     tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts)

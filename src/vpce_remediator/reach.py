@@ -20,6 +20,7 @@ from typing import Any, Literal
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
 from rules.formats import is_ecr_repository
+from rules.partitions import dns_suffix, service_name, short_name
 from rules.refs import parse_image
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import PolicyScope
@@ -31,7 +32,6 @@ from vpce_remediator.facts import (
     RouteTableInfo,
     VpcSnapshot,
     cidr_contains,
-    service_prefix,
 )
 from vpce_remediator.fixes import (
     PULL_THROUGH_CREDENTIAL,
@@ -289,11 +289,11 @@ def dns_name(snap: VpcSnapshot, service: str) -> str:
 
 def default_dns_name(service: str, region: str) -> str:
     """A service's private DNS name when `DescribeVpcEndpointServices` did not say (moto, AccessDenied)."""
-    short = service.removeprefix(service_prefix(region))
-    special = {"ecr.api": f"api.ecr.{region}.amazonaws.com", "ecr.dkr": f"*.dkr.ecr.{region}.amazonaws.com",
-               "kinesis-firehose": f"firehose.{region}.amazonaws.com",
-               "kinesis-streams": f"kinesis.{region}.amazonaws.com"}
-    return special.get(short, f"{short}.{region}.amazonaws.com")
+    short, suffix = short_name(service, region), dns_suffix(region)
+    special = {"ecr.api": f"api.ecr.{region}.{suffix}", "ecr.dkr": f"*.dkr.ecr.{region}.{suffix}",
+               "kinesis-firehose": f"firehose.{region}.{suffix}",
+               "kinesis-streams": f"kinesis.{region}.{suffix}"}
+    return special.get(short, f"{short}.{region}.{suffix}")
 
 
 def zone_for(snap: VpcSnapshot, service: str) -> PrivateZone | None:
@@ -411,7 +411,6 @@ class _Judge:
         self.w = w
         self.requirements = requirements
         self.scope = scope
-        self.prefix = service_prefix(snap.region)
         self.base = base_params(snap)
         self.subnets = [s for s in w.subnet_ids if s in snap.subnets]
         self.alt = {s: t.egress_target if (t := alternative_path(snap, s, w.assign_public_ip)) else None
@@ -491,7 +490,7 @@ class _Judge:
     # ------------------------------------------------------------ interface endpoints
 
     def interface(self, short: str) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, INTERFACE)
         mine = endpoints_of(self.snap, service)
         serving = [e for e in mine if e.type == INTERFACE and e.serving]
         endpoint = speaking(serving) or speaking([e for e in mine if e.type == INTERFACE])
@@ -662,7 +661,7 @@ class _Judge:
     # ------------------------------------------------------------ gateway endpoints (S3)
 
     def gateway(self, short: str) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, GATEWAY)
         mine = endpoints_of(self.snap, service)
         live = [e for e in mine if e.type == GATEWAY and e.serving]
         tables = gateway_tables(self.snap, self.subnets)

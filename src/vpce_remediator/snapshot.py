@@ -218,8 +218,12 @@ def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any
         if previous is not None:  # S3 is listed twice, once per endpoint type
             types, azs = previous.types + types, previous.azs | azs
         dns_name = d.get("PrivateDnsName", "") if "Interface" in types else ""
+        ip_types = tuple(t for t in d.get("SupportedIpAddressTypes", []) if t not in (previous.ip_address_types
+                                                                                      if previous else ()))
         found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)),
-                                   dns_name or (previous.dns_name if previous else ""))
+                                   dns_name or (previous.dns_name if previous else ""),
+                                   d.get("ServiceRegion", "") or (previous.service_region if previous else ""),
+                                   (previous.ip_address_types if previous else ()) + ip_types)
     return found
 
 
