@@ -23,7 +23,7 @@ GATEWAY: Final = "Gateway"
 # (docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html, whose example is
 # ca-west-1); the Regions by name as DESIGN.md §3 and issue 13 list them, as of 2026-12-02. Each
 # row carries the Region's name in botocore's partitions.json, which the contract test
-# (tests/contract/test_partitions.py) checks, so a Region misspelt here fails there.
+# (tests/contract/test_partition_data.py) checks, so a Region misspelt here fails there.
 REGIONS_OPENED_AFTER_2023_12_23: tuple[tuple[str, str], ...] = (
     ("ca-west-1", "Canada West (Calgary)"),
     ("ap-southeast-5", "Asia Pacific (Malaysia)"),

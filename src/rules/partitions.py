@@ -2,7 +2,7 @@
 
 Partitions (id, Regions, Region regex, DNS suffixes) mirror botocore's own data
 (`botocore/data/partitions.json`, the partitions of the endpoint rules); rules/ may not import
-botocore, so the table is copied here and tests/contract/test_partitions.py compares the two on
+botocore, so the table is copied here and tests/contract/test_partition_data.py compares the two on
 every run: a botocore upgrade that adds a Region or a partition fails that test until this table
 has it.
 
