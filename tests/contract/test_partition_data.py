@@ -66,3 +66,34 @@ def test_the_post_2023_regions_are_botocores_regions_by_their_names() -> None:
 def test_botocores_partition_regexes_are_python_regexes() -> None:
     for p in table.PARTITIONS:
         re.compile(p.region_regex)
+
+
+def test_the_templates_prefix_map_is_the_tables() -> None:
+    from iam_eval import load_template
+
+    mapping = load_template()["Mappings"]["EndpointServicePrefix"]
+    assert {k: v["Own"] for k, v in mapping.items()} == {p.id: p.endpoint_prefix for p in table.PARTITIONS}
+
+
+def test_the_template_grants_the_own_prefixed_name_of_every_service_that_takes_one() -> None:
+    from iam_eval import load_template
+
+    from rules.needs import NEED_RULES
+
+    interface = {s for rule in NEED_RULES for s, t in rule.services if t == "Interface"}
+    takes_own = {s for services in table._OWN_PREFIX.values() for s in services} & interface
+    granted: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "ec2:VpceServiceName":
+                    granted.update(n["Fn::Sub"][0].rsplit("}.", 1)[-1] for n in value
+                                   if isinstance(n, dict) and isinstance(n.get("Fn::Sub"), list))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(load_template()["Resources"])
+    assert granted == takes_own
