@@ -162,6 +162,9 @@ class _Stack:
                 if not isinstance(arg[0], str):
                     raise ValueError("Fn::Join takes a literal delimiter")
                 return arg[0].join(str(v) for v in self.resolve(arg[1]))
+            if key == "Fn::FindInMap":
+                name, top, second = (self.resolve(x) for x in arg)
+                return self.template["Mappings"][name][top][second]
             if key == "Fn::Select":
                 return self.resolve(arg[1])[int(self.resolve(arg[0]))]
             if key == "Fn::Sub":

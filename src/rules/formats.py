@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 _PARTITION = r"aws(?:-cn|-us-gov|-iso(?:-[a-z])?|-iso[a-z])?"
-_REGION = r"[a-z]{2}(?:-[a-z]+){1,3}-\d{1,2}"
+_REGION = r"[a-z]{2,4}(?:-[a-z]+){1,3}-\d{1,2}"  # eusc-de-east-1 has four letters first
 _ACCOUNT = r"\d{12}"
 # ECR repository names and pull-through prefixes: lowercase path components separated by "/".
 _ECR_PATH = r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"
@@ -48,7 +48,7 @@ def _matches(kind: str, value: str, lo: int = 1, hi: int = 4096) -> bool:
 
 
 def is_region(value: str) -> bool:
-    """us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1 ..."""
+    """us-east-1, us-gov-west-1, cn-north-1, eu-isoe-west-1, eusc-de-east-1 ..."""
     return _matches("region", value, 9, 25)
 
 

@@ -18,10 +18,24 @@ INTERFACE: Final = "Interface"
 GATEWAY: Final = "Gateway"
 
 # Regions opened on or after 23 Dec 2023 route ECS traffic to public endpoints unless the three ECS
-# interface endpoints exist (ECS developer guide, "Amazon ECS interface VPC endpoints").
-REGIONS_NEEDING_ECS_ENDPOINTS = frozenset(
-    {"ca-west-1", "ap-southeast-5", "ap-southeast-7", "mx-central-1", "ap-east-2", "ap-southeast-6"}
+# interface endpoints exist. Source: ECS developer guide, "Amazon ECS interface VPC endpoints" >
+# "Considerations for endpoints in Regions introduced starting on December 23, 2023"
+# (docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html, whose example is
+# ca-west-1); the Regions by name as DESIGN.md §3 and issue 13 list them, as of 2026-12-02. Each
+# row carries the Region's name in botocore's partitions.json, which the contract test
+# (tests/contract/test_partition_data.py) checks, so a Region misspelt here fails there.
+REGIONS_OPENED_AFTER_2023_12_23: tuple[tuple[str, str], ...] = (
+    ("ca-west-1", "Canada West (Calgary)"),
+    ("ap-southeast-5", "Asia Pacific (Malaysia)"),
+    ("ap-southeast-7", "Asia Pacific (Thailand)"),
+    ("mx-central-1", "Mexico (Central)"),
+    ("ap-east-2", "Asia Pacific (Taipei)"),
+    ("ap-southeast-6", "Asia Pacific (New Zealand)"),
+    ("me-west-1", "Middle East (Saudi Arabia)"),
+    ("sa-west-1", "South America (Chile)"),
+    ("eusc-de-east-1", "AWS European Sovereign Cloud (Germany)"),
 )
+REGIONS_NEEDING_ECS_ENDPOINTS = frozenset(region for region, _ in REGIONS_OPENED_AFTER_2023_12_23)
 
 # Fargate platform versions before 1.4.0 pull through ecr.dkr and S3 only (no ecr.api).
 _LEGACY_FARGATE = frozenset({"1.0.0", "1.1.0", "1.2.0", "1.3.0"})

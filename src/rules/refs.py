@@ -5,11 +5,15 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# Private ECR: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/repo, and the dual-stack
-# ACCOUNT.dkr-ecr[-fips].REGION.on.aws/repo form.
+from rules.partitions import dns_suffixes
+
+# Private ECR: ACCOUNT.dkr.ecr[-fips].REGION.DNS-SUFFIX/repo, in every partition's DNS suffix
+# (amazonaws.com, amazonaws.com.cn, amazonaws.eu, c2s.ic.gov, sc2s.sgov.gov...: rules/partitions.py),
+# and the dual-stack ACCOUNT.dkr-ecr[-fips].REGION.on.aws/repo form.
+_HOSTS = sorted((*dns_suffixes(), "on.aws"), key=lambda h: (-len(h), h))
 _ECR = re.compile(
     r"^(?P<account>\d{12})\.dkr(?:\.ecr|-ecr)(?:-fips)?\.(?P<region>[a-z0-9-]+)"
-    r"\.(?:amazonaws\.com(?:\.cn)?|on\.aws)(?::\d+)?/"
+    r"\.(?:" + "|".join(re.escape(h) for h in _HOSTS) + r")(?::\d+)?/"
 )
 
 # Registries on the public internet that no VPC endpoint can serve, mapped to the upstream URL an

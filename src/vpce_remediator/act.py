@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from rules.partitions import short_name
 from vpce_remediator.aws import error_code, error_message, paginate
-from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot, service_prefix
+from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
@@ -236,7 +237,7 @@ def _authorize(ec2: EC2Client, group_id: str, cidrs: tuple[str, ...]) -> None:
 
 
 def _create_interface(ec2: EC2Client, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
-    short = action.service.removeprefix(service_prefix(snap.region))
+    short = short_name(action.service, snap.region)
     # A different policy is a different request: it joins the token (none keeps the old token).
     token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
                          *_policy_parts(action), *_ip_parts(action))

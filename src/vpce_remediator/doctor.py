@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from rules.partitions import service_name
 from vpce_remediator.act import DENIED
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (
@@ -33,7 +34,6 @@ from vpce_remediator.facts import (
     ServiceOffer,
     SubnetInfo,
     VpcSnapshot,
-    service_prefix,
 )
 from vpce_remediator.fixplan import ordered_fix
 from vpce_remediator.reach import (
@@ -212,20 +212,22 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
     vpc = ec2.describe_vpcs(VpcIds=vpc_ids)["Vpcs"][0]
     snap = read_vpc(ec2, vpc, region, workload.account or vpc.get("OwnerId", ""), subnets)
     requirements = required_endpoints(workload)
-    prefix = service_prefix(region)
-    offers = read_services(ec2, [prefix + n.service for n in requirements.needs if n.type == INTERFACE])
+    offers = read_services(ec2, [service_name(n.service, region, INTERFACE)
+                                 for n in requirements.needs if n.type == INTERFACE])
     needs_s3 = any(n.service == "s3" and n.type == GATEWAY for n in requirements.needs)
     prefix_lists = dict(snap.prefix_lists)
     if needs_s3:
-        prefix_lists[prefix + "s3"] = _unless_denied(lambda: read_prefix_list(ec2, prefix + "s3"))
+        s3 = service_name("s3", region, GATEWAY)
+        prefix_lists[s3] = _unless_denied(lambda: read_prefix_list(ec2, s3))
     snap = replace(snap.with_offers(offers), acls=_unless_denied(lambda: read_acls(ec2, snap.vpc_id)),
                    prefix_lists=prefix_lists)
     # Records are read for the zones that take the names of the interface services with no
     # serving endpoint here: those a centralised endpoint would serve.
     accounts = registry_accounts([workload], region)
     hosts = frozenset(h for n in requirements.needs if n.type == INTERFACE
-                      and not any(e.serving for e in endpoints_of(snap, prefix + n.service) if e.type == INTERFACE)
-                      for h in service_hosts(snap, prefix + n.service, accounts))
+                      and not any(e.serving for e in endpoints_of(snap, service_name(n.service, region, INTERFACE))
+                                  if e.type == INTERFACE)
+                      for h in service_hosts(snap, service_name(n.service, region, INTERFACE), accounts))
     zones, readable = read_central_zones(clients.route53, clients.route53profiles, snap.vpc_id, region, hosts)
     return snap.with_zones(zones, readable)
 

@@ -19,11 +19,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from rules.partitions import is_aws_service_name, short_name
 from rules.workload import EndpointType
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
-from vpce_remediator.facts import MODE_TAG, PrivateZone, SubnetInfo, VpcSnapshot, service_prefix
+from vpce_remediator.facts import MODE_TAG, PrivateZone, SubnetInfo, VpcSnapshot
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -451,15 +452,14 @@ def planned_findings(plan: Plan, snap: VpcSnapshot) -> tuple[Finding, ...]:
 
 def _inherit(subnet: SubnetInfo, needs: list[WorkloadNeeds], snap: VpcSnapshot) -> Workload | None:
     """A new subnet gets what the VPC's services need and the endpoints this tool keeps there."""
-    prefix = service_prefix(snap.region)
     services: dict[tuple[str, EndpointType], str] = {}
     for wn in needs:
         for n in wn.requirements.needs:
             services.setdefault((n.service, n.type), f"VPC's ECS workload {wn.workload.name} needs it")
     for e in snap.endpoints:
-        if e.owned and e.live and e.service_name.startswith(prefix) and e.type in (INTERFACE, GATEWAY):
+        if e.owned and e.live and is_aws_service_name(e.service_name, snap.region) and e.type in (INTERFACE, GATEWAY):
             typ: EndpointType = INTERFACE if e.type == INTERFACE else GATEWAY
-            services.setdefault((e.service_name.removeprefix(prefix), typ),
+            services.setdefault((short_name(e.service_name, snap.region), typ),
                                 f"endpoint {e.id} this tool keeps in the VPC")
     if not services:
         return None

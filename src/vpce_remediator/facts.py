@@ -129,6 +129,7 @@ class ServiceOffer:
     azs: frozenset[str]
     policy_supported: bool = True  # VpcEndpointPolicySupported
     dns_name: str = ""  # PrivateDnsName of its interface endpoints ("" when not said)
+    service_region: str = ""  # ServiceRegion: the Region that serves it ("" when not said)
     # SupportedIpAddressTypes ("ipv4", "ipv6"); empty when not said (moto), which is taken as IPv4 only.
     ip_types: frozenset[str] = frozenset()
 
@@ -286,7 +287,3 @@ def cidr_contains(outer: str, inner: str) -> bool:
         return False
     return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
 
-
-def service_prefix(region: str) -> str:
-    """Endpoint service names are `com.amazonaws.REGION.x`, `cn.com.amazonaws.…` in China."""
-    return f"cn.com.amazonaws.{region}." if region.startswith("cn-") else f"com.amazonaws.{region}."

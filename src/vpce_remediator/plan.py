@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
+from rules.partitions import service_name, short_name
 from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
-from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot, service_prefix
+from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot
 from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, ip_address_type_arg, shell
 from vpce_remediator.policies import (
     ecr_layer_fix_note,
@@ -220,7 +221,6 @@ class _Builder:
         self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
         self.capped: list[Action] = []  # creates the cap held back
         self.scope = policy
-        self.prefix = service_prefix(snap.region)
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
         self.notes: list[str] = []
@@ -257,11 +257,11 @@ class _Builder:
         """The subnets whose ::/0 does not carry the service's traffic out (`reach.ipv6_way_out`)."""
         out = []
         for sid in subnets:
-            table = ipv6_way_out(self.snap, sid, self.prefix + short)
+            table = ipv6_way_out(self.snap, sid, service_name(short, self.snap.region, INTERFACE))
             if table is None:
                 out.append(sid)
                 continue
-            note = (f"not enforced for {self.prefix + short}: {sid} routes ::/0 to {table.egress6} "
+            note = (f"not enforced for {service_name(short, self.snap.region, INTERFACE)}: {sid} routes ::/0 to {table.egress6} "
                     f"{table.egress6_target} and the service takes IPv6 (SupportedIpAddressTypes), so its "
                     "tasks reach it without an endpoint when they call its dual-stack endpoint "
                     "(set EnforceOnNatRoutedSubnets to enforce)")
@@ -293,7 +293,7 @@ class _Builder:
     # ------------------------------------------------------------ interface endpoints
 
     def plan_interface(self, short: str, need: _Need) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, INTERFACE)
         reasons = tuple(need.reasons)
         if not need.subnets:
             self.states.append(ServiceState(service, INTERFACE, reasons, "not-enforced"))
@@ -354,7 +354,7 @@ class _Builder:
 
     def plan_new_interface(self, service: str, reasons: tuple[str, ...], need: _Need,
                            azs: set[str], offer: Offer) -> None:
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         if self.snap.zones is None:
             self.needs_zones = True  # a centralised endpoint may serve it: asked before creating
             self.zone_hosts.update(service_hosts(self.snap, service, self.accounts(need)))
@@ -431,7 +431,7 @@ class _Builder:
                               f"centralised endpoint{unread}")
             self.states.append(ServiceState(service, INTERFACE, reasons, "present", served_by=served_by))
             return True
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         self.findings.append(Finding(
             "AWS::Route53::HostedZone", zone.id, "central-zone-record-missing",
             f"{service}: {served_by} takes its names in {self.snap.vpc_id}, but "
@@ -491,7 +491,7 @@ class _Builder:
     def pending(self, short: str, typ: EndpointType, live: list[EndpointInfo], need: _Need) -> None:
         """Every endpoint of the service is on its way: it carries traffic once available, and
         nothing is created beside it."""
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, typ)
         endpoint = min(live, key=rank)
         self.notes.append(f"{service} {typ.lower()} endpoint {endpoint.id} is {endpoint.state}: it carries "
                           "traffic once available")
@@ -506,7 +506,7 @@ class _Builder:
     # ------------------------------------------------------------ gateway endpoints
 
     def plan_gateway(self, short: str, need: _Need) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, GATEWAY)
         reasons = tuple(need.reasons)
         if not need.subnets:
             self.states.append(ServiceState(service, GATEWAY, reasons, "not-enforced"))
@@ -560,7 +560,7 @@ class _Builder:
         """S3 through an interface endpoint with private DNS for all resolvers (reach.s3_interface_path):
         its subnets, groups and policy are checked as an interface endpoint's, and no gateway is
         demanded (the guide followed is named in the note)."""
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         before = len(self.actions) + len(self.findings)
         self.notes.append(f"{service}: " + s3_interface_detail(endpoint))
         for kind, _ in vpc_dns_problems(self.snap):
@@ -615,7 +615,7 @@ class _Builder:
         """The policy the tool puts on an endpoint of `service` (None: none)."""
         if self.scope is None or (isinstance(offer, ServiceOffer) and not offer.policy_supported):
             return None
-        return self.scope.policy(service.removeprefix(self.prefix), self.snap.region)
+        return self.scope.policy(short_name(service, self.snap.region), self.snap.region)
 
     def own_blocked_calls(self, short: str, policy: str | None) -> list[str]:
         """The calls every feature makes through the tool's own `short` endpoint that its policy refuses."""
@@ -633,7 +633,7 @@ class _Builder:
 
     def check_policy(self, service: str, endpoint: EndpointInfo, offer: Offer, need: _Need) -> None:
         """The tool's own endpoint keeps the tool's policy; another's must not refuse what the workload calls."""
-        short = service.removeprefix(self.prefix)
+        short = short_name(service, self.snap.region)
         params = {**self.base, "endpoint_id": endpoint.id}
         if endpoint.owned and self.scope is not None:
             expected = self.expected_policy(service, offer)
@@ -696,7 +696,7 @@ class _Builder:
         if not self.capped:
             return
         kept = self.owned_interfaces + self.creates()
-        services = ", ".join(a.service.removeprefix(self.prefix) for a in self.capped)
+        services = ", ".join(short_name(a.service, self.snap.region) for a in self.capped)
         endpoint_azs = sum(len(a.subnet_ids) for a in self.capped)
         self.findings.append(Finding(
             "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-cap-reached",
@@ -795,7 +795,7 @@ class _Builder:
         owner_side = [f for f in self.findings if PROBLEM_HOP.get(f.problem) not in participant]
         if not self.actions and not owner_side:
             return
-        services = sorted({st.service.removeprefix(self.prefix) for st in self.states
+        services = sorted({short_name(st.service, self.snap.region) for st in self.states
                            if st.status in ("missing", "incomplete", "unavailable")})
         self.findings = [Finding(
             "AWS::EC2::VPC", self.snap.vpc_id, "shared-vpc-participant",
@@ -816,7 +816,7 @@ class _Builder:
         # say, found after the endpoint was judged) is incomplete.
         wanting = {v.service for v in verdicts if v.problem != ENDPOINT_PENDING}
         states = [replace(st, status="incomplete")
-                  if st.status == "present" and st.service.removeprefix(self.prefix) in wanting else st
+                  if st.status == "present" and short_name(st.service, self.snap.region) in wanting else st
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
                     tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts,

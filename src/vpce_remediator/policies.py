@@ -15,19 +15,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Partition = Literal["aws", "aws-cn", "aws-us-gov"]
+from rules.partitions import PartitionId, partition_id
+
+Partition = PartitionId
 
 
 def partition(region: str) -> Partition:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    """The partition of ARNs in `region` (`aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso`...),
+    from botocore's partition table as rules/partitions.py mirrors it."""
+    return partition_id(region)
 
 
 def layer_bucket_arn(region: str) -> str:
-    """The S3 objects ECR keeps image layers in: an S3 gateway policy must allow s3:GetObject here."""
+    """The S3 objects ECR keeps image layers in: an S3 gateway policy must allow s3:GetObject here
+    (`arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*` in Beijing)."""
     return f"arn:{partition(region)}:s3:::prod-{region}-starport-layer-bucket/*"
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
 from rules.formats import is_ecr_repository
+from rules.partitions import dns_suffix, service_name, short_name
 from rules.refs import parse_image
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import PolicyScope
@@ -32,7 +33,6 @@ from vpce_remediator.facts import (
     ServiceOffer,
     VpcSnapshot,
     cidr_contains,
-    service_prefix,
 )
 from vpce_remediator.fixes import (
     PULL_THROUGH_CREDENTIAL,
@@ -408,11 +408,11 @@ def dns_name(snap: VpcSnapshot, service: str) -> str:
 
 def default_dns_name(service: str, region: str) -> str:
     """A service's private DNS name when `DescribeVpcEndpointServices` did not say (moto, AccessDenied)."""
-    short = service.removeprefix(service_prefix(region))
-    special = {"ecr.api": f"api.ecr.{region}.amazonaws.com", "ecr.dkr": f"*.dkr.ecr.{region}.amazonaws.com",
-               "kinesis-firehose": f"firehose.{region}.amazonaws.com",
-               "kinesis-streams": f"kinesis.{region}.amazonaws.com"}
-    return special.get(short, f"{short}.{region}.amazonaws.com")
+    short, suffix = short_name(service, region), dns_suffix(region)
+    special = {"ecr.api": f"api.ecr.{region}.{suffix}", "ecr.dkr": f"*.dkr.ecr.{region}.{suffix}",
+               "kinesis-firehose": f"firehose.{region}.{suffix}",
+               "kinesis-streams": f"kinesis.{region}.{suffix}"}
+    return special.get(short, f"{short}.{region}.{suffix}")
 
 
 def zone_for(snap: VpcSnapshot, service: str, accounts: Iterable[str] = ()) -> PrivateZone | None:
@@ -624,7 +624,6 @@ class _Judge:
         self.w = w
         self.requirements = requirements
         self.scope = scope
-        self.prefix = service_prefix(snap.region)
         self.base = base_params(snap)
         self.subnets = [s for s in w.subnet_ids if s in snap.subnets]
         self.alt = {s: t.egress_target if (t := alternative_path(snap, s, w.assign_public_ip)) else None
@@ -663,7 +662,7 @@ class _Judge:
         interface service that takes IPv6, ::/0's (`ipv6_way_out`)."""
         if self.alt[sid] or not short or short == ANY_SERVICE or short in self.gateways:
             return self.alt[sid]
-        table = ipv6_way_out(self.snap, sid, self.prefix + short)
+        table = ipv6_way_out(self.snap, sid, service_name(short, self.snap.region, INTERFACE))
         return table.egress6_target if table else None
 
     def bypass_level(self, sid: str, used: bool = False, fatal: bool = False, short: str = "") -> Level:
@@ -713,7 +712,7 @@ class _Judge:
     # ------------------------------------------------------------ interface endpoints
 
     def interface(self, short: str) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, INTERFACE)
         mine = endpoints_of(self.snap, service)
         serving = [e for e in mine if e.type == INTERFACE and e.serving]
         endpoint = speaking(serving) or speaking([e for e in mine if e.type == INTERFACE])
@@ -912,7 +911,7 @@ class _Judge:
     # ------------------------------------------------------------ gateway endpoints (S3)
 
     def gateway(self, short: str) -> None:
-        service = self.prefix + short
+        service = service_name(short, self.snap.region, GATEWAY)
         path = s3_interface_path(self.snap, service) if short == "s3" else None
         if path is not None:
             self.s3_interface(short, service, path)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
+from rules.partitions import split_service_name
 from vpce_remediator.aws import error_code
 from vpce_remediator.fixes import PROBLEMS
 from vpce_remediator.plan import Finding
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_config.type_defs import EvaluationTypeDef
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_securityhub.literals import PartitionType
     from mypy_boto3_securityhub.type_defs import (
         AwsSecurityFindingFiltersTypeDef,
         AwsSecurityFindingOutputTypeDef,
@@ -73,8 +75,16 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _short_service(service: str) -> str:
-    parts = service.split(".")
-    return ".".join(parts[3:]) if service.startswith("com.amazonaws.") else ".".join(parts[4:]) or service
+    split = split_service_name(service)
+    return split[1] if split else service
+
+
+def asff_partition(region: str) -> PartitionType:
+    """ASFF's name of the Region's partition (`Resources[].Partition`): the ISO partitions are
+    `aws-us-iso` / `aws-us-iso-b` there (botocore's securityhub model, shape `Partition`, whose
+    list has no aws-eusc, aws-iso-e or aws-iso-f yet: those are sent by their own names)."""
+    p = partition(region)
+    return cast("PartitionType", {"aws-iso": "aws-us-iso", "aws-iso-b": "aws-us-iso-b"}.get(p, p))
 
 
 def annotation(findings: Sequence[Finding]) -> str:
@@ -192,7 +202,7 @@ def asff_finding(finding: Finding, region: str, account: str, vpc_id: str, now: 
     resource: ResourceTypeDef = {
         "Type": ASFF_TYPES.get(finding.resource_type, ("Other", ""))[0],
         "Id": resource_arn(region, account, finding.resource_type, finding.resource_id),
-        "Partition": partition(region), "Region": region}
+        "Partition": asff_partition(region), "Region": region}
     return {
         "SchemaVersion": "2018-10-08",
         "Id": finding_id(region, account, finding),

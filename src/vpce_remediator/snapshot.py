@@ -264,6 +264,7 @@ def offers_from(service_names: Iterable[str], details: Iterable[Mapping[str, Any
         ip_types = frozenset(str(t).lower() for t in d.get("SupportedIpAddressTypes", []))
         found[name] = ServiceOffer(name, types, azs, bool(d.get("VpcEndpointPolicySupported", True)),
                                    dns_name or (previous.dns_name if previous else ""),
+                                   d.get("ServiceRegion", "") or (previous.service_region if previous else ""),
                                    ip_types | (previous.ip_types if previous else frozenset()))
     return found
 

@@ -39,7 +39,7 @@ from iam_eval import (
 from rules.needs import NEED_RULES
 from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.engine import MODES, Settings, effective_mode
-from vpce_remediator.facts import MODE_TAG, service_prefix
+from vpce_remediator.facts import MODE_TAG
 
 SHAPES = call_shapes()
 CREATES = ("create-security-group", "create-interface-endpoint", "create-gateway-endpoint")
@@ -211,7 +211,7 @@ def test_the_template_names_exactly_the_services_the_rules_table_can_ask_for() -
     statements = {s["Sid"]: s for s in role_statements(resolved_template("remediate"))}
     names = set(statements["CreateAmazonEndpointsTagged"]["Condition"]["StringEquals"]["ec2:VpceServiceName"])
 
-    assert names == {service_prefix(REGION) + short for short in _table_services()}
+    assert names == {f"com.amazonaws.{REGION}.{short}" for short in _table_services()}
 
 
 @pytest.mark.parametrize("service", sorted(_table_services()))
