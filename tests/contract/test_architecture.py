@@ -42,3 +42,11 @@ def test_the_graph_and_the_cycle_check_cover_every_package_under_src() -> None:
 
     assert set(importlinter()["root_packages"]) == packages
     assert set(acyclic["ancestors"]) == packages
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """pytest imports test modules by basename (no packages under tests/): two files of one name
+    stop the whole collection, so CI runs no test at all."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
