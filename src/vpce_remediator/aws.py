@@ -33,6 +33,8 @@ READ_ACTIONS: tuple[str, ...] = (
     "ecs:ListTasks", "ecs:DescribeTasks", "ec2:DescribeNetworkInterfaces",
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+    # the ConnectivityType of the NAT gateways default routes name: read only when a route names one
+    "ec2:DescribeNatGateways",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcEndpointServices",
     # the private hosted zones a centralised endpoint is reached by, directly or through the VPC's
     # Route 53 Profile, and the records of those covering a service: read only before a create

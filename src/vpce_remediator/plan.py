@@ -34,6 +34,8 @@ from vpce_remediator.reach import (
     az_of,
     base_params,
     blocked_calls,
+    central_egress,
+    central_egress_text,
     dns_records_for,
     egress_to,
     gateway_for,
@@ -49,6 +51,7 @@ from vpce_remediator.reach import (
     own_group_ref,
     peer_cidrs,
     placement,
+    private_nat_text,
     pulls_from_ecr,
     rank,
     registry_accounts,
@@ -251,7 +254,23 @@ class _Builder:
                 nat_subnets[sid] = f"{table.egress} {table.egress_target}"
                 continue
             out.append(sid)
+            self.route_note(sid)
         return out
+
+    def route_note(self, sid: str) -> None:
+        """An enforced subnet whose default route looks like a way out but is not known to be one:
+        the reason it is enforced goes in the result (`reach.CENTRAL_EGRESS`, private NAT)."""
+        table = self.snap.route_table_of(sid)
+        if table is None:
+            return
+        if table.egress == "private-nat":
+            note = f"enforced: {sid}: " + private_nat_text(table)
+        elif central_egress(self.snap, sid) is not None:
+            note = f"enforced: {sid}: " + central_egress_text(table)
+        else:
+            return
+        if note not in self.notes:
+            self.notes.append(note)
 
     def without_ipv6_way_out(self, short: str, subnets: list[str]) -> list[str]:
         """The subnets whose ::/0 does not carry the service's traffic out (`reach.ipv6_way_out`)."""

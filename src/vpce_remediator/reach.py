@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
@@ -139,6 +139,46 @@ class Check:
 
 
 # ---------------------------------------------------------------- the shared rules
+
+
+# Default routes that hand the subnet's traffic to another network: a transit gateway or Cloud WAN
+# core network, a Gateway Load Balancer or Network Firewall endpoint ("gwlbe"), a peering
+# connection. This is AWS's central-egress design (the multi-VPC whitepaper's "Centralized egress to
+# internet"; the AMS guide's egress VPC: spokes reach the internet through a transit gateway to the
+# egress VPC's NAT gateways), often with inspection on the way. What lies beyond (a NAT gateway, a
+# firewall that drops AWS's public ranges, nothing at all) is not visible from the spoke, so these
+# subnets are enforced by default: only working endpoints are known to carry the traffic. Every
+# result says so (`central_egress_text`). A private NAT gateway (`ConnectivityType=private`,
+# "private-nat") is no way out either: it reaches only other VPCs and on-premises networks.
+CENTRAL_EGRESS = ("tgw", "cloudwan", "gwlbe", "peering")
+_EGRESS_NAME = {"tgw": "transit gateway", "cloudwan": "Cloud WAN core network",
+                "gwlbe": "Gateway Load Balancer or Network Firewall endpoint", "peering": "peering connection",
+                "private-nat": "private NAT gateway", "nat": "NAT gateway", "igw": "internet gateway",
+                "vgw": "virtual private gateway", "eni": "network interface", "instance": "instance"}
+
+
+def egress_name(kind: str | None) -> str:
+    return _EGRESS_NAME.get(kind or "", kind or "")
+
+
+def central_egress(snap: VpcSnapshot, subnet_id: str) -> RouteTableInfo | None:
+    """The subnet's route table when its 0.0.0.0/0 leaves through another network (`CENTRAL_EGRESS`)."""
+    subnet = snap.subnets.get(subnet_id)
+    if subnet is not None and subnet.family == "ipv6":
+        return None
+    table = snap.route_table_of(subnet_id)
+    return table if table is not None and table.egress in CENTRAL_EGRESS else None
+
+
+def central_egress_text(table: RouteTableInfo) -> str:
+    return (f"egress through a central VPC: {table.id} sends 0.0.0.0/0 to {egress_name(table.egress)} "
+            f"{table.egress_target}, and what lies beyond is not visible from here, so the endpoints must work")
+
+
+def private_nat_text(table: RouteTableInfo) -> str:
+    return (f"{table.id} sends 0.0.0.0/0 to private NAT gateway {table.egress_target}: a private NAT gateway "
+            "reaches other VPCs and on-premises networks, not the internet, so it is no way out to AWS "
+            "services and the endpoints must work")
 
 
 def alternative_path(snap: VpcSnapshot, subnet_id: str, assign_public_ip: bool | None) -> RouteTableInfo | None:
@@ -688,10 +728,14 @@ class _Judge:
         elif table.egress == "igw":
             self.add(ANY_SERVICE, sid, ROUTE, PASS, f"{which} routes to internet gateway {table.egress_target}, "
                                                     "but the task has no public IP: the endpoints are the only way out")
+        elif table.egress == "private-nat":
+            self.add(ANY_SERVICE, sid, ROUTE, PASS, private_nat_text(replace(table, id=which)))
+        elif central_egress(self.snap, sid) is not None:
+            self.add(ANY_SERVICE, sid, ROUTE, PASS, central_egress_text(replace(table, id=which)))
         elif table.egress:
             self.add(ANY_SERVICE, sid, ROUTE, PASS,
-                     f"{which} sends 0.0.0.0/0 to {table.egress} {table.egress_target}: whether that reaches "
-                     "the internet is not visible from this VPC, so the endpoints must work")
+                     f"{which} sends 0.0.0.0/0 to {egress_name(table.egress)} {table.egress_target}: whether that "
+                     "reaches the internet is not visible from this VPC, so the endpoints must work")
         else:
             self.add(ANY_SERVICE, sid, ROUTE, PASS,
                      f"{which} has no route to a NAT or internet gateway: the endpoints are the only way out")

@@ -86,17 +86,25 @@ def subnet_info(s: Mapping[str, Any]) -> SubnetInfo:
 
 
 def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """Where 0.0.0.0/0 goes. A Gateway Load Balancer endpoint, and a Network Firewall endpoint
+    (a firewall's endpoints are GWLB endpoints AWS manages), is a `vpce-` id, in `VpcEndpointId`
+    (CreateRoute: "Supported for Gateway Load Balancer endpoints only") or in `GatewayId` as
+    DescribeRouteTables may report it: "gwlbe". A gateway endpoint's routes never get here: their
+    destination is its prefix list, not 0.0.0.0/0. A NAT gateway is "nat" until `_private_nats`
+    knows its ConnectivityType."""
     for r in routes:
         if r.get("DestinationCidrBlock") != "0.0.0.0/0" or r.get("State") == "blackhole":
             continue
         for key, kind in (("NatGatewayId", "nat"), ("TransitGatewayId", "tgw"),
                           ("VpcPeeringConnectionId", "peering"), ("NetworkInterfaceId", "eni"),
-                          ("InstanceId", "instance"), ("CoreNetworkArn", "cloudwan")):
+                          ("InstanceId", "instance"), ("CoreNetworkArn", "cloudwan"), ("VpcEndpointId", "gwlbe")):
             if r.get(key):
                 return kind, r[key]
         gateway = r.get("GatewayId", "")
         if gateway.startswith("igw-"):
             return "igw", gateway
+        if gateway.startswith("vpce-"):
+            return "gwlbe", gateway
         if gateway.startswith("vgw-"):
             return "vgw", gateway
     return None, None
@@ -118,6 +126,23 @@ def _egress6(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
         if gateway.startswith("vgw-"):
             return "vgw", gateway
     return None, None
+
+
+def _private_nats(ec2: Any, nat_ids: Iterable[str]) -> set[str]:
+    """The NAT gateways among `nat_ids` whose ConnectivityType is "private". A private NAT gateway
+    reaches only other VPCs and on-premises networks (through a transit gateway or a virtual
+    private gateway); an internet gateway drops what it sends (Amazon VPC User Guide, "NAT
+    gateways"): it is no way out to AWS's public endpoints. Read with a filter, not
+    `NatGatewayIds=`, so one deleted gateway does not fail the read; a gateway not described stays
+    public (the way out it was taken for before this read existed)."""
+    ids = sorted(set(nat_ids))
+    private: set[str] = set()
+    for i in range(0, len(ids), FILTER_VALUES):
+        for page in paginate(ec2, "describe_nat_gateways",
+                             Filters=[{"Name": "nat-gateway-id", "Values": ids[i:i + FILTER_VALUES]}]):
+            private.update(g["NatGatewayId"] for g in page.get("NatGateways", [])
+                           if g.get("ConnectivityType") == "private")
+    return private
 
 
 def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
@@ -180,6 +205,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
     tables: dict[str, dict[str, RouteTableInfo]] = {v: {} for v in ids}
     # A gateway endpoint's routes name its service's prefix list: known without another call.
     prefix_routes: dict[str, str] = {}  # endpoint id -> prefix list id
+    nats: set[str] = set()  # NAT gateways the default routes name: their ConnectivityType is read once
     for page in paginate(ec2, "describe_route_tables", Filters=vpc_filter):
         for t in page.get("RouteTables", []):
             for r in t.get("Routes", []):
@@ -188,12 +214,25 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             assocs = t.get("Associations", [])
             egress, target = _egress(t.get("Routes", []))
             egress6, target6 = _egress6(t.get("Routes", []))
+            if egress == "nat" and target:
+                nats.add(target)
+            if egress6 == "nat" and target6:
+                nats.add(target6)
             tables.setdefault(owner(t), {})[t["RouteTableId"]] = RouteTableInfo(
                 id=t["RouteTableId"], main=any(a.get("Main") for a in assocs),
                 egress=egress, egress_target=target,
                 subnet_ids=tuple(a["SubnetId"] for a in assocs if a.get("SubnetId")),
                 egress6=egress6, egress6_target=target6,
             )
+
+    # Only when a default route names a NAT gateway: one read for the chunk's VPCs.
+    private = _private_nats(ec2, nats) if nats else set()
+    if private:
+        for by_id in tables.values():
+            for tid, info in by_id.items():
+                by_id[tid] = replace(
+                    info, egress="private-nat" if info.egress == "nat" and info.egress_target in private else info.egress,
+                    egress6="private-nat" if info.egress6 == "nat" and info.egress6_target in private else info.egress6)
 
     groups: dict[str, dict[str, SecurityGroupInfo]] = {v: {} for v in ids}
     for page in paginate(ec2, "describe_security_groups", Filters=vpc_filter):

@@ -80,15 +80,15 @@ OPEN_EGRESS = (SgRule("-1", 0, 65535, ("0.0.0.0/0",)),)
 
 
 def vpc(endpoints: tuple[EndpointInfo, ...] = HEALTHY, egress: tuple[SgRule, ...] | None = OPEN_EGRESS,
-        nat: bool = False, zones: tuple[PrivateZone, ...] = (), offered: frozenset[str] | None = None,
+        nat: bool = False, route: tuple[str, str] | None = None, zones: tuple[PrivateZone, ...] = (), offered: frozenset[str] | None = None,
         endpoint_ingress: tuple[SgRule, ...] = (SgRule("tcp", 443, 443, (), (TASK_SG,)),), **kw: Any) -> VpcSnapshot:
     """A 2-AZ VPC as the engine and doctor both read it: offers and zones read, every group's egress."""
     azs = offered if offered is not None else frozenset(s.az for s in SUBNETS.values())
+    kind, target = route or (("nat", "nat-0000000000000000a") if nat else (None, None))
     snap = VpcSnapshot(
         vpc_id=VPC, region=REGION, account="123456789012", cidrs=("10.0.0.0/16",), tags={},
         dns_support=True, dns_hostnames=True, subnets=SUBNETS,
-        route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, "nat" if nat else None,
-                                                    "nat-0000000000000000a" if nat else None, (A, B)),
+        route_tables={"rtb-00000001": RouteTableInfo("rtb-00000001", False, kind, target, (A, B)),
                       "rtb-00000002": RouteTableInfo("rtb-00000002", True, None, None, ())},
         endpoints=endpoints,
         security_groups={
@@ -101,6 +101,13 @@ def vpc(endpoints: tuple[EndpointInfo, ...] = HEALTHY, egress: tuple[SgRule, ...
         prefix_lists={P + "s3": PrefixList("pl-63a5400a", ())},
     )
     return replace(snap, **kw).with_zones(zones)
+
+
+# 0.0.0.0/0 as the snapshot classifies it: none, a NAT gateway (public, or private: no way out),
+# and the central-egress kinds (transit gateway, GWLB or Network Firewall endpoint, peering).
+DEFAULT_ROUTES: tuple[tuple[str, str] | None, ...] = (
+    None, ("nat", "nat-0000000000000000a"), ("private-nat", "nat-0000000000000000b"),
+    ("tgw", "tgw-0000000000000000c"), ("gwlbe", "vpce-0000000000000000d"), ("peering", "pcx-0000000e"))
 
 
 def doctor_says(snap: VpcSnapshot, w: Workload) -> set[tuple[str, str, str]]:
@@ -275,7 +282,7 @@ def estates(draw: st.DrawFn) -> tuple[VpcSnapshot, Workload]:
                                    group_ids=(draw(st.sampled_from([ENDPOINT_SG, CLOSED_SG])),),
                                    inbound_resolver_only=draw(st.booleans()),
                                    policy=draw(st.sampled_from([None, ONLY_OTHER_BUCKET]))))
-    snap = vpc(endpoints=tuple(endpoints), egress=egress, nat=draw(st.booleans()), zones=zones,
+    snap = vpc(endpoints=tuple(endpoints), egress=egress, route=draw(st.sampled_from(DEFAULT_ROUTES)), zones=zones,
                offered=draw(st.sampled_from([None, frozenset({REGION + "a"})])),
                dns_support=draw(st.booleans()), dns_hostnames=draw(st.booleans()))
     image = draw(st.sampled_from([ECR_IMAGE, HUB_IMAGE]))
@@ -476,3 +483,11 @@ def test_no_fix_command_carries_an_empty_value(estate: tuple[VpcSnapshot, Worklo
         # A JMESPath --query projects with `[]`: that is the query's syntax, not an empty value.
         values = re.sub(r"--query '[^']*'", "--query Q", command)
         assert not _EMPTY.search(values), command
+
+
+@pytest.mark.parametrize("route", DEFAULT_ROUTES[2:], ids=lambda r: r[0])
+def test_private_nat_and_central_egress_routes_are_judged_alike(route: tuple[str, str]) -> None:
+    """No way out known: both doors fail the missing endpoints, as with no default route at all."""
+    eps = (interface("logs"), gateway())
+
+    assert agree(vpc(endpoints=eps, route=route), workload()) == agree(vpc(endpoints=eps), workload())
