@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53profiles import Route53ProfilesClient
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
 
 # Every read the engine can make, as IAM actions. The template grants exactly these plus the write
 # actions in `act.PERMISSIONS` and the lock's in `lock.LOCK_ACTIONS` (tests/contract checks both ways).
@@ -40,6 +41,8 @@ READ_ACTIONS: tuple[str, ...] = (
     # Route 53 Profile, and the records of those covering a service: read only before a create
     "route53:ListHostedZonesByVPC", "route53:ListHostedZones", "route53:ListResourceRecordSets",
     "route53profiles:ListProfileAssociations", "route53profiles:ListProfileResourceAssociations",
+    # the applied quota of interface endpoints per VPC: read only when a create is planned
+    "servicequotas:GetServiceQuota",
 )
 
 
@@ -95,6 +98,10 @@ class Clients:
     @cached_property
     def route53profiles(self) -> Route53ProfilesClient:
         return cast("Route53ProfilesClient", self.client("route53profiles"))
+
+    @cached_property
+    def servicequotas(self) -> ServiceQuotasClient:
+        return cast("ServiceQuotasClient", self.client("service-quotas"))
 
     @cached_property
     def config(self) -> ConfigServiceClient:

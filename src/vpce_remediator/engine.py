@@ -24,7 +24,14 @@ from rules.workload import EndpointType
 from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
-from vpce_remediator.facts import MODE_TAG, PrivateZone, SubnetInfo, VpcSnapshot
+from vpce_remediator.facts import (
+    GATEWAY_ENDPOINTS_QUOTA,
+    INTERFACE_ENDPOINTS_QUOTA,
+    MODE_TAG,
+    PrivateZone,
+    SubnetInfo,
+    VpcSnapshot,
+)
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
@@ -44,7 +51,7 @@ from vpce_remediator.plan import (
     plan_remediation,
 )
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import read_central_zones, read_offers, read_vpc, tags_of
+from vpce_remediator.snapshot import read_central_zones, read_interface_quota, read_offers, read_vpc, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 from vpce_remediator.trust import Trust, trust_for
 
@@ -375,7 +382,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
     ec2 = clients.ec2
     trust = trust if trust is not None else trust_for(lock)
     snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53,
-                              lambda: clients.route53profiles)
+                              lambda: clients.route53profiles, lambda: clients.servicequotas)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
     # (the Lambda, the CLI, a scan of many VPCs) paces them.
     pacer = process_pacer() if clients.pace else None
@@ -385,7 +392,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
         try:
             fresh = trust.apply(ec2, read_again()).with_reads(snap)
             snap, plan = plan_vpc(ec2, needs, fresh, settings, lambda: clients.route53,
-                                  lambda: clients.route53profiles)
+                                  lambda: clients.route53profiles, lambda: clients.servicequotas)
             return VpcEvaluation(act_or_report(ec2, vpc_id, mode, plan, snap, pacer, lock.remember), snap)
         finally:
             lock.release(vpc_id)
@@ -394,20 +401,31 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
 
 def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
              route53: Callable[[], Any] | None = None,
-             profiles: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+             profiles: Callable[[], Any] | None = None,
+             quotas: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, or (before creating one)
-    whether a private hosted zone serves it from a centralised endpoint, read that and plan again.
-    `route53` gives the client that reads the zones (None: they are not read), `profiles` the one
-    that reads the VPC's Route 53 Profile (None: Profiles are not read)."""
+    whether a private hosted zone serves it from a centralised endpoint, read that and plan again;
+    when that plan creates interface endpoints, read the VPC's applied endpoint quota and plan
+    again. `route53` gives the client that reads the zones (None: they are not read), `profiles`
+    the one that reads the VPC's Route 53 Profile (None: Profiles are not read), `quotas` the
+    Service Quotas client (None: the quota is not read, and creates run until EC2 refuses one)."""
     scope = settings.policy_scope(snap.account)
-    plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
+
+    def again(snap: VpcSnapshot) -> Plan:
+        return plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc,
+                                scope)
+
+    plan = again(snap)
     if plan.needs_offers or (plan.needs_zones and route53 is not None):
         if plan.needs_offers:
             snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         if plan.needs_zones and route53 is not None:
             snap = snap.with_zones(*read_zones_unless_denied(route53(), profiles() if profiles else None, snap,
                                                               plan.zone_hosts))
-        plan = plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc, scope)
+        plan = again(snap)
+    if plan.needs_quotas and quotas is not None:
+        snap = snap.with_quota(read_interface_quota(quotas(), snap.vpc_id))
+        plan = again(snap)
     return snap, plan
 
 
@@ -421,16 +439,17 @@ def read_zones_unless_denied(route53: Any, profiles: Any | None, snap: VpcSnapsh
 
 def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
                  trust: Trust, route53: Callable[[], Any] | None = None,
-                 profiles: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+                 profiles: Callable[[], Any] | None = None,
+                 quotas: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
     own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
     costs no read of the state table."""
     if not any(e.owned for e in snap.endpoints) and not snap.own_security_group:
-        snap, plan = plan_vpc(ec2, needs, snap, settings, route53, profiles)
+        snap, plan = plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas)
         if not plan.actions and not plan.findings:
             return snap, plan
         snap = trust.apply(ec2, snap)
-    return plan_vpc(ec2, needs, snap, settings, route53, profiles)
+    return plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas)
 
 
 def act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,
@@ -505,7 +524,7 @@ _FAILURE_WHY: dict[str, str] = {
 
 # Service Quotas code and default of the quota each create counts against (DESIGN.md §6):
 # interface endpoints per VPC 50, gateway endpoints per Region 20.
-_QUOTAS = {CREATE_INTERFACE: ("L-29B6F2EB", 50), CREATE_GATEWAY: ("L-1B52E74A", 20)}
+_QUOTAS = {CREATE_INTERFACE: INTERFACE_ENDPOINTS_QUOTA, CREATE_GATEWAY: GATEWAY_ENDPOINTS_QUOTA}
 
 
 def _failure_finding(result: ActionResult, snap: VpcSnapshot, plan: Plan) -> Finding:

@@ -193,6 +193,26 @@ class PrefixList:
     cidrs: tuple[str, ...]  # empty when the API did not say (moto)
 
 
+# The endpoint quotas (Service Quotas service code vpc): code and AWS's default. Interface endpoints
+# per VPC (a quota Gateway Load Balancer endpoints share, per the PrivateLink quotas page), and
+# gateway endpoints per Region.
+INTERFACE_ENDPOINTS_QUOTA = ("L-29B6F2EB", 50)
+GATEWAY_ENDPOINTS_QUOTA = ("L-1B52E74A", 20)
+# The endpoint types that count against the interface quota.
+INTERFACE_QUOTA_TYPES = frozenset({"Interface", "GatewayLoadBalancer"})
+
+
+@dataclass(frozen=True)
+class EndpointQuota:
+    """The quota the VPC's interface endpoints count against, as Service Quotas applies it."""
+
+    code: str  # the Service Quotas quota code (service code vpc)
+    value: int
+    # "" when Service Quotas answered; otherwise why it did not (refused, not known there), and
+    # `value` is then AWS's documented default.
+    unread: str = ""
+
+
 @dataclass(frozen=True)
 class VpcSnapshot:
     vpc_id: str
@@ -218,6 +238,9 @@ class VpcSnapshot:
     acls: tuple[NetworkAcl, ...] | None = None  # None: not read (only doctor reads them)
     prefix_lists: Mapping[str, PrefixList | None] = field(default_factory=dict)  # gateway service -> its list
     ipv6_cidrs: tuple[str, ...] = ()  # its associated IPv6 blocks
+    # The applied quota of interface endpoints per VPC; None: not read (it is read only when a
+    # create is planned).
+    interface_quota: EndpointQuota | None = None
 
     @property
     def all_cidrs(self) -> tuple[str, ...]:
@@ -267,9 +290,12 @@ class VpcSnapshot:
         return replace(self, offers={**self.offers, **offers})
 
     def with_reads(self, earlier: VpcSnapshot) -> VpcSnapshot:
-        """This (fresh) snapshot with what an earlier plan had read besides: offers and zones."""
+        """This (fresh) snapshot with what an earlier plan had read besides: offers, zones, the quota."""
         return replace(self, offers={**earlier.offers, **self.offers}, zones=earlier.zones,
-                       zones_readable=earlier.zones_readable)
+                       zones_readable=earlier.zones_readable, interface_quota=earlier.interface_quota)
+
+    def with_quota(self, quota: EndpointQuota) -> VpcSnapshot:
+        return replace(self, interface_quota=quota)
 
     def with_zones(self, zones: Iterable[PrivateZone] | None, readable: bool = True) -> VpcSnapshot:
         """With the private hosted zones read; None: the read was refused. `readable` False: part

@@ -16,7 +16,7 @@ from rules.partitions import service_name, short_name
 from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
-from vpce_remediator.facts import OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot
+from vpce_remediator.facts import INTERFACE_QUOTA_TYPES, OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot
 from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, ip_address_type_arg, shell
 from vpce_remediator.policies import (
     ecr_layer_fix_note,
@@ -156,6 +156,9 @@ class Plan:
     # The names (DNS) of the services that would be created: the zones covering them are the ones
     # whose records are read.
     zone_hosts: frozenset[str] = frozenset()
+    # True: interface endpoints would be created and the VPC's applied endpoint quota has not been
+    # read: read it (Service Quotas) and plan again.
+    needs_quotas: bool = False
 
 
 @dataclass
@@ -175,7 +178,9 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
     Every decision about whether a workload reaches a service is one of `reach`'s rules, the ones
     doctor prints. `max_endpoints_per_vpc` caps the interface endpoints the tool keeps in the VPC
     (its live ones plus those it would create now); creates past it become one
-    `endpoint-cap-reached` finding. `policy`: the scope of the endpoint policies the tool creates
+    `endpoint-cap-reached` finding; creates that would pass the VPC's interface endpoint quota
+    (`snap.interface_quota`, asked for in `needs_quotas`) are none of them made, one
+    `endpoint-quota-reached` finding instead. `policy`: the scope of the endpoint policies the tool creates
     and keeps; None puts no policy on what it creates (other endpoints' policies are still judged
     for what the workload calls).
     """
@@ -207,6 +212,7 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
             b.plan_gateway(short, agg)
         else:
             b.plan_interface(short, agg)
+    b.quota_check()
     b.plan_own_security_group()
     b.egress_findings()
     b.cap_finding()
@@ -223,6 +229,8 @@ class _Builder:
         self.cap = cap
         self.owned_interfaces = sum(1 for e in snap.endpoints if e.owned and e.live and e.type == INTERFACE)
         self.capped: list[Action] = []  # creates the cap held back
+        self.needs_quotas = False
+        self.own_sg_kept = False  # an endpoint the tool keeps uses its group (not only its creates)
         self.scope = policy
         self.actions: list[Action] = []
         self.findings: list[Finding] = []
@@ -354,7 +362,7 @@ class _Builder:
                                      {**self.base, "endpoint_id": endpoint.id})
             self.blame(short, need.members, "private-dns-off")
         if endpoint.owned:
-            self.uses_own_sg = True
+            self.uses_own_sg = self.own_sg_kept = True
             if self.own is None or self.own.id not in endpoint.group_ids:
                 params = {**self.base, "endpoint_id": endpoint.id, "security_group": own_group_ref(self.snap)}
                 self.actions.append(Action(
@@ -727,6 +735,40 @@ class _Builder:
             "with the commands below",
             fix_commands("endpoint-cap-reached", self.base) + tuple(c for a in self.capped for c in a.fix)))
 
+    def quota_check(self) -> None:
+        """Interface endpoints count against a quota per VPC (every live one, whoever made it, and
+        Gateway Load Balancer endpoints too): when the creates would pass it, none is made (no
+        partial create) and one `endpoint-quota-reached` finding gives the numbers, the increase to
+        ask for and the creates to run once it is granted. The quota is read (`needs_quotas`) only
+        when a create is planned."""
+        creates = [a for a in self.actions if a.kind == CREATE_INTERFACE]
+        if not creates or self.snap.shared:
+            return
+        quota = self.snap.interface_quota
+        if quota is None:
+            self.needs_quotas = True
+            return
+        in_use = sum(1 for e in self.snap.endpoints if e.live and e.type in INTERFACE_QUOTA_TYPES)
+        if in_use + len(creates) <= quota.value:
+            return
+        self.actions = [a for a in self.actions if a not in creates]
+        self.uses_own_sg = self.own_sg_kept
+        self.sg_for_findings = True  # the creates' commands look the own group up: report its create
+        wanted = in_use + len(creates)
+        services = ", ".join(short_name(a.service, self.snap.region) for a in creates)
+        source = (f"the quota Service Quotas applies ({quota.code})" if not quota.unread else
+                  f"AWS's default for {quota.code}, since Service Quotas did not say ({quota.unread}): "
+                  "the applied value may be higher")
+        self.findings.append(Finding(
+            "AWS::EC2::VPC", self.snap.vpc_id, "endpoint-quota-reached",
+            f"{len(creates)} interface endpoint(s) not created in {self.snap.vpc_id} ({services}): the VPC holds "
+            f"{in_use} interface endpoint(s) and the quota is {quota.value} per VPC ({source}); creating them "
+            f"would make {wanted}, so none is created. Ask for {wanted} (the first commands), then create them "
+            "with the commands below",
+            fix_commands("endpoint-quota-reached", {**self.base, "quota_code": quota.code,
+                                                     "desired_value": str(wanted)})
+            + tuple(c for a in creates for c in a.fix)))
+
     def plan_own_security_group(self) -> None:
         if not self.uses_own_sg:
             if self.sg_for_findings:
@@ -839,7 +881,7 @@ class _Builder:
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
                     tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts,
-                    frozenset(self.zone_hosts))
+                    frozenset(self.zone_hosts), self.needs_quotas)
 
 
 # ---------------------------------------------------------------- helpers

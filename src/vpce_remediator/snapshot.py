@@ -15,8 +15,10 @@ from botocore.exceptions import ClientError
 
 from vpce_remediator.aws import error_code, paginate
 from vpce_remediator.facts import (
+    INTERFACE_ENDPOINTS_QUOTA,
     OWNER_TAG,
     EndpointInfo,
+    EndpointQuota,
     PrefixList,
     PrivateZone,
     RouteTableInfo,
@@ -337,6 +339,26 @@ _UNANSWERED = ("404", "500", "NotImplemented", "UnknownOperationException")
 _ZONE_ARN = ":route53:::hostedzone/"
 # The record types a client's lookup of a service's name is answered from (aliases are A/AAAA).
 _ADDRESS_TYPES = frozenset({"A", "AAAA", "CNAME"})
+
+
+def read_interface_quota(servicequotas: Any, vpc_id: str) -> EndpointQuota:
+    """The applied quota of interface endpoints per VPC: one `GetServiceQuota` (service code vpc).
+    Refused, not known to Service Quotas, or not answered (an emulator): AWS's documented default,
+    with why, so the finding can say the applied value was not seen (never a crash)."""
+    code, default = INTERFACE_ENDPOINTS_QUOTA
+    try:
+        value = servicequotas.get_service_quota(ServiceCode="vpc", QuotaCode=code).get("Quota", {}).get("Value")
+    except ClientError as e:
+        err = error_code(e)
+        if err not in _DENIED + _UNANSWERED + ("NoSuchResourceException", "ServiceException",
+                                               "TooManyRequestsException"):
+            raise
+        log.warning("servicequotas:GetServiceQuota %s for %s (%s): AWS's default %d is used", code, vpc_id, err,
+                    default)
+        return EndpointQuota(code, default, f"GetServiceQuota answered {err}")
+    if not isinstance(value, (int, float)):
+        return EndpointQuota(code, default, "GetServiceQuota gave no value")
+    return EndpointQuota(code, int(value))
 
 
 def read_central_zones(route53: Any, profiles: Any | None, vpc_id: str, region: str,

@@ -12,6 +12,7 @@ from rules import Workload, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
     EndpointInfo,
+    EndpointQuota,
     RouteTableInfo,
     SecurityGroupInfo,
     ServiceOffer,
@@ -315,6 +316,71 @@ def test_the_cap_counts_the_endpoints_the_tool_already_keeps_and_only_those() ->
                                                    security_groups=OWN),
                                 max_endpoints_per_vpc=5)
     assert [a.service.removeprefix(P) for a in one_more.actions] == ["ssm"]
+
+
+# ---------------------------------------------------------------- the interface endpoint quota
+
+FOUR = ("secretsmanager", "ssm", "sts", "kms")
+
+
+def _four() -> WorkloadNeeds:
+    w = Workload(kind="subnet", arn="subnet-0000000a", name="subnet-0000000a", region=REGION, account="123456789012",
+                 launch_type="FARGATE", subnet_ids=("subnet-0000000a", "subnet-0000000b"),
+                 inherited=tuple((s, "Interface", f"needs {s}") for s in FOUR))
+    return WorkloadNeeds(w, required_endpoints(w))
+
+
+def _holding(n: int, quota: int = 50, unread: str = "") -> VpcSnapshot:
+    """A VPC holding `n` live interface endpoints someone else made, for services nobody here needs."""
+    others = tuple(endpoint(f"other{i}", owned=False) for i in range(n))
+    return snapshot(offers=_offered(*FOUR), endpoints=others, security_groups=OWN,
+                    interface_quota=EndpointQuota("L-29B6F2EB", quota, unread))
+
+
+def test_creates_that_would_pass_the_quota_are_none_of_them_made_and_one_finding_says_why() -> None:
+    plan = plan_remediation([_four()], _holding(48))
+
+    assert CREATE_INTERFACE not in kinds(plan)  # no partial create: 2 would fit, none is made
+    [quota] = [f for f in plan.findings if f.problem == "endpoint-quota-reached"]
+    assert "4 interface endpoint(s) not created" in quota.summary
+    assert "(kms, secretsmanager, ssm, sts)" in quota.summary
+    assert "holds 48 interface endpoint(s) and the quota is 50 per VPC" in quota.summary
+    assert "would make 52" in quota.summary and "AWS's default" not in quota.summary
+    assert (f"aws service-quotas request-service-quota-increase --region {REGION} --service-code vpc "
+            "--quota-code L-29B6F2EB --desired-value 52") in quota.fix
+    assert sum("create-vpc-endpoint" in c for c in quota.fix) == 4  # to run once the increase is granted
+    assert {s.status for s in plan.services} == {"missing"}
+    assert not plan.needs_quotas
+
+
+def test_creates_within_the_quota_are_all_made() -> None:
+    plan = plan_remediation([_four()], _holding(46))
+
+    assert kinds(plan).count(CREATE_INTERFACE) == 4
+    assert not [f for f in plan.findings if f.problem == "endpoint-quota-reached"]
+
+
+def test_the_quota_counts_every_live_interface_and_gateway_load_balancer_endpoint_only() -> None:
+    snap = _holding(45)
+    extra = (endpoint("gone", state="deleted"), endpoint("s3", type="Gateway", subnets=(), group_ids=()),
+             endpoint("gwlb", type="GatewayLoadBalancer", owned=False))
+    plan = plan_remediation([_four()], replace(snap, endpoints=snap.endpoints + extra))
+    assert kinds(plan).count(CREATE_INTERFACE) == 4  # 45 + the GWLB one + 4 = 50
+
+    more = replace(snap, endpoints=snap.endpoints + extra + (endpoint("gwlb2", type="GatewayLoadBalancer"),))
+    assert CREATE_INTERFACE not in kinds(plan_remediation([_four()], more))
+
+
+def test_the_quota_is_asked_for_only_when_a_create_is_planned() -> None:
+    assert plan_remediation([_four()], replace(_holding(10), interface_quota=None)).needs_quotas
+    assert not plan_remediation([web()], snapshot(**COMPLIANT)).needs_quotas
+
+
+def test_a_quota_service_quotas_did_not_give_is_aws_default_and_the_finding_says_so() -> None:
+    plan = plan_remediation([_four()], _holding(48, unread="GetServiceQuota answered AccessDeniedException"))
+
+    [quota] = [f for f in plan.findings if f.problem == "endpoint-quota-reached"]
+    assert "AWS's default for L-29B6F2EB" in quota.summary and "AccessDeniedException" in quota.summary
 
 
 def test_no_cap_unless_asked() -> None:
