@@ -63,9 +63,10 @@ def test_the_post_2023_regions_are_botocores_regions_by_their_names() -> None:
         assert described.get(region) == name, region
 
 
-def test_botocores_partition_regexes_are_python_regexes() -> None:
+def test_botocores_partition_regexes_are_python_regexes_that_match_their_regions() -> None:
     for p in table.PARTITIONS:
-        re.compile(p.region_regex)
+        pattern = re.compile(p.region_regex)
+        assert all(pattern.match(r) for r in p.regions), p.id
 
 
 def test_the_templates_prefix_map_is_the_tables() -> None:

@@ -292,7 +292,9 @@ def estates(draw: st.DrawFn) -> tuple[VpcSnapshot, Workload]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(estates())
 def test_drawn_estates_agree(estate: tuple[VpcSnapshot, Workload]) -> None:
-    agree(*estate)
+    doctor, planner = doctor_says(*estate), planner_says(*estate)
+
+    assert planner == doctor, {"planner only": sorted(planner - doctor), "doctor only": sorted(doctor - planner)}
 
 
 def test_every_problem_kind_names_its_hop() -> None:
@@ -469,7 +471,9 @@ def ipv6_estates(draw: st.DrawFn) -> tuple[VpcSnapshot, Workload]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ipv6_estates())
 def test_drawn_ipv6_estates_agree(estate: tuple[VpcSnapshot, Workload]) -> None:
-    agree(*estate)
+    doctor, planner = doctor_says(*estate), planner_says(*estate)
+
+    assert planner == doctor, {"planner only": sorted(planner - doctor), "doctor only": sorted(doctor - planner)}
 
 
 # An empty value in a command: `CidrIp=` / `Key=,` / `[]` / `""` / `''` (what issue 13 saw printed).
