@@ -28,7 +28,6 @@ from vpce_remediator.facts import (
     GATEWAY_ENDPOINTS_QUOTA,
     INTERFACE_ENDPOINTS_QUOTA,
     MODE_TAG,
-    PrivateZone,
     SubnetInfo,
     VpcSnapshot,
 )
@@ -420,21 +419,14 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
         if plan.needs_offers:
             snap = snap.with_offers(read_offers(ec2, plan.needs_offers))
         if plan.needs_zones and route53 is not None:
-            snap = snap.with_zones(*read_zones_unless_denied(route53(), profiles() if profiles else None, snap,
-                                                              plan.zone_hosts))
+            # A refused read is logged there, and the result says a centralised endpoint would not be seen.
+            snap = snap.with_zones(*read_central_zones(route53(), profiles() if profiles else None, snap.vpc_id,
+                                                       snap.region, plan.zone_hosts))
         plan = again(snap)
     if plan.needs_quotas and quotas is not None:
         snap = snap.with_quota(read_interface_quota(quotas(), snap.vpc_id))
         plan = again(snap)
     return snap, plan
-
-
-def read_zones_unless_denied(route53: Any, profiles: Any | None, snap: VpcSnapshot,
-                             hosts: frozenset[str]) -> tuple[tuple[PrivateZone, ...], bool]:
-    """The zones that reach the VPC (directly or through its Route 53 Profile) with the records of
-    those covering `hosts`, and whether every read was allowed: a refused one is logged, and the
-    result then says a centralised endpoint would not be seen (never a crash)."""
-    return read_central_zones(route53, profiles, snap.vpc_id, snap.region, hosts)
 
 
 def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
