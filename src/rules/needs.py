@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from rules.partitions import serves_across_regions
 from rules.refs import PUBLIC_REGISTRIES, parse_arn, parse_image
 from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, EndpointType, Workload
 
@@ -70,6 +71,10 @@ class WorkloadProblem:
     kind: str
     summary: str
     params: tuple[tuple[str, str], ...] = ()  # filled into the fix commands
+    # The cross-Region interface endpoints, (short name, the Region whose service it is), that
+    # together serve what no endpoint of the workload's own Region can: when every one of them is in
+    # the VPC and reachable, the problem is solved. () when cross-Region PrivateLink cannot serve it.
+    cross_region: tuple[tuple[str, str], ...] = ()
 
     def param(self, name: str) -> str:
         return dict(self.params).get(name, "")
@@ -110,11 +115,15 @@ class NoteRule:
 # ---------------------------------------------------------------- matchers
 
 
-def _ecr_images(w: Workload, legacy: bool) -> Iterator[str]:
+def _legacy_pull(w: Workload) -> bool:
+    """Fargate before platform 1.4.0: images are pulled through ecr.dkr and S3 only."""
     # Windows Fargate numbers its platform versions separately (its current one is 1.0.0).
-    is_legacy = (w.launch_type == FARGATE and (w.platform_version or "") in _LEGACY_FARGATE
-                 and not (w.os_family or "").upper().startswith("WINDOWS"))
-    if is_legacy != legacy:
+    return (w.launch_type == FARGATE and (w.platform_version or "") in _LEGACY_FARGATE
+            and not (w.os_family or "").upper().startswith("WINDOWS"))
+
+
+def _ecr_images(w: Workload, legacy: bool) -> Iterator[str]:
+    if _legacy_pull(w) != legacy:
         return
     for c in w.containers:
         ref = parse_image(c.image)
@@ -199,7 +208,8 @@ def _exec(w: Workload) -> Iterator[str]:
 
 
 def _exec_kms(w: Workload) -> Iterator[str]:
-    if w.execute_command is not None and w.execute_command.kms_key_id:
+    if w.execute_command is not None and w.execute_command.kms_key_id and \
+            _key_region(w, w.execute_command.kms_key_id) == w.region:
         yield f"{w.kind} {w.name}: ECS Exec sessions encrypted with {w.execute_command.kms_key_id}"
 
 
@@ -236,14 +246,20 @@ def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
                 (("container", c.name), ("image", c.image), ("registry", ref.registry),
                  ("prefix", prefix), ("upstream", upstream), ("credentials", "yes" if needs_creds else "")),
             )
-        elif ref.kind == "ecr" and ref.region != w.region:
+        elif ref.kind == "ecr" and ref.region and ref.region != w.region:
+            # The pull asks the image's Region: its ecr.api for the token (not before Fargate
+            # 1.4.0), its ecr.dkr for the manifest, its S3 for the layers (a gateway endpoint
+            # serves only buckets of its own Region, so S3 too must be an interface endpoint there).
+            pull = (("ecr.dkr",), ("s3",)) if _legacy_pull(w) else (("ecr.api",), ("ecr.dkr",), ("s3",))
+            across = tuple((short, ref.region) for (short,) in pull)
             yield WorkloadProblem(
                 "cross-region-ecr-image",
-                f"container {c.name}: image {c.image} is in ECR in {ref.region}; endpoints in "
-                f"{w.region} cannot serve it unless they are cross-Region endpoints or the "
-                "repository is replicated",
-                (("container", c.name), ("image", c.image), ("image_region", ref.region or ""),
+                f"container {c.name}: image {c.image} is in ECR in {ref.region}; endpoints for "
+                f"{w.region} cannot serve it: cross-Region endpoints for {ref.region} "
+                f"({', '.join(s for s, _ in across)}) or replicating the repository to {w.region} can",
+                (("container", c.name), ("image", c.image), ("image_region", ref.region),
                  ("image_account", ref.account or "")),
+                across if all(serves_across_regions(s, w.region, r) for s, r in across) else (),
             )
 
 
@@ -260,6 +276,43 @@ def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
                     (("container", c.name), ("arn", value), ("secret_region", region),
                      ("service", service)),
                 )
+
+
+def _key_region(w: Workload, key: str) -> str:
+    """A KMS key's Region: its ARN's, or the workload's for a key id or alias."""
+    arn = parse_arn(key)
+    return arn.region if arn and arn.region else w.region
+
+
+def _cross_region_kms(w: Workload) -> Iterator[WorkloadProblem]:
+    key = w.execute_command.kms_key_id if w.execute_command is not None else None
+    region = _key_region(w, key) if key else w.region
+    if key and region != w.region:
+        across = (("kms", region),) if serves_across_regions("kms", w.region, region) else ()
+        yield WorkloadProblem(
+            "cross-region-kms-key",
+            f"{w.kind} {w.name}: ECS Exec sessions are encrypted with {key}, a key in {region}; a kms "
+            f"endpoint for {w.region} cannot serve it: a cross-Region kms endpoint for {region} can",
+            (("key_arn", key), ("key_region", region)), across)
+
+
+def _cross_region_firehose(w: Workload) -> Iterator[WorkloadProblem]:
+    for c in w.containers:
+        if not c.log or c.log.driver != "awsfirelens":
+            continue
+        plugin = (c.log.option("Name") or "").lower()
+        region = c.log.option("region")
+        if _FIRELENS_OUTPUTS.get(plugin, ("",))[0] != "kinesis-firehose" or not region or region == w.region:
+            continue
+        across = (("kinesis-firehose", region),) \
+            if serves_across_regions("kinesis-firehose", w.region, region) else ()
+        yield WorkloadProblem(
+            "cross-region-firehose",
+            f"container {c.name}: FireLens sends to Data Firehose in {region}; a kinesis-firehose "
+            f"endpoint for {w.region} cannot serve it: a cross-Region one for {region} can",
+            (("container", c.name), ("stream_region", region),
+             ("stream", c.log.option("delivery_stream") or c.log.option("delivery-stream") or "")),
+            across)
 
 
 def _cross_region_logs(w: Workload) -> Iterator[WorkloadProblem]:
@@ -353,6 +406,8 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
     ProblemRule("unreachable-image", _unreachable_images),
     ProblemRule("cross-region-secret", _cross_region_secrets),
     ProblemRule("cross-region-logs", _cross_region_logs),
+    ProblemRule("cross-region-kms-key", _cross_region_kms),
+    ProblemRule("cross-region-firehose", _cross_region_firehose),
 )
 
 NOTE_RULES: tuple[NoteRule, ...] = (

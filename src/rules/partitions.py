@@ -158,3 +158,31 @@ def split_service_name(service: str) -> tuple[str, str] | None:
                     (region in p.regions or re.match(p.region_regex, region)):
                 return region, short
     return None
+
+
+# Cross-Region PrivateLink for AWS services (launched 2025-11-19): an interface endpoint in one
+# Region created with `ServiceRegion` set to another Region of the same partition serves that
+# Region's service, under that Region's service name (`com.amazonaws.us-east-1.ecr.dkr` in a
+# us-west-2 VPC). Source: AWS PrivateLink guide, "Cross-region enabled AWS services"
+# (docs.aws.amazon.com/vpc/latest/privatelink/aws-services-cross-region-privatelink-support.html),
+# as of 2026-12-03: S3, IAM, ECR (api, dkr), KMS, ECS, Lambda, Data Firehose, Managed Service for
+# Apache Flink, Route 53. Only the Regional ones are listed: IAM and Route 53 are global names.
+CROSS_REGION_SERVICES: Final[frozenset[str]] = frozenset({
+    "s3", "ecr.api", "ecr.dkr", "kms", "kms-fips", "ecs", "lambda", "kinesis-firehose",
+    "kinesisanalytics", "kinesisanalytics-fips",
+})
+
+
+def serves_across_regions(short: str, home: str, remote: str) -> bool:
+    """Whether an interface endpoint in `home` can serve `short` of `remote` (cross-Region PrivateLink:
+    a listed service, two Regions of one partition; AWS connects no partition to another)."""
+    return (short in CROSS_REGION_SERVICES and home != remote
+            and partition_of(home).id == partition_of(remote).id)
+
+
+# Zones (by AZ ID, the same in every account) where cross-Region access is not supported: no
+# cross-Region endpoint may have a subnet there. Source: the same guide page ("Considerations"),
+# as of 2026-12-03; EC2 answers a create that names one with InvalidParameter.
+CROSS_REGION_UNSUPPORTED_AZ_IDS: Final[frozenset[str]] = frozenset({
+    "use1-az3", "usw1-az2", "apne1-az3", "apne2-az2", "apne2-az4",
+})

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from rules.partitions import short_name
+from rules.partitions import short_name, split_service_name
 from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
@@ -69,6 +69,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ENABLE_PRIVATE_DNS: ("ec2:ModifyVpcEndpoint",),
     SET_ENDPOINT_POLICY: ("ec2:ModifyVpcEndpoint",),
 }
+# What a cross-Region create also needs (a permission-only action): the template grants it only
+# when CrossRegionEndpoints is on.
+CROSS_REGION_PERMISSION = "vpce:AllowMultiRegion"
 
 
 @dataclass
@@ -237,16 +240,36 @@ def _authorize(ec2: EC2Client, group_id: str, cidrs: tuple[str, ...]) -> None:
 
 
 def _create_interface(ec2: EC2Client, snap: VpcSnapshot, action: Action, own_sg: str) -> str:
-    short = short_name(action.service, snap.region)
+    split = split_service_name(action.service)
+    # A cross-Region endpoint's name tag says which Region's service it reaches: ecr.dkr@us-east-1.
+    short = f"{split[1]}@{split[0]}" if action.service_region and split else short_name(action.service, snap.region)
     # A different policy is a different request: it joins the token (none keeps the old token).
     token = client_token(snap.vpc_id, action.service, "Interface", action.subnet_ids, own_sg, True,
-                         *_policy_parts(action), *_ip_parts(action))
+                         *_policy_parts(action), *_ip_parts(action), *_region_parts(action))
     response = ec2.create_vpc_endpoint(
         VpcId=snap.vpc_id, ServiceName=action.service, VpcEndpointType="Interface",
         SubnetIds=list(action.subnet_ids), SecurityGroupIds=[own_sg], PrivateDnsEnabled=True,
         ClientToken=token, TagSpecifications=_tags("vpc-endpoint", f"vpce-remediator/{short}"),
-        **_policy_args(action), **_ip_args(action))
+        **_policy_args(action), **_ip_args(action), **_region_args(action))
     return str(response["VpcEndpoint"]["VpcEndpointId"])
+
+
+def _region_parts(action: Action) -> tuple[str, ...]:
+    """A cross-Region create is a different request: its ServiceRegion joins the token."""
+    return ("service-region", action.service_region) if action.service_region else ()
+
+
+def _region_args(action: Action) -> dict[str, Any]:
+    """ServiceRegion of a cross-Region create (IAM asks vpce:AllowMultiRegion for it); S3's private DNS
+    for every resolver, since no gateway endpoint here can serve another Region's S3 and EC2 refuses
+    the inbound-resolver-only default without one."""
+    if not action.service_region:
+        return {}
+    args: dict[str, Any] = {"ServiceRegion": action.service_region}
+    split = split_service_name(action.service)
+    if split is not None and split[1] == "s3":
+        args["DnsOptions"] = {"PrivateDnsOnlyForInboundResolverEndpoint": False}
+    return args
 
 
 def _create_gateway(ec2: EC2Client, snap: VpcSnapshot, action: Action) -> str:

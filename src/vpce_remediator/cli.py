@@ -5,13 +5,14 @@
                            [--max-endpoints-per-vpc N]
                            [--state-table TABLE]
                            [--endpoint-policy auto|organization|account|aws-default]
+                           [--cross-region-endpoints]
     vpce-remediator demo
     vpce-remediator doctor (--cluster C --service S | --task-definition FAMILY[:REV] --subnets S1,S2
                            --security-groups SG1[,SG2] [--launch-type FARGATE|EC2]) [--region R]
                            [--profile P] [--endpoint-url URL] [--json]
     vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
-                         [--max-endpoints-per-vpc N]
+                         [--max-endpoints-per-vpc N] [--cross-region-endpoints]
                          [--state-table TABLE]
     vpce-remediator adopt --vpc VPC_ID --state-table TABLE [--endpoint VPCE_ID ...] [--yes]
                           [--region R] [--profile P] [--endpoint-url URL] [--json]
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--endpoint-url", help="send every AWS call here (a moto_server, say)")
     inv.add_argument("--json", action="store_true", help="print the JSON contract instead of a summary")
     inv.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    inv.add_argument("--cross-region-endpoints", action="store_true",
+                     help="also create cross-Region endpoints (ServiceRegion) for images, keys and streams of "
+                          "another Region (the stack's CrossRegionEndpoints)")
     inv.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
                      help="interface endpoints the tool keeps in one VPC at most (default 20)")
     demo = sub.add_parser("demo", help="the whole story on an in-process moto account (no AWS needed)")
@@ -69,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--vpc", action="extend", nargs="+", metavar="VPC_ID", help="only these VPCs")
     scan.add_argument("--mode", default="report", choices=("report", "remediate"))
     scan.add_argument("--enforce-on-nat-routed-subnets", action="store_true")
+    scan.add_argument("--cross-region-endpoints", action="store_true",
+                      help="also create cross-Region endpoints (the stack's CrossRegionEndpoints)")
     scan.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
                       help="interface endpoints the tool keeps in one VPC at most (default 20)")
     adopt = sub.add_parser("adopt", help="record endpoints tagged managed-by=vpce-remediator (by an earlier "
@@ -131,7 +137,8 @@ def _invoke(args: argparse.Namespace) -> int:
                           endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc,
-                            endpoint_policy=args.endpoint_policy)
+                            endpoint_policy=args.endpoint_policy,
+                            cross_region_endpoints=args.cross_region_endpoints)
         if is_config_event(event):
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
             # TESTMODE sends them in test mode) instead of the event contract.
@@ -187,7 +194,8 @@ def _scan(args: argparse.Namespace) -> int:
                           pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc,
-                            endpoint_policy=args.endpoint_policy)
+                            endpoint_policy=args.endpoint_policy,
+                            cross_region_endpoints=args.cross_region_endpoints)
         result = scan_estate(clients, settings, vpcs, progress, _lock(clients, args.state_table))
     except (ClientError, BotoCoreError) as e:
         return _aws_fail(e, args.json)

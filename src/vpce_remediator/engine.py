@@ -74,6 +74,9 @@ class Settings:
     max_endpoints_per_vpc: int = 20  # interface endpoints the tool keeps in one VPC
     endpoint_policy: str = AUTO  # auto, organization, account, aws-default
     organization_id: str | None = None  # set by `with_organization` (remediating runs only)
+    # CrossRegionEndpoints: create cross-Region endpoints for images, keys and streams of another
+    # Region (off: they are named in the finding's fix only).
+    cross_region_endpoints: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -106,6 +109,7 @@ class Settings:
             own_role_arn=env.get("OWN_ROLE_ARN") or None,
             max_endpoints_per_vpc=int(env.get("MAX_ENDPOINTS_PER_VPC") or 20),
             endpoint_policy=env.get("ENDPOINT_POLICY", AUTO) or AUTO,
+            cross_region_endpoints=env.get("CROSS_REGION_ENDPOINTS", "false").lower() == "true",
         )
 
 
@@ -412,7 +416,7 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
 
     def again(snap: VpcSnapshot) -> Plan:
         return plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc,
-                                scope)
+                                scope, settings.cross_region_endpoints)
 
     plan = again(snap)
     if plan.needs_offers or (plan.needs_zones and route53 is not None):

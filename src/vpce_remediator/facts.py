@@ -38,6 +38,7 @@ class SubnetInfo:
     az: str
     cidr: str  # its IPv4 block; "" in an IPv6-only subnet
     ipv6_cidrs: tuple[str, ...] = ()  # its associated IPv6 blocks (Ipv6CidrBlockAssociationSet)
+    az_id: str = ""  # AvailabilityZoneId (use1-az1): the same zone in every account, unlike `az`
 
     @property
     def family(self) -> IpFamily:
@@ -102,6 +103,9 @@ class EndpointInfo:
     # DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint (S3 interface endpoints): True sends the
     # VPC's own S3 traffic to the gateway endpoint; False (private DNS for all resolvers) captures it.
     inbound_resolver_only: bool = False
+    # ServiceRegion: the Region whose service it reaches (cross-Region PrivateLink); "" when not
+    # said, which is the VPC's own Region. Its service name already names that Region.
+    service_region: str = ""
 
     @property
     def live(self) -> bool:

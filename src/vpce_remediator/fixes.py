@@ -143,10 +143,27 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "unmirrorable-registry-image": (
         "aws ecr create-repository --region {region} --repository-name {repository}",
     ),
+    # After the cross-Region endpoints (reach.cross_region_create_fix, printed first): replication,
+    # run as the registry's account. PutReplicationConfiguration takes the whole configuration, so
+    # the new rule is merged into the one the registry has (`replication_merge_query`), never
+    # written over it; the first command shows what is there before.
     "cross-region-ecr-image": (
         "aws ecr describe-registry --region {image_region} --query replicationConfiguration",
         "aws ecr put-replication-configuration --region {image_region} --replication-configuration "
-        "{replication}",
+        "\"$(aws ecr describe-registry --region {image_region} --query {replication_query} --output json)\"",
+    ),
+    "cross-region-kms-key": (
+        # A multi-Region key only: a replica in this Region, used under its own ARN there.
+        "aws kms replicate-key --region {key_region} --key-id {key_arn} --replica-region {region}",
+    ),
+    "cross-region-firehose": (
+        "aws firehose list-delivery-streams --region {region}",
+    ),
+    "cross-region-endpoint-missing": (
+        "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
+        "--service-name {service} --service-region {service_region} --subnet-ids {subnet_ids} "
+        "--security-group-ids {security_group} --private-dns-enabled{dns_arg} --client-token {client_token} "
+        + _EP_TAGS,
     ),
     "cross-region-secret": (
         "aws secretsmanager replicate-secret-to-regions --region {secret_region} --secret-id {arn} "
@@ -276,6 +293,12 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html"),
     _row("cross-region-ecr-image", "Image in ECR of another Region", "MEDIUM",
          "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html"),
+    _row("cross-region-kms-key", "KMS key in another Region", "MEDIUM",
+         _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
+    _row("cross-region-firehose", "Firehose stream in another Region", "MEDIUM",
+         _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
+    _row("cross-region-endpoint-missing", "Cross-Region interface endpoint missing", "HIGH",
+         _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
     _row("cross-region-secret", "Secret in another Region", "MEDIUM",
          "https://docs.aws.amazon.com/secretsmanager/latest/userguide/create-manage-multi-region-secrets.html"),
     _row("cross-region-parameter", "SSM parameter in another Region", "MEDIUM",
@@ -355,6 +378,13 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "region": formats.is_region,
     "image_region": formats.is_region,
     "secret_region": formats.is_region,
+    "service_region": formats.is_region,
+    "key_region": formats.is_region,
+    "stream_region": formats.is_region,
+    "key_arn": lambda v: formats.is_arn(v) and ":kms:" in v,
+    # Built by replication_merge_query from a validated Region, account and repository name.
+    "replication_query": lambda v: re.fullmatch(r"replicationConfiguration\.\{rules: \[rules\[\?@ != `[ -~]+`\], "
+                                                r"\[`[ -~]+`\]\]\[\]\}", v) is not None and "'" not in v,
     "vpc_id": formats.ec2_id("vpc"),
     "subnet_ids": formats.ec2_id("subnet"),
     "route_table_ids": formats.ec2_id("rtb"),
@@ -389,6 +419,8 @@ FORMATS: dict[str, Callable[[str], bool]] = {
 # What a malformed value is called in the finding.
 _WHAT: dict[str, str] = {
     "region": "Region name", "image_region": "Region name", "secret_region": "Region name",
+    "service_region": "Region name", "key_region": "Region name", "stream_region": "Region name",
+    "key_arn": "KMS key ARN",
     "arn": "Secrets Manager secret ARN", "parameter": "SSM parameter name",
     "log_group": "CloudWatch Logs log group name", "repository": "ECR repository name",
     "prefix": "ECR pull-through cache prefix", "upstream": "upstream registry host",
@@ -575,6 +607,31 @@ def ip_address_type_arg(ip_type: str, dns_type: str) -> Shell:
     if not ip_type or ip_type == "ipv4":
         return NO_ARG
     return shell(IP_ADDRESS_TYPE_ARG, {"ip_type": ip_type, "dns_type": dns_type})
+
+
+# A cross-Region S3 interface endpoint's private DNS for every resolver: the VPC cannot hold a
+# gateway endpoint for another Region's S3, and EC2 refuses the default (inbound resolvers only)
+# without one.
+S3_ALL_RESOLVERS = Shell(" --dns-options PrivateDnsOnlyForInboundResolverEndpoint=false")
+
+
+def image_repository(image: str) -> str:
+    """The repository of an ECR image reference (`team/app` of `ACCOUNT.dkr.ecr.R.amazonaws.com/team/app:1`)."""
+    return image.split("/", 1)[-1].split("@")[0].split(":")[0]
+
+
+def replication_merge_query(region: str, registry: str, repository: str) -> str:
+    """A JMESPath query (the AWS CLI's --query) over DescribeRegistry that gives the registry's
+    replication configuration with one more rule, replicating `repository` to `region`: every rule
+    it has is kept (PutReplicationConfiguration replaces the whole configuration), and an identical
+    rule is dropped before it is added, so running it twice leaves one. "" when a value is malformed
+    (the command is then left out)."""
+    if not (formats.is_region(region) and formats.is_account(registry) and formats.is_ecr_repository(repository)):
+        return ""
+    rule = json.dumps({"destinations": [{"region": region, "registryId": registry}],
+                       "repositoryFilters": [{"filter": repository, "filterType": "PREFIX_MATCH"}]},
+                      separators=(",", ":"))
+    return f"replicationConfiguration.{{rules: [rules[?@ != `{rule}`], [`{rule}`]][]}}"
 
 
 def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> Json:

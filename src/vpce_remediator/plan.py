@@ -30,12 +30,16 @@ from vpce_remediator.reach import (
     PROBLEM_HOP,
     SG_EGRESS,
     SOURCE,
+    CrossRegionLeg,
     alternative_path,
     az_of,
     base_params,
     blocked_calls,
     central_egress,
     central_egress_text,
+    cross_region_cover,
+    cross_region_create_fix,
+    cross_region_subnets,
     dns_records_for,
     egress_to,
     gateway_for,
@@ -107,6 +111,7 @@ class Action:
     policy: str | None = None  # the endpoint policy to create with or set; None: none / reset
     ip_address_type: str = ""  # a create's IpAddressType ("": EC2's default, ipv4)
     dns_record_ip_type: str = ""  # a create's DnsOptions.DnsRecordIpType ("": EC2's default)
+    service_region: str = ""  # a cross-Region create's ServiceRegion ("": the VPC's own Region)
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class _Need:
 
 def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
                      enforce_on_nat_routed: bool = False, max_endpoints_per_vpc: int | None = None,
-                     policy: PolicyScope | None = None) -> Plan:
+                     policy: PolicyScope | None = None, cross_region: bool = False) -> Plan:
     """Decide what to create or change, and what to report, for the workloads in one VPC.
 
     Every decision about whether a workload reaches a service is one of `reach`'s rules, the ones
@@ -182,9 +187,12 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
     (`snap.interface_quota`, asked for in `needs_quotas`) are none of them made, one
     `endpoint-quota-reached` finding instead. `policy`: the scope of the endpoint policies the tool creates
     and keeps; None puts no policy on what it creates (other endpoints' policies are still judged
-    for what the workload calls).
+    for what the workload calls). `cross_region` (the CrossRegionEndpoints setting): create the
+    cross-Region endpoints that would serve an image, key or stream of another Region; without it
+    they are only named in that problem's finding.
     """
     b = _Builder(snap, [wn.workload for wn in needs], max_endpoints_per_vpc, policy)
+    b.cross_region = cross_region
     aggregated: dict[tuple[str, str], _Need] = {}
     nat_subnets: dict[str, str] = {}
     for i, wn in enumerate(needs):
@@ -212,6 +220,7 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
             b.plan_gateway(short, agg)
         else:
             b.plan_interface(short, agg)
+    b.plan_cross_region()
     b.quota_check()
     b.plan_own_security_group()
     b.egress_findings()
@@ -247,6 +256,10 @@ class _Builder:
         self.sg_for_findings = False  # reported endpoint creates name the own group (VPC DNS off)
         self.dns_ok = snap.dns_support and snap.dns_hostnames
         self.base: dict[str, Value] = base_params(snap)
+        self.cross_region = False
+        # cross-Region service -> (its leg, the enforced subnets it would serve, the reasons)
+        self.cross_wanted: dict[str, tuple[CrossRegionLeg, set[str], list[str]]] = {}
+        self.cross_served: set[str] = set()
 
     # ------------------------------------------------------------ scope and verdicts
 
@@ -833,11 +846,52 @@ class _Builder:
 
     def workload_problem(self, i: int, problem: WorkloadProblem, subnets: list[str]) -> None:
         w = self.workloads[i]
-        fix = workload_problem_fix(self.snap, w, problem)
+        cover = cross_region_cover(self.snap, w, problem, subnets)
+        reason = problem.summary.split(";", 1)[0]
+        if cover is not None and cover.served:
+            for leg in cover.legs:
+                if leg.service not in self.cross_served and leg.endpoint is not None:
+                    self.cross_served.add(leg.service)
+                    self.states.append(ServiceState(leg.service, INTERFACE, (reason,), "present", leg.endpoint.id,
+                                                    served_by=f"cross-Region endpoint for {leg.region}"))
+            self.notes.append(f"{reason}: served by cross-Region endpoints {cover.text()}")
+            return
+        if cover is not None and self.cross_region and self.dns_ok and not self.snap.shared and \
+                all(leg.endpoint is None or not leg.wanting for leg in cover.legs):
+            # CrossRegionEndpoints: what is missing is created (plan_cross_region), once for every
+            # workload that needs it; those already there serve as they are.
+            for leg in cover.missing:
+                _, where, reasons = self.cross_wanted.setdefault(leg.service, (leg, set(), []))
+                where.update(subnets)
+                reasons.extend(r for r in [reason] if r not in reasons)
+            self.blame("*", [(i, s) for s in subnets], "cross-region-endpoint-missing")
+            return
+        fix = workload_problem_fix(self.snap, w, problem, cover, subnets)
+        wanting = f" (cross-Region endpoints: {cover.wanting()})" if cover is not None and \
+            len(cover.missing) < len(cover.legs) else ""
         resource_type, resource_id = _workload_resource(w)
-        self.findings.append(Finding(resource_type, resource_id, problem.kind, problem.summary + fix.note(),
-                                     fix.commands))
+        self.findings.append(Finding(resource_type, resource_id, problem.kind,
+                                     problem.summary + wanting + fix.note(), fix.commands))
         self.blame("*", [(i, s) for s in subnets], problem.kind)
+
+    def plan_cross_region(self) -> None:
+        """The cross-Region endpoints CrossRegionEndpoints lets the tool create: one per service,
+        a subnet in each AZ the workloads run in (none where AWS does not support it), the tool's
+        group, private DNS on (S3's for every resolver: no gateway can serve another Region's S3)."""
+        for service, (leg, where, reasons) in sorted(self.cross_wanted.items()):
+            subnets = cross_region_subnets(self.snap, sorted(where))
+            summary = (f"no cross-Region {service} interface endpoint in {self.snap.vpc_id} (ServiceRegion "
+                       f"{leg.region}); needed by {_first(tuple(reasons))}; costs "
+                       f"{prices.endpoint_vs_nat(len(subnets))} plus inter-Region data transfer")
+            fix = cross_region_create_fix(self.snap, [leg], subnets)
+            create = Action(CREATE_INTERFACE, service, "", "cross-region-endpoint-missing", summary, fix.commands,
+                            subnet_ids=subnets, service_region=leg.region)
+            if self.cap is not None and self.owned_interfaces + self.creates() >= self.cap:
+                self.capped.append(create)
+            else:
+                self.uses_own_sg = True
+                self.actions.append(create)
+            self.states.append(ServiceState(service, INTERFACE, tuple(reasons), "missing"))
 
     def nat_note(self, nat_subnets: dict[str, str], aggregated: dict[tuple[str, str], _Need]) -> None:
         interface_services = sum(1 for (_, t) in aggregated if t == INTERFACE)

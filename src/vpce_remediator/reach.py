@@ -20,7 +20,7 @@ from typing import Any, Literal
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
 from rules.formats import is_ecr_repository
-from rules.partitions import dns_suffix, service_name, short_name
+from rules.partitions import CROSS_REGION_UNSUPPORTED_AZ_IDS, dns_suffix, service_name, short_name
 from rules.refs import parse_image
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import PolicyScope
@@ -35,17 +35,21 @@ from vpce_remediator.facts import (
     cidr_contains,
 )
 from vpce_remediator.fixes import (
+    NO_ARG,
     PULL_THROUGH_CREDENTIAL,
+    S3_ALL_RESOLVERS,
     Fix,
     Json,
     Shell,
     Value,
     fix_commands,
     fix_for,
+    image_repository,
     ingress_443,
     ip_address_type_arg,
     own_sg_lookup,
     prefix_list_443,
+    replication_merge_query,
     shell,
 )
 from vpce_remediator.policies import (
@@ -95,6 +99,10 @@ PROBLEM_HOP: Mapping[str, str] = {
     "nacl-closed": NACL, "central-zone-record-missing": DNS,
     "public-registry-image": SOURCE, "unmirrorable-registry-image": SOURCE, "cross-region-ecr-image": SOURCE,
     "cross-region-secret": SOURCE, "cross-region-parameter": SOURCE, "cross-region-logs": SOURCE,
+    "cross-region-kms-key": SOURCE, "cross-region-firehose": SOURCE,
+    # A cross-Region endpoint the tool would create (CrossRegionEndpoints): what it serves is judged
+    # on the image's (key's, stream's) source hop, where both doors say whether it is served.
+    "cross-region-endpoint-missing": SOURCE,
 }
 
 # The hops one door judges and the other does not, and why. Everything else both doors judge
@@ -545,6 +553,95 @@ def s3_interface_path(snap: VpcSnapshot, service: str) -> EndpointInfo | None:
     return speaking(candidates)
 
 
+@dataclass(frozen=True)
+class CrossRegionLeg:
+    """One cross-Region interface endpoint a workload problem needs (`WorkloadProblem.cross_region`)."""
+
+    short: str
+    region: str  # the Region whose service it reaches
+    service: str  # that Region's endpoint service name, as the endpoint in this VPC is named
+    endpoint: EndpointInfo | None  # the best live one in the VPC; None: there is none
+    wanting: str  # "" when it carries the workload's traffic from every one of its subnets; else why not
+
+
+@dataclass(frozen=True)
+class CrossRegionCover:
+    legs: tuple[CrossRegionLeg, ...]
+
+    @property
+    def served(self) -> bool:
+        return bool(self.legs) and not any(leg.wanting for leg in self.legs)
+
+    @property
+    def missing(self) -> tuple[CrossRegionLeg, ...]:
+        return tuple(leg for leg in self.legs if leg.endpoint is None)
+
+    def text(self) -> str:
+        return ", ".join(f"{leg.endpoint.id if leg.endpoint else 'none'} ({leg.service})" for leg in self.legs)
+
+    def wanting(self) -> str:
+        return "; ".join(leg.wanting for leg in self.legs if leg.wanting)
+
+
+def cross_region_cover(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem,
+                       subnets: Sequence[str]) -> CrossRegionCover | None:
+    """Whether the cross-Region endpoints in the VPC serve what `problem` says no endpoint of this
+    Region can (an ECR image, a KMS key, a Firehose stream of another Region): each one live and
+    available, private DNS on (cross-Region endpoints answer on Regional names only), S3's for all
+    resolvers, and TCP 443 open both ways from `subnets`. None: cross-Region PrivateLink cannot
+    serve the problem at all."""
+    if not problem.cross_region:
+        return None
+    legs = []
+    for short, region in problem.cross_region:
+        service = service_name(short, region, INTERFACE)
+        live = [e for e in snap.endpoints if e.service_name == service and e.type == INTERFACE and e.live]
+        endpoint = speaking([e for e in live if e.serving]) or speaking(live)
+        legs.append(CrossRegionLeg(short, region, service, endpoint, _leg_wanting(snap, w, endpoint, subnets)))
+    return CrossRegionCover(tuple(legs))
+
+
+def _leg_wanting(snap: VpcSnapshot, w: Workload, e: EndpointInfo | None, subnets: Sequence[str]) -> str:
+    if e is None:
+        return "no cross-Region endpoint"
+    if not e.serving:
+        return f"{e.id} is {e.state}: it carries traffic once available"
+    if not e.private_dns:
+        return f"{e.id} has private DNS off: the Regional name still resolves to public addresses"
+    if e.inbound_resolver_only:
+        return f"{e.id} has private DNS only for inbound resolver endpoints: the VPC's own S3 names resolve publicly"
+    closed = [sid for sid in subnets if ingress_allows_all(
+        snap, e.group_ids, task_cidrs(snap, sid, e.dns_record_ip_type), w.security_group_ids) is False]
+    if closed:
+        return f"{e.id}: its security groups ({', '.join(e.group_ids)}) allow no TCP 443 from {', '.join(closed)}"
+    shut = [sid for sid in subnets if egress_to(snap, w.security_group_ids, e.group_ids, peer_cidrs(
+        snap, sid, e.subnet_ids, e.dns_record_ip_type)).ok is False]
+    if shut:
+        return f"{e.id}: the workload's groups allow no TCP 443 out to it from {', '.join(shut)}"
+    return ""
+
+
+def cross_region_subnets(snap: VpcSnapshot, subnets: Iterable[str]) -> tuple[str, ...]:
+    """Where a cross-Region endpoint may go: one subnet per AZ, none in an AZ AWS does not support."""
+    allowed = [s for s in subnets if (info := snap.subnets.get(s)) is None
+               or info.az_id not in CROSS_REGION_UNSUPPORTED_AZ_IDS]
+    return one_subnet_per_az(snap, allowed)
+
+
+def cross_region_create_fix(snap: VpcSnapshot, legs: Iterable[CrossRegionLeg], subnets: Sequence[str]) -> Fix:
+    """The commands that create the missing cross-Region endpoints with the tool's group."""
+    commands: list[str] = []
+    malformed: list[str] = []
+    for leg in legs:
+        fix = fix_for("cross-region-endpoint-missing", {
+            **base_params(snap), "service": leg.service, "service_region": leg.region,
+            "subnet_ids": tuple(subnets), "security_group": own_group_ref(snap),
+            "dns_arg": S3_ALL_RESOLVERS if leg.short == "s3" else NO_ARG})
+        commands += fix.commands
+        malformed += [m for m in fix.malformed if m not in malformed]
+    return Fix(tuple(commands), tuple(malformed))
+
+
 def ecr_repositories(w: Workload, region: str) -> list[str]:
     """ARNs of the same-region ECR repositories the workload pulls from."""
     out = []
@@ -620,19 +717,31 @@ def gateway_tables(snap: VpcSnapshot, subnets: Iterable[str]) -> list[str]:
     return sorted({t.id for s in subnets if (t := snap.route_table_of(s))})
 
 
-def workload_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem) -> Fix:
-    """The fix of something no endpoint in this region can serve (an image, a secret, a log group)."""
+def workload_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem,
+                         cover: CrossRegionCover | None = None, subnets: Sequence[str] = ()) -> Fix:
+    """The fix of something no endpoint in this region can serve (an image, a secret, a log group):
+    first the cross-Region endpoints `cover` lacks (placed in `subnets`' AZs), then the problem's own
+    commands (replicate it here)."""
+    first = cross_region_create_fix(snap, cover.missing, cross_region_subnets(snap, subnets)) \
+        if cover is not None and cover.missing else Fix(())
+    own = _own_problem_fix(snap, w, problem)
+    return Fix(first.commands + own.commands, tuple(dict.fromkeys(first.malformed + own.malformed)))
+
+
+def _own_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem) -> Fix:
     params: dict[str, Value] = {**base_params(snap), **dict(problem.params)}
     kind = problem.kind
     if kind == "unmirrorable-registry-image":
-        params["repository"] = problem.param("image").split("/", 1)[-1].split(":")[0].split("@")[0]
+        params["repository"] = image_repository(problem.param("image"))
     elif kind == "public-registry-image":
         params["credential_arg"] = shell(PULL_THROUGH_CREDENTIAL, {
             "region": snap.region, "secret_name": "ecr-pullthroughcache/" + problem.param("prefix"),
         }) if problem.param("credentials") else Shell("")
     elif kind == "cross-region-ecr-image":
-        params["replication"] = Json({"rules": [{"destinations": [
-            {"region": snap.region, "registryId": problem.param("image_account")}]}]})
+        repository = image_repository(problem.param("image"))
+        params["repository"] = repository
+        params["replication_query"] = replication_merge_query(
+            snap.region, problem.param("image_account"), repository)
     elif kind in ("cross-region-secret", "cross-region-parameter"):
         resource = problem.param("arn").split(":", 5)[-1]
         rest = resource.split("/", 1)[-1]
@@ -743,8 +852,16 @@ class _Judge:
     def sources(self) -> None:
         """Images, secrets and log groups that no endpoint in this region can serve."""
         for problem in self.requirements.problems:
-            fix = workload_problem_fix(self.snap, self.w, problem)
-            summary = problem.summary + fix.note()
+            cover = cross_region_cover(self.snap, self.w, problem, self.subnets)
+            if cover is not None and cover.served:
+                for sid in self.subnets:
+                    self.add(ANY_SERVICE, sid, SOURCE, PASS, f"{problem.summary.split(';', 1)[0]}: served by "
+                                                             f"cross-Region endpoints {cover.text()}")
+                continue
+            fix = workload_problem_fix(self.snap, self.w, problem, cover, self.subnets)
+            wanting = f" (cross-Region endpoints: {cover.wanting()})" if cover is not None and \
+                len(cover.missing) < len(cover.legs) else ""
+            summary = problem.summary + wanting + fix.note()
             for sid in self.subnets:
                 alt = self.alt[sid]
                 if alt:

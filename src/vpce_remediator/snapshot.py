@@ -84,7 +84,7 @@ def subnet_info(s: Mapping[str, Any]) -> SubnetInfo:
     """A `DescribeSubnets` subnet as the rules need it: its AZ, its IPv4 block ("" in an IPv6-only
     subnet) and its IPv6 blocks."""
     return SubnetInfo(s["SubnetId"], s["VpcId"], s["AvailabilityZone"], s.get("CidrBlock") or "",
-                      _ipv6_blocks(s.get("Ipv6CidrBlockAssociationSet", [])))
+                      _ipv6_blocks(s.get("Ipv6CidrBlockAssociationSet", [])), str(s.get("AvailabilityZoneId") or ""))
 
 
 def _egress(routes: Iterable[dict[str, Any]]) -> tuple[str | None, str | None]:
@@ -198,6 +198,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
                 ip_address_type=str(e.get("IpAddressType") or ""),
                 dns_record_ip_type=str((e.get("DnsOptions") or {}).get("DnsRecordIpType") or ""),
                 inbound_resolver_only=bool(e.get("DnsOptions", {}).get("PrivateDnsOnlyForInboundResolverEndpoint")),
+                service_region=str(e.get("ServiceRegion") or ""),
             ))
     subnets = dict(known_subnets)
     # Endpoint subnets tell which AZs an endpoint covers; only the ones not yet known are read.

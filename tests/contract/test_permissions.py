@@ -45,7 +45,9 @@ def role_statements(role: str = "FunctionRole") -> list[tuple[str, dict[str, Any
            for s in p["PolicyDocument"]["Statement"]]
     for name, r in resources.items():
         if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]:
-            label = f"{name} (remediate/opt-in only)" if r.get("Condition") == "CanRemediate" else name
+            # CreatesCrossRegionEndpoints holds CanRemediate too (and CrossRegionEndpoints=true).
+            label = f"{name} (remediate/opt-in only)" if r.get("Condition") in (
+                "CanRemediate", "CreatesCrossRegionEndpoints") else name
             out += [(label, s) for s in r["Properties"]["PolicyDocument"]["Statement"]]
     return out
 

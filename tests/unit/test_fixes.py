@@ -11,6 +11,7 @@ from vpce_remediator.fixes import (
     FORMATS,
     PROBLEMS,
     PULL_THROUGH_CREDENTIAL,
+    S3_ALL_RESOLVERS,
     Json,
     Shell,
     TemplateError,
@@ -23,6 +24,7 @@ from vpce_remediator.fixes import (
     placeholders,
     quote,
     render,
+    replication_merge_query,
     shell,
 )
 
@@ -38,7 +40,10 @@ PARAMS: dict[str, Value] = {
     "credential_arg": shell(PULL_THROUGH_CREDENTIAL, {"region": "eu-west-1",
                                                       "secret_name": "ecr-pullthroughcache/docker-hub"}),
     "repository": "dotnet/runtime", "image_region": "us-west-2", "image_account": "111122223333",
-    "replication": Json({"rules": [{"destinations": [{"region": "eu-west-1", "registryId": "111122223333"}]}]}),
+    "replication_query": replication_merge_query("eu-west-1", "111122223333", "dotnet/runtime"),
+    "service_region": "us-west-2", "dns_arg": S3_ALL_RESOLVERS, "key_region": "us-west-2",
+    "key_arn": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "stream_region": "us-west-2",
     "secret_region": "us-west-2", "arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:db-AbCdEf",
     "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::111122223333:role/vpce",
     "iam_action": "ec2:CreateVpcEndpoint", "zone_id": "Z0123456789ABCDEFGHIJ",
@@ -68,7 +73,7 @@ def test_every_kind_renders_complete_commands_with_the_real_ids(kind: str) -> No
 def test_every_placeholder_has_an_aws_format() -> None:
     used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
     # Built by the planner as Json / Shell, never from a string someone else wrote.
-    structured = {"ip_permissions", "replication", "credential_arg", "policy_arg", "ip_arg"}
+    structured = {"ip_permissions", "credential_arg", "policy_arg", "ip_arg", "dns_arg"}
     numbers = {"rule", "from_port", "to_port"}  # ints the rules compute: quoted as digits
 
     assert sorted(used - set(FORMATS) - structured - numbers) == []

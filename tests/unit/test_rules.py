@@ -836,6 +836,10 @@ CASES: list[Case | tuple[Case, pytest.MarkDecorator]] = [
          problems=("cross-region-secret",), notes=1),
     Case("cross-region-logs", task(ctr("web", INTERNAL, log=awslogs(region="eu-west-1"))),
          problems=("cross-region-logs",), notes=1),
+    Case("cross-region-kms-key", task(exec_=ExecConfig(kms_key_id=f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/k1")),
+         {"ssmmessages": IF}, problems=("cross-region-kms-key",)),
+    Case("cross-region-firehose", task(ctr("web", INTERNAL, log=firelens("firehose", region="eu-west-1"))),
+         problems=("cross-region-firehose",), notes=1),
     Case("other-registry", task(ctr("web", INTERNAL)), notes=1),
     Case("fargate-new-region", task(region="ca-west-1"), notes=1),
     Case("efs", task(efs=True), notes=1),
@@ -942,3 +946,46 @@ def test_importing_rules_loads_no_aws_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=RULES_DIR.parent,
     )
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- cross-Region PrivateLink
+
+
+def _problem(req: Requirements, kind: str) -> WorkloadProblem:
+    return next(p for p in req.problems if p.kind == kind)
+
+
+def test_a_cross_region_ecr_image_names_the_three_cross_region_endpoints_of_its_region() -> None:
+    req = required_endpoints(task(ctr("api", ecr("api:1", region="eu-west-1"))))
+
+    assert needs_of(req) == {}  # nothing of this Region serves the pull: no local ECR endpoints
+    assert _problem(req, "cross-region-ecr-image").cross_region == (
+        ("ecr.api", "eu-west-1"), ("ecr.dkr", "eu-west-1"), ("s3", "eu-west-1"))
+
+
+def test_fargate_before_1_4_pulls_a_cross_region_image_without_ecr_api() -> None:
+    req = required_endpoints(task(ctr("api", ecr("api:1", region="eu-west-1")), platform="1.3.0"))
+
+    assert _problem(req, "cross-region-ecr-image").cross_region == (("ecr.dkr", "eu-west-1"), ("s3", "eu-west-1"))
+
+
+def test_no_cross_region_endpoint_crosses_a_partition() -> None:
+    # AWS connects no partition to another: an image in us-east-1 from cn-north-1 has only replication.
+    req = required_endpoints(task(ctr("api", ecr("api:1", region="us-east-1")), region="cn-north-1"))
+
+    assert _problem(req, "cross-region-ecr-image").cross_region == ()
+
+
+def test_a_kms_key_of_another_region_is_a_problem_not_a_local_kms_need() -> None:
+    req = required_endpoints(task(exec_=ExecConfig(kms_key_id=f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/k1")))
+
+    assert "kms" not in needs_of(req)
+    assert _problem(req, "cross-region-kms-key").cross_region == (("kms", "eu-west-1"),)
+
+
+def test_secrets_and_logs_of_another_region_have_no_cross_region_endpoint() -> None:
+    # Secrets Manager, SSM and CloudWatch Logs are not among the cross-Region enabled services.
+    req = required_endpoints(task(ctr("web", INTERNAL, log=awslogs(region="eu-west-1"),
+                                      secrets=(SM_ARN.replace(REGION, "eu-west-1"),))))
+
+    assert [p.cross_region for p in req.problems] == [(), ()]
