@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from rules.partitions import serves_across_regions
+from rules.partitions import dns_suffix, serves_across_regions
 from rules.refs import PUBLIC_REGISTRIES, parse_arn, parse_image
 from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, EndpointType, Workload
 
@@ -256,7 +256,10 @@ def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
                 "cross-region-ecr-image",
                 f"container {c.name}: image {c.image} is in ECR in {ref.region}; endpoints for "
                 f"{w.region} cannot serve it: cross-Region endpoints for {ref.region} "
-                f"({', '.join(s for s, _ in across)}) or replicating the repository to {w.region} can",
+                f"({', '.join(s for s, _ in across)}) can, or replicating the repository to {w.region} "
+                f"(run as account {ref.account}; replication copies only images pushed after the rule "
+                f"exists, so push the image again, then point the task definition at "
+                f"{ref.account}.dkr.ecr.{w.region}.{dns_suffix(w.region)})",
                 (("container", c.name), ("image", c.image), ("image_region", ref.region),
                  ("image_account", ref.account or "")),
                 across if all(serves_across_regions(s, w.region, r) for s, r in across) else (),

@@ -21,7 +21,15 @@ from botocore.exceptions import ClientError
 from rules import GATEWAY, INTERFACE, Workload, required_endpoints
 from rules.partitions import is_aws_service_name, short_name
 from rules.workload import EndpointType
-from vpce_remediator.act import API_CALL, PERMISSIONS, ActionResult, Pacer, apply_plan, process_pacer
+from vpce_remediator.act import (
+    API_CALL,
+    CROSS_REGION_PERMISSION,
+    PERMISSIONS,
+    ActionResult,
+    Pacer,
+    apply_plan,
+    process_pacer,
+)
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
 from vpce_remediator.facts import (
@@ -495,7 +503,9 @@ def _as_finding(action: Action, snap: VpcSnapshot) -> Finding:
 
 
 def _permission_finding(result: ActionResult, snap: VpcSnapshot) -> Finding:
-    needed = ", ".join(PERMISSIONS.get(result.action.kind, ()))
+    # A cross-Region create also needs the permission-only vpce:AllowMultiRegion (an SCP may deny it).
+    needed = ", ".join(PERMISSIONS.get(result.action.kind, ())
+                       + ((CROSS_REGION_PERMISSION,) if result.action.service_region else ()))
     base = _as_finding(result.action, snap)
     return Finding(base.resource_type, base.resource_id, "permission-missing",
                    f"permission missing: {needed} ({result.error}) while trying: {result.action.summary}",

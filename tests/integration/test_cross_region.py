@@ -216,3 +216,28 @@ def test_no_cross_region_endpoint_is_offered_across_partitions(region: str) -> N
 
     assert not serves_across_regions("ecr.dkr", region, "us-east-1")
     assert serves_across_regions("ecr.dkr", "cn-northwest-1", region)
+
+
+def test_a_refused_cross_region_create_names_allow_multi_region() -> None:
+    # What EC2 answers when neither the role nor an SCP allows it (the message AWS users report).
+    from vpce_remediator.act import ActionResult
+    from vpce_remediator.engine import _permission_finding
+
+    snap = VpcSnapshot("vpc-0abc1234def567890", REGION, ACCOUNT, ("10.50.0.0/16",), {}, True, True, {}, {}, (), {})
+    action = Action(CREATE_INTERFACE, f"com.amazonaws.{IMAGE_REGION}.ecr.dkr", "", "cross-region-endpoint-missing",
+                    "no cross-Region endpoint", (), service_region=IMAGE_REGION)
+
+    finding = _permission_finding(ActionResult(action, "failed", "", "UnauthorizedOperation"), snap)
+
+    assert finding.problem == "permission-missing"
+    assert "ec2:CreateVpcEndpoint, ec2:CreateTags, vpce:AllowMultiRegion" in finding.summary
+
+
+def test_the_finding_says_replication_does_not_copy_existing_images(aws: Any) -> None:
+    _, event = _estate(aws)
+
+    finding = _finding(run(event, "report").result, "cross-region-ecr-image")
+
+    assert finding is not None
+    assert "replication copies only images pushed after the rule exists, so push the image again" in finding["summary"]
+    assert f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com" in finding["summary"]

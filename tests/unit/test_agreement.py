@@ -128,6 +128,30 @@ def agree(snap: VpcSnapshot, w: Workload) -> set[tuple[str, str, str]]:
     return doctor
 
 
+# The image's Region's cross-Region interface endpoints (cross-Region PrivateLink).
+CROSS_REGION = "eu-west-1"
+CROSS_IMAGE = f"123456789012.dkr.ecr.{CROSS_REGION}.amazonaws.com/team/web:1"
+CROSS_SHORTS = ("ecr.api", "ecr.dkr", "s3")
+
+
+def cross(short: str, **kw: Any) -> EndpointInfo:
+    return interface(short, **{"id": "vpce-000000c" + str(CROSS_SHORTS.index(short)),
+                               "service_name": f"com.amazonaws.{CROSS_REGION}.{short}", **kw})
+
+
+def test_cross_region_endpoints_of_the_image_region_serve_it_for_both() -> None:
+    snap = vpc(endpoints=HEALTHY + tuple(cross(s) for s in CROSS_SHORTS))
+
+    assert agree(snap, workload(CROSS_IMAGE)) == set()
+
+
+def test_a_cross_region_endpoint_the_task_cannot_reach_fails_the_source_hop_for_both() -> None:
+    snap = vpc(endpoints=HEALTHY + tuple(cross(s, group_ids=(CLOSED_SG,) if s == "s3" else (ENDPOINT_SG,))
+                                         for s in CROSS_SHORTS))
+
+    assert agree(snap, workload(CROSS_IMAGE)) == {(A, "*", "source"), (B, "*", "source")}
+
+
 # ---------------------------------------------------------------- the five old disagreements
 
 
@@ -285,7 +309,12 @@ def estates(draw: st.DrawFn) -> tuple[VpcSnapshot, Workload]:
     snap = vpc(endpoints=tuple(endpoints), egress=egress, route=draw(st.sampled_from(DEFAULT_ROUTES)), zones=zones,
                offered=draw(st.sampled_from([None, frozenset({REGION + "a"})])),
                dns_support=draw(st.booleans()), dns_hostnames=draw(st.booleans()))
-    image = draw(st.sampled_from([ECR_IMAGE, HUB_IMAGE]))
+    image = draw(st.sampled_from([ECR_IMAGE, HUB_IMAGE, CROSS_IMAGE]))
+    if image == CROSS_IMAGE:  # the image's Region's cross-Region endpoints, some of them, each drawn
+        snap = replace(snap, endpoints=snap.endpoints + tuple(
+            cross(short, private_dns=draw(st.booleans()), group_ids=(draw(st.sampled_from([ENDPOINT_SG, CLOSED_SG])),),
+                  state=draw(st.sampled_from(["available", "pending"])))
+            for short in CROSS_SHORTS if draw(st.booleans())))
     return snap, workload(image, public_ip=draw(st.booleans()))
 
 
