@@ -23,12 +23,15 @@ def _cold_container() -> Iterator[None]:
     module-level (it lives across warm invocations), so it is emptied around every test."""
     from vpce_remediator.batch import CONTAINER_MEMORY
     from vpce_remediator.engine import _ORGANIZATIONS
+    from vpce_remediator.guardduty import forget
 
     CONTAINER_MEMORY.clear()
     _ORGANIZATIONS.clear()
+    forget()
     yield
     CONTAINER_MEMORY.clear()
     _ORGANIZATIONS.clear()
+    forget()
 
 
 @pytest.fixture

@@ -173,11 +173,61 @@ class Result:
                 and self.invocations == self.expected)
 
 
+def _substitutions(command: str) -> tuple[str, list[str]] | None:
+    """The command with each `$(...)` replaced by a marker, and their texts. Bash parses a
+    substitution's text afresh, even inside double quotes, so its own quotes are read here with its
+    own state, not the outer word's (shlex alone would end the outer quotes at the first inner one).
+    None when a substitution does not close."""
+    out, found, i, quote = [], [], 0, ""
+    while i < len(command):
+        c = command[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\" and i + 1 < len(command):
+            out.append(command[i:i + 2])
+            i += 2
+            continue
+        elif c == "'" and not quote:
+            quote = "'"
+        elif c == '"':
+            quote = "" if quote == '"' else '"'
+        elif command.startswith("$(", i):
+            j, depth, inner = i + 2, 0, ""
+            while j < len(command):
+                d = command[j]
+                if inner == "'":
+                    inner = "" if d == "'" else inner
+                elif inner == '"':
+                    inner = "" if d == '"' and command[j - 1] != "\\" else inner
+                elif d in "'\"":
+                    inner = d
+                elif d == "(":
+                    depth += 1
+                elif d == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                j += 1
+            if j >= len(command):
+                return None
+            out.append(f"\x00{len(found)}\x00")
+            found.append(command[i + 2:j])
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out), found
+
+
 def expected_invocations(command: str) -> tuple[tuple[bytes, ...], ...] | None:
     """The argv (after `aws`) of each stub call the command should make: its `$(aws ...)` lookups
     first, then the command with their answers in place; None when it is not one such command."""
+    parsed = _substitutions(command)
+    if parsed is None:
+        return None
+    masked, texts = parsed
     try:
-        words = shlex.split(command)
+        words = shlex.split(masked)
     except ValueError:
         return None
     if not words or words[0] != "aws":
@@ -187,17 +237,20 @@ def expected_invocations(command: str) -> tuple[tuple[bytes, ...], ...] | None:
     for word in words[1:]:
         # One `$(aws ...)` lookup, the whole word or between plain text (a prefix list's id inside
         # shorthand `--ip-permissions`); anything else with `$(` or a backtick is not a fix's form.
-        lookup = re.fullmatch(r"([^$`]*)\$\((aws .*)\)([^$`()]*)", word, re.S)
+        lookup = re.fullmatch(r"([^$`\x00]*)\x00(\d+)\x00([^$`()\x00]*)", word)
         if lookup:
+            text = texts[int(lookup.group(2))]
             try:
-                inner = shlex.split(lookup.group(2))
+                inner = shlex.split(text)
             except ValueError:
-                return None  # shlex reads no nested quoting: such a lookup is not one the fixes make
-            if not inner or inner[0] != "aws" or len(inner) < 3 or "$(" in lookup.group(2) or "`" in lookup.group(2):
+                return None
+            # Inside single quotes `$(` and backticks are inert (a --query's JMESPath JSON literals).
+            active = re.sub(r"'[^']*'", "", text)
+            if not inner or inner[0] != "aws" or len(inner) < 3 or "$(" in active or "`" in active:
                 return None
             calls.append(tuple(a.encode() for a in inner[1:]))
             outer.append(lookup.group(1) + STUB_OUTPUT.get(inner[2], "") + lookup.group(3))
-        elif "$(" in word or "`" in word:
+        elif "$(" in word or "`" in word or "\x00" in word:
             return None  # a substitution of another form: not one the fix commands use
         else:
             outer.append(word)

@@ -16,6 +16,8 @@ class Call:
     action: str
     resource: str | None  # ARN template over {partition}, {region}, {account}; None: no resource
     by_aws: bool = False  # signed by an AWS-owned account, for an AWS-owned resource
+    # the resource is an AWS-owned account's (GuardDuty's agent repository), the caller the workload's
+    aws_resource: bool = False
 
 
 _REPO = "arn:{partition}:ecr:{region}:{account}:repository/app"
@@ -33,10 +35,21 @@ _LOG_WRITE = (Call("logs", "logs:CreateLogStream", _STREAM), Call("logs", "logs:
 _EXEC_CHANNELS = tuple(Call("ssmmessages", f"ssmmessages:{a}", None) for a in (
     "CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel"))
 
+# GuardDuty's agent image, in GuardDuty's account ({guardduty_account}: rules/guardduty.py's table).
+_AGENT_REPO = "arn:{partition}:ecr:{region}:{guardduty_account}:repository/aws-guardduty-agent-fargate"
+_AGENT_PULL = (
+    Call("ecr.api", "ecr:GetAuthorizationToken", None),
+    Call("ecr.dkr", "ecr:BatchCheckLayerAvailability", _AGENT_REPO, aws_resource=True),
+    Call("ecr.dkr", "ecr:BatchGetImage", _AGENT_REPO, aws_resource=True),
+    Call("ecr.dkr", "ecr:GetDownloadUrlForLayer", _AGENT_REPO, aws_resource=True),
+    Call("s3", "s3:GetObject", _LAYERS, by_aws=True),
+)
+
 # need rule id -> the calls that feature makes (a contract test keeps it in step with NEED_RULES).
 FEATURE_CALLS: dict[str, tuple[Call, ...]] = {
     "ecr-image": (Call("ecr.api", "ecr:GetAuthorizationToken", None), *_PULL),
     "ecr-image-fargate-legacy": _PULL,
+    "guardduty-runtime-agent": _AGENT_PULL,
     "ecs-container-instances": (
         Call("ecs", "ecs:DiscoverPollEndpoint", None),
         Call("ecs", "ecs:RegisterContainerInstance", "arn:{partition}:ecs:{region}:{account}:cluster/prod"),

@@ -131,6 +131,20 @@ def _ecr_images(w: Workload, legacy: bool) -> Iterator[str]:
             yield f"container {c.name}: image {c.image}"
 
 
+def _guardduty_agent(w: Workload) -> Iterator[str]:
+    # The agent runs on Linux Fargate tasks from platform 1.4.0 only (GuardDuty's prerequisites).
+    if w.guardduty_agent and w.launch_type == FARGATE and not _legacy_pull(w) and \
+            not (w.os_family or "").upper().startswith("WINDOWS"):
+        yield (f"{w.kind} {w.name}: GuardDuty Runtime Monitoring adds its security agent sidecar, pulled "
+               "from GuardDuty's ECR repository (layers in S3)")
+
+
+def _guardduty_data(w: Workload) -> Iterator[str]:
+    if any(True for _ in _guardduty_agent(w)):
+        yield (f"{w.kind} {w.name}: GuardDuty creates and manages its own guardduty-data endpoint and its "
+               "security group for the agent: not created or judged here")
+
+
 def _ecs_agent_on_instances(w: Workload) -> Iterator[str]:
     if w.launch_type == EC2:
         yield f"{w.kind} {w.name}: EC2 launch type (the ECS agent on the container instances)"
@@ -378,6 +392,8 @@ NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("ecr-image-fargate-legacy", (("ecr.dkr", INTERFACE), ("s3", GATEWAY)),
              lambda w: _ecr_images(w, legacy=True),
              "ECR: Fargate platform 1.3.0 and earlier need only ecr.dkr and S3"),
+    NeedRule("guardduty-runtime-agent", _ECR_SET, _guardduty_agent,
+             "ECS: Runtime Monitoring prerequisites, connecting to the ECR repository of the GuardDuty agent"),
     NeedRule("ecs-container-instances", _ECS_SET, _ecs_agent_on_instances,
              "ECS: interface VPC endpoints; Fargate tasks do not need them"),
     NeedRule("service-connect", (("ecs-agent", INTERFACE),), _service_connect,
@@ -417,6 +433,7 @@ NOTE_RULES: tuple[NoteRule, ...] = (
     NoteRule("other-registry", _other_registries),
     NoteRule("fargate-new-region", _fargate_new_region),
     NoteRule("efs", _efs),
+    NoteRule("guardduty-data-endpoint", _guardduty_data),
     NoteRule("windows-foreign-layers", _windows),
 )
 

@@ -84,5 +84,8 @@ class Workload:
     security_group_ids: tuple[str, ...] = ()
     assign_public_ip: bool | None = None  # None: unknown (EC2 instances, bridge networking)
     task_definition_arn: str | None = None
+    # Whether GuardDuty Runtime Monitoring adds its agent sidecar to the tasks (rules/guardduty.py):
+    # None when not known (not read: it changes nothing for a workload that needs ECR anyway).
+    guardduty_agent: bool | None = None
     # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
     inherited: tuple[tuple[str, EndpointType, str], ...] = field(default=())  # (service, type, reason)

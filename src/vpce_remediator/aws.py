@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53profiles import Route53ProfilesClient
@@ -43,6 +44,9 @@ READ_ACTIONS: tuple[str, ...] = (
     "route53profiles:ListProfileAssociations", "route53profiles:ListProfileResourceAssociations",
     # the applied quota of interface endpoints per VPC: read only when a create is planned
     "servicequotas:GetServiceQuota",
+    # whether GuardDuty adds its agent (pulled from ECR) to Fargate tasks: read only for a workload
+    # whose own images need no ECR endpoint, once per account and Region in a container
+    "guardduty:ListDetectors", "guardduty:GetDetector",
 )
 
 
@@ -102,6 +106,10 @@ class Clients:
     @cached_property
     def servicequotas(self) -> ServiceQuotasClient:
         return cast("ServiceQuotasClient", self.client("service-quotas"))
+
+    @cached_property
+    def guardduty(self) -> GuardDutyClient:
+        return cast("GuardDutyClient", self.client("guardduty"))
 
     @cached_property
     def config(self) -> ConfigServiceClient:

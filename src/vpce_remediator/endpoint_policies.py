@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from rules.guardduty import AGENT_REGISTRY_ACCOUNTS, agent_repository_arn
 from vpce_remediator.policies import RequestContext, layer_bucket_arn, partition
 
 ORGANIZATION: Final = "organization"
@@ -31,6 +32,7 @@ AUTO: Final = "auto"
 SETTINGS = (AUTO, ORGANIZATION, ACCOUNT, AWS_DEFAULT)
 
 NO_POLICY_SERVICES = frozenset({"ecs", "ecs-agent", "ecs-telemetry"})
+AGENT_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 # Actions with no resource (IAM `Resource: "*"`) the workload's features call, per endpoint.
 RESOURCELESS_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -107,6 +109,11 @@ def policy_document(short: str, region: str, scope: PolicyScope) -> dict[str, An
         statements.append(_allow(f"{label}PrincipalsToActionsWithoutResource", actions, "*",
                                  {"StringEquals": {who: value}}))
     statements.append(_allow("AwsServicePrincipals", "*", "*", {"Bool": {"aws:PrincipalIsAWSService": "true"}}))
+    agent = agent_repository_arn(partition(region), region)
+    if short == "ecr.dkr" and agent:
+        # GuardDuty's agent image (Runtime Monitoring on Fargate) is in GuardDuty's account, outside
+        # any customer's organization: named by its ARN, pulled by the workload's principals only.
+        statements.append(_allow("GuardDutyAgentImage", list(AGENT_PULL_ACTIONS), agent, {"StringEquals": {who: value}}))
     if short == "s3":
         # Presigned by ECR's own account, so no principal condition can hold (ECR user guide).
         statements.append(_allow("EcrImageLayers", "s3:GetObject", layer_bucket_arn(region), None))
@@ -124,7 +131,8 @@ def same_policy(current: str | None, expected: str | None) -> bool:
 
 
 def arn(template: str, region: str, account: str) -> str:
-    return template.format(partition=partition(region), region=region, account=account)
+    return template.format(partition=partition(region), region=region, account=account,
+                           guardduty_account=AGENT_REGISTRY_ACCOUNTS.get(region, "unknown"))
 
 
 def _allow(sid: str, action: str | list[str], resource: str, condition: dict[str, Any] | None) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from vpce_remediator.facts import (
     VpcSnapshot,
 )
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
+from vpce_remediator.guardduty import with_guardduty
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
@@ -344,7 +345,7 @@ def _event_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[
         return VpcOutcome(vpc_id, mode, ignored=ignored)
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
     trust = trust_for(lock)
-    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in workloads]
+    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_guardduty(clients, workloads)]
     if resolved.new_subnet is not None:
         if any(e.tagged for e in snap.endpoints):  # which of them the tool keeps decides what to inherit
             snap = trust.apply(ec2, snap)

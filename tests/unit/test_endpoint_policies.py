@@ -13,7 +13,7 @@ import pytest
 
 from rules.calls import FEATURE_CALLS, Call
 from rules.needs import NEED_RULES
-from vpce_remediator.endpoint_policies import NO_POLICY_SERVICES, PolicyScope, arn, same_policy
+from vpce_remediator.endpoint_policies import AWS_OWNED, NO_POLICY_SERVICES, PolicyScope, arn, same_policy
 from vpce_remediator.policies import RequestContext, policy_allows
 
 REGION, ACCOUNT, ORG = "eu-west-1", "111122223333", "o-a1b2c3d4e5"
@@ -57,9 +57,23 @@ def test_a_principal_of_another_account_and_organization_is_refused(rule: object
 @pytest.mark.parametrize("rule", NEED_RULES, ids=lambda r: r.id)
 def test_a_resource_of_another_account_and_organization_is_refused(rule: object, scope: str) -> None:
     for call in FEATURE_CALLS[rule.id]:  # type: ignore[attr-defined]
-        if call.resource is None or call.by_aws or call.service in NO_POLICY_SERVICES:
-            continue
+        if call.resource is None or call.by_aws or call.aws_resource or call.service in NO_POLICY_SERVICES:
+            continue  # an AWS-owned resource (GuardDuty's agent image) is named by its ARN: the next test
         assert not _allows(SCOPES[scope], call, resource_account=FOREIGN, resource_org=FOREIGN_ORG), call.action
+
+
+@pytest.mark.parametrize("scope", sorted(SCOPES))
+def test_only_guardduty_agent_repository_of_guardduty_account_is_admitted(scope: str) -> None:
+    # The one repository outside the organization the ECR policy names; its neighbours stay refused.
+    agent = Call("ecr.dkr", "ecr:BatchGetImage",
+                 "arn:{partition}:ecr:{region}:{guardduty_account}:repository/aws-guardduty-agent-fargate")
+    other = Call("ecr.dkr", "ecr:BatchGetImage", "arn:{partition}:ecr:{region}:{guardduty_account}:repository/other")
+    aws_owned = {"resource_account": AWS_OWNED, "resource_org": None}
+
+    assert arn(agent.resource or "", REGION, ACCOUNT).startswith("arn:aws:ecr:eu-west-1:694911143906:")
+    assert _allows(SCOPES[scope], agent, **aws_owned)
+    assert not _allows(SCOPES[scope], other, **aws_owned)
+    assert not _allows(SCOPES[scope], agent, principal_account=FOREIGN, principal_org=FOREIGN_ORG, **aws_owned)
 
 
 def test_the_organization_scope_admits_another_account_of_the_organization() -> None:

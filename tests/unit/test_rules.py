@@ -10,7 +10,7 @@ import ast
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -830,6 +830,10 @@ CASES: list[Case | tuple[Case, pytest.MarkDecorator]] = [
     Case("ecs-exec-cloudwatch-logging", task(exec_=ExecConfig(log_to_cloudwatch_group="/x")),
          {"ssmmessages": IF, "logs": IF}),
     Case("xray", task(ctr("tracer", ecr("aws-xray-daemon:3"))), ECR_SET | {"xray": IF}),
+    Case("guardduty-runtime-agent", replace(task(ctr("web", "nginx:1.27")), guardduty_agent=True),
+         ECR_SET, problems=("public-registry-image",), notes=1),
+    Case("guardduty-data-endpoint", replace(task(ctr("web", "nginx:1.27")), guardduty_agent=True),
+         ECR_SET, problems=("public-registry-image",), notes=1),
     Case("unreachable-image", task(ctr("web", "nginx:1.27"), ctr("api", ecr("api:1", region="eu-west-1"))),
          problems=("public-registry-image", "cross-region-ecr-image")),
     Case("cross-region-secret", task(ctr("web", INTERNAL, secrets=(SM_ARN.replace(REGION, "eu-west-1"),))),
@@ -989,3 +993,27 @@ def test_secrets_and_logs_of_another_region_have_no_cross_region_endpoint() -> N
                                       secrets=(SM_ARN.replace(REGION, "eu-west-1"),))))
 
     assert [p.cross_region for p in req.problems] == [(), ()]
+
+
+# ---------------------------------------------------------------- GuardDuty Runtime Monitoring
+
+
+def test_guardduty_agent_needs_ecr_only_on_linux_fargate_from_platform_1_4() -> None:
+    hub = ctr("web", "nginx:1.27")
+
+    assert needs_of(required_endpoints(replace(task(hub), guardduty_agent=True))) == ECR_SET
+    assert needs_of(required_endpoints(replace(task(hub), guardduty_agent=False))) == {}
+    assert needs_of(required_endpoints(replace(task(hub, platform="1.3.0"), guardduty_agent=True))) == {}
+    assert needs_of(required_endpoints(replace(task(hub, launch="EC2"), guardduty_agent=True))) == ECS_SET
+    assert needs_of(required_endpoints(replace(task(hub, os_family="WINDOWS_SERVER_2022_CORE"),
+                                               guardduty_agent=True))) == {}
+
+
+def test_which_clusters_get_the_agent() -> None:
+    from rules.guardduty import agent_deployed
+
+    assert agent_deployed(True, automated=True, cluster_tag="") is True
+    assert agent_deployed(True, automated=True, cluster_tag="false") is False  # the cluster opts out
+    assert agent_deployed(True, automated=False, cluster_tag="") is False
+    assert agent_deployed(True, automated=False, cluster_tag="true") is True  # the cluster opts in
+    assert agent_deployed(False, automated=True, cluster_tag="true") is False
