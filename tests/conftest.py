@@ -24,14 +24,17 @@ def _cold_container() -> Iterator[None]:
     from vpce_remediator.batch import CONTAINER_MEMORY
     from vpce_remediator.engine import _ORGANIZATIONS
     from vpce_remediator.guardduty import forget
+    from vpce_remediator.registries import forget as forget_cache_rules
 
     CONTAINER_MEMORY.clear()
     _ORGANIZATIONS.clear()
     forget()
+    forget_cache_rules()
     yield
     CONTAINER_MEMORY.clear()
     _ORGANIZATIONS.clear()
     forget()
+    forget_cache_rules()
 
 
 @pytest.fixture

@@ -252,13 +252,19 @@ def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
         ref = parse_image(c.image)
         if ref.kind == "public":
             prefix, upstream, needs_creds = PUBLIC_REGISTRIES[ref.registry]
+            existing = next((p for p, u in w.pull_through if u == upstream), None) if prefix else None
+            advice = (f"the account's pull-through cache rule {existing} mirrors {upstream}: point the task "
+                      f"definition at the image under {w.account}.dkr.ecr.{w.region}.{dns_suffix(w.region)}/"
+                      f"{existing}/ (its first pull of each image still needs internet egress)") if existing else (
+                      "use an ECR pull-through cache rule (its first pull of each image still needs internet "
+                      "egress) or a NAT gateway")
             yield WorkloadProblem(
                 "public-registry-image" if prefix else "unmirrorable-registry-image",
                 f"container {c.name}: image {c.image} comes from {ref.registry}, which no VPC "
-                "endpoint serves; use an ECR pull-through cache rule (its first pull of each "
-                "image still needs internet egress) or a NAT gateway",
+                f"endpoint serves; {advice}",
                 (("container", c.name), ("image", c.image), ("registry", ref.registry),
-                 ("prefix", prefix), ("upstream", upstream), ("credentials", "yes" if needs_creds else "")),
+                 ("prefix", existing or prefix), ("upstream", upstream),
+                 ("credentials", "yes" if needs_creds else ""), ("rule_exists", "yes" if existing else "")),
             )
         elif ref.kind == "ecr" and ref.region and ref.region != w.region:
             # The pull asks the image's Region: its ecr.api for the token (not before Fargate
@@ -363,6 +369,21 @@ def _other_registries(w: Workload) -> Iterator[str]:
                    "endpoint serves it, so the subnet must reach that registry some other way")
 
 
+def _pull_through_first_pull(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        ref = parse_image(c.image)
+        if ref.kind != "ecr" or ref.region != w.region or ref.account != w.account:
+            continue
+        head = c.image.split("/", 1)[-1].split("/", 1)[0]
+        for prefix, upstream in w.pull_through:
+            if head == prefix:
+                yield (f"container {c.name}: image {c.image} is under the pull-through cache rule {prefix} "
+                       f"(upstream {upstream}): the ECR endpoints serve it once cached, but ECR's first pull of "
+                       "each image through interface endpoints needs a NAT gateway route out of the VPC (ECR "
+                       "guide, VPC endpoint considerations): pull it once that way, or keep a NAT route until "
+                       "it is cached")
+
+
 def _fargate_new_region(w: Workload) -> Iterator[str]:
     if w.launch_type == FARGATE and w.region in REGIONS_NEEDING_ECS_ENDPOINTS:
         yield (f"{w.region} opened after 23 Dec 2023: the ECS guide asks for the ecs, ecs-agent "
@@ -431,6 +452,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
 
 NOTE_RULES: tuple[NoteRule, ...] = (
     NoteRule("other-registry", _other_registries),
+    NoteRule("pull-through-first-pull", _pull_through_first_pull),
     NoteRule("fargate-new-region", _fargate_new_region),
     NoteRule("efs", _efs),
     NoteRule("guardduty-data-endpoint", _guardduty_data),

@@ -87,5 +87,8 @@ class Workload:
     # Whether GuardDuty Runtime Monitoring adds its agent sidecar to the tasks (rules/guardduty.py):
     # None when not known (not read: it changes nothing for a workload that needs ECR anyway).
     guardduty_agent: bool | None = None
+    # The account's ECR pull-through cache rules, (repository prefix, upstream registry URL), when
+    # read (only for a workload that could use one: vpce_remediator/registries.py).
+    pull_through: tuple[tuple[str, str], ...] = ()
     # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
     inherited: tuple[tuple[str, EndpointType, str], ...] = field(default=())  # (service, type, reason)

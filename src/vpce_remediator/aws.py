@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_organizations import OrganizationsClient
@@ -47,6 +48,9 @@ READ_ACTIONS: tuple[str, ...] = (
     # whether GuardDuty adds its agent (pulled from ECR) to Fargate tasks: read only for a workload
     # whose own images need no ECR endpoint, once per account and Region in a container
     "guardduty:ListDetectors", "guardduty:GetDetector",
+    # the account's ECR pull-through cache rules: read only for an image that could be under one
+    # (own ECR with a repository path, or a public registry a rule could mirror), once per container
+    "ecr:DescribePullThroughCacheRules",
 )
 
 
@@ -106,6 +110,10 @@ class Clients:
     @cached_property
     def servicequotas(self) -> ServiceQuotasClient:
         return cast("ServiceQuotasClient", self.client("service-quotas"))
+
+    @cached_property
+    def ecr(self) -> ECRClient:
+        return cast("ECRClient", self.client("ecr"))
 
     @cached_property
     def guardduty(self) -> GuardDutyClient:

@@ -36,7 +36,6 @@ from vpce_remediator.facts import (
     VpcSnapshot,
 )
 from vpce_remediator.fixplan import ordered_fix
-from vpce_remediator.guardduty import with_guardduty
 from vpce_remediator.reach import (
     ANY_SERVICE,
     FAIL,
@@ -48,6 +47,7 @@ from vpce_remediator.reach import (
     registry_accounts,
     service_hosts,
 )
+from vpce_remediator.registries import with_account_facts
 from vpce_remediator.snapshot import (
     describe_endpoint_services,
     describe_subnets,
@@ -141,7 +141,7 @@ def diagnose(clients: Clients, target: Target) -> Diagnosis:
     that does not exist, `ClientError` for anything else AWS refuses."""
     target.validate()
     before = dict(clients.calls)
-    [workload] = with_guardduty(clients, [resolve_target(clients, target)])
+    [workload] = with_account_facts(clients, [resolve_target(clients, target)])
     snap = read_facts(clients, workload)
     if target.security_groups:
         missing = [g for g in target.security_groups if g not in snap.security_groups]

@@ -40,7 +40,6 @@ from vpce_remediator.facts import (
     VpcSnapshot,
 )
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
-from vpce_remediator.guardduty import with_guardduty
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
@@ -58,6 +57,7 @@ from vpce_remediator.plan import (
     WorkloadNeeds,
     plan_remediation,
 )
+from vpce_remediator.registries import with_account_facts
 from vpce_remediator.resolve import Resolved, resolve
 from vpce_remediator.snapshot import read_central_zones, read_interface_quota, read_offers, read_vpc, tags_of
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
@@ -345,7 +345,7 @@ def _event_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[
         return VpcOutcome(vpc_id, mode, ignored=ignored)
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
     trust = trust_for(lock)
-    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_guardduty(clients, workloads)]
+    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_account_facts(clients, workloads)]
     if resolved.new_subnet is not None:
         if any(e.tagged for e in snap.endpoints):  # which of them the tool keeps decides what to inherit
             snap = trust.apply(ec2, snap)

@@ -51,6 +51,10 @@ PREFIX_LIST_LOOKUP = (
 )
 PREFIX_LIST_443 = "'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId='{prefix_list}'}}]'"
 
+# The account's pull-through cache rule for a registry, when it exists (a create would fail).
+PULL_THROUGH_RULE_SHOW = ("aws ecr describe-pull-through-cache-rules --region {region} --ecr-repository-prefixes "
+                          "{prefix} --query 'pullThroughCacheRules[].[ecrRepositoryPrefix,upstreamRegistryUrl]'")
+
 # An interface endpoint's address type and the DNS records it gets (left out for IPv4, EC2's default).
 IP_ADDRESS_TYPE_ARG = " --ip-address-type {ip_type} --dns-options DnsRecordIpType={dns_type}"
 

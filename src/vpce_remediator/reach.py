@@ -37,6 +37,7 @@ from vpce_remediator.facts import (
 from vpce_remediator.fixes import (
     NO_ARG,
     PULL_THROUGH_CREDENTIAL,
+    PULL_THROUGH_RULE_SHOW,
     S3_ALL_RESOLVERS,
     Fix,
     Json,
@@ -49,6 +50,7 @@ from vpce_remediator.fixes import (
     ip_address_type_arg,
     own_sg_lookup,
     prefix_list_443,
+    render_fix,
     replication_merge_query,
     shell,
 )
@@ -733,6 +735,9 @@ def _own_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem) -
     kind = problem.kind
     if kind == "unmirrorable-registry-image":
         params["repository"] = image_repository(problem.param("image"))
+    elif kind == "public-registry-image" and problem.param("rule_exists"):
+        # The account already mirrors the registry: show the rule (creating it again would fail).
+        return render_fix((PULL_THROUGH_RULE_SHOW,), params)
     elif kind == "public-registry-image":
         params["credential_arg"] = shell(PULL_THROUGH_CREDENTIAL, {
             "region": snap.region, "secret_name": "ecr-pullthroughcache/" + problem.param("prefix"),

@@ -41,9 +41,9 @@ from vpce_remediator.engine import (
     vpc_mode,
 )
 from vpce_remediator.facts import ServiceOffer, SubnetInfo, VpcSnapshot
-from vpce_remediator.guardduty import with_guardduty
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
+from vpce_remediator.registries import with_account_facts
 from vpce_remediator.snapshot import VPCS_PER_READ, describe_subnets, read_vpc, read_vpcs, tags_of
 
 STATUSES = (COMPLIANT, REMEDIATED, NON_COMPLIANT, IGNORED)
@@ -247,7 +247,7 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
         return VpcScan(vpc_id, name, mode, tuple(WorkloadScan(w, cluster, vpc_id, reason=ignored)
                                                  for w, cluster in workloads), ignored=ignored)
     vpc_subnets = {s: i for s, i in subnets.items() if i.vpc_id == vpc_id}
-    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_guardduty(clients, [w for w, _ in workloads])]
+    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_account_facts(clients, [w for w, _ in workloads])]
     snap = replace(snap, account=account) if snap is not None else \
         read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
 

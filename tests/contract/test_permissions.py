@@ -29,7 +29,7 @@ from vpce_remediator.report import EVENT_REPORT_ACTIONS
 from vpce_remediator.samples import load_event
 
 ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:", "organizations:", "route53:",
-                   "route53profiles:", "servicequotas:", "guardduty:")
+                   "route53profiles:", "servicequotas:", "guardduty:", "ecr:")
 WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
 DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
             | set(EVENT_REPORT_ACTIONS) | set(ORGANIZATION_ACTIONS))
