@@ -383,6 +383,7 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "image_region": formats.is_region,
     "secret_region": formats.is_region,
     "service_region": formats.is_region,
+    "cluster": lambda v: re.fullmatch(r"[A-Za-z0-9_-]{1,255}", v) is not None,  # an ECS cluster name
     "key_region": formats.is_region,
     "stream_region": formats.is_region,
     "key_arn": lambda v: formats.is_arn(v) and ":kms:" in v,

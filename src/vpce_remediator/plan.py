@@ -17,7 +17,16 @@ from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
 from vpce_remediator.facts import INTERFACE_QUOTA_TYPES, OWN_SG_NAME, EndpointInfo, ServiceOffer, VpcSnapshot
-from vpce_remediator.fixes import NO_ARG, Shell, Value, fix_commands, ingress_443, ip_address_type_arg, shell
+from vpce_remediator.fixes import (
+    NO_ARG,
+    Shell,
+    Value,
+    fix_commands,
+    ingress_443,
+    ip_address_type_arg,
+    render_fix,
+    shell,
+)
 from vpce_remediator.policies import (
     ecr_layer_fix_note,
     layer_bucket_arn,
@@ -80,6 +89,15 @@ ADD_ROUTE_TABLES = "add-endpoint-route-tables"
 ADD_SECURITY_GROUP = "add-endpoint-security-group"
 ENABLE_PRIVATE_DNS = "enable-private-dns"
 SET_ENDPOINT_POLICY = "set-endpoint-policy"
+
+# ECS's endpoints sort between ecr.* and kms.* as the ECS guide lists them: ecs-agent, ecs-telemetry, ecs.
+ECS_CREATE_ORDER = {"ecs-agent": "ecs.0", "ecs-telemetry": "ecs.1", "ecs": "ecs.2"}
+# How a container instance's agent is restarted to take the new ECS endpoints (run per instance).
+AGENT_RESTART = ("aws ecs list-container-instances --region {region} --cluster {cluster} "
+                 "--query containerInstanceArns --output text",
+                 "aws ecs update-container-agent --region {region} --cluster {cluster} --container-instance "
+                 "CONTAINER_INSTANCE_ARN")
+
 
 class _NotRead:
     """An offer the engine has not read yet."""
@@ -214,13 +232,16 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
     interface_members = {m for (_, t), a in aggregated.items() if t == INTERFACE for m in a.members}
     if interface_members:
         b.check_vpc_dns({(short, m) for (short, t), a in aggregated.items() if t == INTERFACE for m in a.members})
-    # Interface endpoints first so the security group they share is planned before them.
-    for (short, typ), agg in sorted(aggregated.items(), key=lambda kv: (kv[0][1] != INTERFACE, kv[0])):
+    # Interface endpoints first so the security group they share is planned before them; ECS's three
+    # in the order the ECS guide lists them (ecs-agent, ecs-telemetry, ecs).
+    for (short, typ), agg in sorted(aggregated.items(), key=lambda kv: (
+            kv[0][1] != INTERFACE, ECS_CREATE_ORDER.get(kv[0][0], kv[0][0]), kv[0][1])):
         if typ == GATEWAY:
             b.plan_gateway(short, agg)
         else:
             b.plan_interface(short, agg)
     b.plan_cross_region()
+    b.agent_restart_note()
     b.quota_check()
     b.plan_own_security_group()
     b.egress_findings()
@@ -874,6 +895,22 @@ class _Builder:
                                      problem.summary + wanting + fix.note(), fix.commands))
         self.blame("*", [(i, s) for s in subnets], problem.kind)
 
+    def agent_restart_note(self) -> None:
+        """Container instances already running keep the connections their ECS agent made before the
+        ECS endpoints existed: once the endpoints are created, restart (update) each instance's agent
+        so it reaches ECS through them (ECS guide, interface VPC endpoints)."""
+        ecs_creates = sorted(short_name(a.service, self.snap.region) for a in self.actions
+                             if a.kind == CREATE_INTERFACE and short_name(a.service, self.snap.region) in ECS_CREATE_ORDER)
+        clusters = sorted({c for w in self.workloads if w.launch_type in ("EC2", "MANAGED_INSTANCES")
+                           and (c := _cluster_of(w))})
+        for cluster in clusters if ecs_creates else ():
+            commands = render_fix(AGENT_RESTART, {**self.base, "cluster": cluster}).commands
+            if not commands:
+                continue  # a cluster name ECS would not give: nothing safe to print
+            self.notes.append(f"after the {', '.join(ecs_creates)} endpoints are created, restart the ECS agent of "
+                              f"cluster {cluster}'s running container instances so they use them: "
+                              + "; then ".join(commands))
+
     def plan_cross_region(self) -> None:
         """The cross-Region endpoints CrossRegionEndpoints lets the tool create: one per service,
         a subnet in each AZ the workloads run in (none where AWS does not support it), the tool's
@@ -939,6 +976,14 @@ class _Builder:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _cluster_of(w: Workload) -> str:
+    """The cluster of a task, service or cluster workload, from its ARN ("" when it does not say)."""
+    parts = w.arn.split(":", 5)[-1].split("/")
+    if parts[0] == "cluster" and len(parts) == 2:
+        return parts[1]
+    return parts[1] if parts[0] in ("task", "service") and len(parts) >= 3 else ""
 
 
 def _policy_arg(policy: str | None) -> Shell:

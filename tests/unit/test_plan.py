@@ -411,3 +411,30 @@ def test_a_participant_of_a_shared_vpc_plans_no_change_and_one_finding_for_the_o
     assert finding.problem == "shared-vpc-participant" and "account 210987654321" in finding.summary
     assert all(c.startswith(("aws ec2 describe-vpcs ", "aws ec2 describe-vpc-endpoints ")) for c in finding.fix)
     assert {s.status for s in plan.services} == {"not-visible"}
+
+
+# ---------------------------------------------------------------- ECS endpoints on container instances
+
+
+def test_ecs_endpoints_are_created_in_the_order_the_ecs_guide_lists_them_then_the_agent_restarts() -> None:
+    w = Workload(kind="service", arn="arn:aws:ecs:us-east-1:123456789012:service/prod-cluster/web", name="web",
+                 region=REGION, account="123456789012", launch_type="EC2",
+                 subnet_ids=("subnet-0000000a", "subnet-0000000b"), security_group_ids=("sg-000000a0",),
+                 containers=(ContainerSpec("web", IMAGE),))
+    ecs = ("ecs", "ecs-agent", "ecs-telemetry")
+    snap = snapshot(offers={P + s: ServiceOffer(P + s, ("Interface",), ALL_AZS)
+                            for s in ("ecr.api", "ecr.dkr", *ecs)}, interface_quota=EndpointQuota("L-29B6F2EB", 50))
+
+    plan = plan_remediation([WorkloadNeeds(w, required_endpoints(w))], snap)
+
+    creates = [a.service.removeprefix(P) for a in plan.actions if a.kind == CREATE_INTERFACE]
+    assert [c for c in creates if c in ecs] == ["ecs-agent", "ecs-telemetry", "ecs"]
+    [note] = [n for n in plan.notes if "restart the ECS agent" in n]
+    assert "cluster prod-cluster's running container instances" in note
+    assert "aws ecs list-container-instances --region us-east-1 --cluster prod-cluster" in note
+
+
+def test_fargate_workloads_get_no_agent_restart_note() -> None:
+    plan = plan_remediation([web()], snapshot(interface_quota=EndpointQuota("L-29B6F2EB", 50)))
+
+    assert not [n for n in plan.notes if "restart the ECS agent" in n]
