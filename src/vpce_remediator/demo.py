@@ -134,6 +134,19 @@ def seed(boto3: Any) -> Estate:
                    "ecs-CreateService", {**net_overrides(spoke), f"{svc}.serviceName": "shop",
                                          f"{resp}.serviceArn": create_service(ecs, "prod", "shop", shop, spoke,
                                                                               "FARGATE")}))
+    # GuardDuty Runtime Monitoring on, its agent managed per cluster: the tagged cluster's Fargate
+    # tasks get GuardDuty's agent sidecar, pulled from GuardDuty's ECR repository.
+    boto3.client("guardduty", region_name=REGION).create_detector(Enable=True, Features=[{
+        "Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+        "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "DISABLED"}]}])
+    guarded = private_vpc(ec2, "guarded", "10.60.0.0/16", "ab")
+    ecs.create_cluster(clusterName="guarded", tags=[{"key": "GuardDutyManaged", "value": "true"}])
+    proxy = register("proxy", [container("proxy", "nginx:1.27")], "FARGATE")
+    events.append(("Fargate service proxy (Docker Hub image) in cluster guarded, tagged GuardDutyManaged=true, "
+                   "VPC guarded", "ecs-CreateService",
+                   {**net_overrides(guarded), f"{svc}.serviceName": "proxy", f"{svc}.cluster": "guarded",
+                    f"{resp}.clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/guarded",
+                    f"{resp}.serviceArn": create_service(ecs, "guarded", "proxy", proxy, guarded, "FARGATE")}))
     new_subnet = ec2.create_subnet(VpcId=prod["vpc"], CidrBlock="10.10.4.0/24",
                                    AvailabilityZone=REGION + "d")["Subnet"]["SubnetId"]
     ec2.associate_route_table(RouteTableId=prod["rtb"], SubnetId=new_subnet)
@@ -141,7 +154,8 @@ def seed(boto3: Any) -> Estate:
         "detail.responseElements.subnet.subnetId": new_subnet,
         "detail.responseElements.subnet.vpcId": prod["vpc"],
         "detail.requestParameters.vpcId": prod["vpc"]}))
-    return Estate({"prod": prod, "legacy": legacy, "shared": shared, "hub": hub, "spoke": spoke}, events)
+    return Estate({"prod": prod, "legacy": legacy, "shared": shared, "hub": hub, "spoke": spoke,
+                   "guarded": guarded}, events)
 
 
 def hub_and_spoke(boto3: Any, ec2: Any) -> tuple[dict[str, Any], dict[str, Any]]:
