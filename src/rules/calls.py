@@ -84,6 +84,26 @@ FEATURE_CALLS: dict[str, tuple[Call, ...]] = {
     "ecs-exec-cloudwatch-logging": (Call("logs", "logs:DescribeLogGroups", None), *_LOG_WRITE),
     "xray": tuple(Call("xray", f"xray:{a}", None) for a in (
         "PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets")),
+    # The role may be another account's: then it is outside an account-scoped endpoint policy's
+    # perimeter, as AWS's data-perimeter STS endpoint policy keeps it (organization scope admits it).
+    "firelens-role-arn": (Call("sts", "sts:AssumeRole", "arn:{partition}:iam::{account}:role/log-delivery"),),
+    "log-secret-secretsmanager": (
+        Call("secretsmanager", "secretsmanager:GetSecretValue",
+             "arn:{partition}:secretsmanager:{region}:{account}:secret:splunk-token-AbCdEf"),),
+    "log-secret-ssm": (
+        Call("ssm", "ssm:GetParameters", "arn:{partition}:ssm:{region}:{account}:parameter/logs/token"),),
+    "gmsa-credspec-ssm": (
+        Call("ssm", "ssm:GetParameters", "arn:{partition}:ssm:{region}:{account}:parameter/gmsa/credspec"),),
+    "gmsa-credspec-s3": (Call("s3", "s3:GetObject", "arn:{partition}:s3:::gmsa-credspecs/webapp.json"),),
+    "gmsa-domainless-secret": (
+        Call("secretsmanager", "secretsmanager:GetSecretValue",
+             "arn:{partition}:secretsmanager:{region}:{account}:secret:gmsa-user-AbCdEf"),),
+    # awsemf creates its log group and streams, then puts the EMF events.
+    "adot-emf": (Call("logs", "logs:CreateLogGroup", _GROUP), *_LOG_WRITE),
+    "adot-amp": (Call("aps-workspaces", "aps:RemoteWrite",
+                      "arn:{partition}:aps:{region}:{account}:workspace/ws-a1b2c3d4"),),
+    # PutMetricData takes no resource (Service Authorization Reference: CloudWatch).
+    "cloudwatch-agent": (Call("monitoring", "cloudwatch:PutMetricData", None), *_LOG_WRITE),
 }
 
 # What an endpoint another party made is checked for: calls every feature on that service makes,

@@ -38,6 +38,8 @@ _RE: dict[str, re.Pattern[str]] = {
     "hostname": re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})+"),
     "endpoint_service": re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*"),
     "iam_action": re.compile(r"[a-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}"),
+    "stream_name": re.compile(r"[a-zA-Z0-9_.-]{1,128}"),
+    "bucket_name": re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
 }
 
 _EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl")
@@ -107,6 +109,17 @@ def is_ecr_prefix(value: str) -> bool:
 def is_upstream_registry(value: str) -> bool:
     """An upstream registry URL as the pull-through cache rule takes it: a lowercase host name."""
     return _matches("hostname", value, 3, 253)
+
+
+def is_stream_name(value: str) -> bool:
+    """A Kinesis data stream or Firehose stream name: 1-128 of [a-zA-Z0-9_.-] (CreateStream `StreamName`)."""
+    return _matches("stream_name", value, 1, 128)
+
+
+def is_bucket_name(value: str) -> bool:
+    """An S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end
+    (S3 user guide, general purpose bucket naming rules)."""
+    return _matches("bucket_name", value, 3, 63) and ".." not in value
 
 
 def is_endpoint_service(value: str) -> bool:

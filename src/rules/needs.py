@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from rules.partitions import dns_suffix, serves_across_regions
-from rules.refs import PUBLIC_REGISTRIES, parse_arn, parse_image
-from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, EndpointType, Workload
+from rules.refs import parse_arn, parse_image, pull_through_upstream
+from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, ContainerSpec, EndpointType, LogConfig, Workload
 
 INTERFACE: Final = "Interface"
 GATEWAY: Final = "Gateway"
@@ -41,7 +41,12 @@ REGIONS_NEEDING_ECS_ENDPOINTS = frozenset(region for region, _ in REGIONS_OPENED
 # Fargate platform versions before 1.4.0 pull through ecr.dkr and S3 only (no ecr.api).
 _LEGACY_FARGATE = frozenset({"1.0.0", "1.1.0", "1.2.0", "1.3.0"})
 
-# FireLens output plugin name -> endpoint service it sends to.
+# FireLens output plugin -> endpoint service it sends to. Fluent Bit names it in the `Name` option
+# (its Go plugins cloudwatch, firehose, kinesis; its C plugins cloudwatch_logs, kinesis_firehose,
+# kinesis_streams, s3), Fluentd in `@type` (fluent-plugin-cloudwatch-logs: cloudwatch_logs;
+# aws-fluent-plugin-kinesis: kinesis_firehose, kinesis_streams, kinesis_streams_aggregated;
+# fluent-plugin-s3: s3). ECS developer guide, "Send Amazon ECS logs to an AWS service or AWS Partner"
+# (using_firelens.html), and the aws-samples/amazon-ecs-firelens-examples Fluentd task definition.
 _FIRELENS_OUTPUTS: dict[str, tuple[str, EndpointType]] = {
     "cloudwatch": ("logs", INTERFACE),
     "cloudwatch_logs": ("logs", INTERFACE),
@@ -49,10 +54,43 @@ _FIRELENS_OUTPUTS: dict[str, tuple[str, EndpointType]] = {
     "kinesis_firehose": ("kinesis-firehose", INTERFACE),
     "kinesis": ("kinesis-streams", INTERFACE),
     "kinesis_streams": ("kinesis-streams", INTERFACE),
+    "kinesis_streams_aggregated": ("kinesis-streams", INTERFACE),
     "s3": ("s3", GATEWAY),
 }
+# The option naming the output's Region: Fluent Bit's plugins and Fluentd's CloudWatch and Kinesis
+# plugins take `region`, fluent-plugin-s3 takes `s3_region`.
+_FIRELENS_REGION_OPTIONS = ("region", "s3_region")
+# The IAM role an output assumes to deliver to another account: Fluent Bit's `role_arn`,
+# fluent-plugin-cloudwatch-logs' `aws_sts_role_arn`. Fluent Bit asks STS of the output's Region
+# (its STS provider builds `sts.REGION.amazonaws.com` unless `sts_endpoint` names another).
+_FIRELENS_ROLE_OPTIONS = ("role_arn", "aws_sts_role_arn")
 
 _XRAY_IMAGES = ("aws-xray-daemon", "xray-daemon", "aws-otel-collector", "aws-observability/aws-otel")
+_ADOT_IMAGES = ("aws-otel-collector", "aws-observability/aws-otel")
+# amazon/cloudwatch-agent (Docker Hub), public.ecr.aws/cloudwatch-agent/cloudwatch-agent, mirrors of them.
+_CLOUDWATCH_AGENT_IMAGES = ("cloudwatch-agent",)
+
+# The ADOT collector's built-in ECS configurations (`command: ["--config=/etc/ecs/..."]`) -> where
+# their metrics go: CloudWatch through EMF log events (`awsemf` exporter: logs) or Amazon Managed
+# Service for Prometheus (`prometheusremotewrite` with SigV4: aps-workspaces). Traces go to X-Ray
+# (the `xray` row). Source: aws-observability/aws-otel-collector, config/ecs/*.yaml, as shipped
+# under /etc/ecs/ in the image; the image's own default (`CMD --config=/etc/otel-config.yaml`, its
+# config.yaml) exports metrics with `awsemf`, as ecs-default-config.yaml does.
+_ADOT_CONFIG_METRICS: dict[str, tuple[str, ...]] = {
+    "/etc/otel-config.yaml": ("logs",),
+    "/etc/ecs/ecs-default-config.yaml": ("logs",),
+    "/etc/ecs/ecs-cloudwatch.yaml": ("logs",),
+    "/etc/ecs/ecs-cloudwatch-xray.yaml": ("logs",),
+    "/etc/ecs/otel-instance-metrics-config.yaml": ("logs",),
+    "/etc/ecs/container-insights/otel-task-metrics-config.yaml": ("logs",),
+    "/etc/ecs/ecs-xray.yaml": (),
+    "/etc/ecs/ecs-amp.yaml": ("aps-workspaces",),
+    "/etc/ecs/ecs-amp-xray.yaml": ("aps-workspaces",),
+    "/etc/ecs/ecs-amp-prometheus.yaml": ("aps-workspaces",),
+    "/etc/ecs/ecs-amp-xray-prometheus.yaml": ("aps-workspaces",),
+}
+_ADOT_DEFAULT_CONFIG = "/etc/otel-config.yaml"
+_SERVICE_CONNECT_PROXY = "Service Connect proxy"
 
 
 @dataclass(frozen=True)
@@ -161,23 +199,67 @@ def _log_option_region(w: Workload, region: str | None) -> bool:
     return region in (None, "", w.region)
 
 
-def _awslogs(w: Workload) -> Iterator[str]:
+def _log_configs(w: Workload) -> Iterator[tuple[str, str, LogConfig]]:
+    """(who, container name, log configuration) of every log configuration ECS starts: each
+    container's, and the Service Connect proxy's (`serviceConnectConfiguration.logConfiguration`)."""
     for c in w.containers:
-        if c.log and c.log.driver == "awslogs" and _log_option_region(w, c.log.option("awslogs-region")):
-            group = c.log.option("awslogs-group") or "(default group)"
-            yield f"container {c.name}: awslogs log driver to {group}"
+        if c.log is not None:
+            yield f"container {c.name}", c.name, c.log
+    if w.service_connect and w.service_connect_log is not None:
+        yield (f"{w.kind} {w.name}: {_SERVICE_CONNECT_PROXY} (serviceConnectConfiguration.logConfiguration)",
+               _SERVICE_CONNECT_PROXY, w.service_connect_log)
+
+
+def _firelens_plugin(log: LogConfig) -> str:
+    """The FireLens output plugin: Fluent Bit's `Name` or Fluentd's `@type` ("" for other drivers)."""
+    if log.driver != "awsfirelens":
+        return ""
+    return (log.option("Name") or log.option("@type") or "").lower()
+
+
+def _firelens_region(log: LogConfig) -> str | None:
+    return next((v for o in _FIRELENS_REGION_OPTIONS if (v := log.option(o))), None)
+
+
+def _firelens_role(log: LogConfig) -> str | None:
+    return next((v for o in _FIRELENS_ROLE_OPTIONS if (v := log.option(o))), None)
+
+
+def _firelens_service(log: LogConfig) -> str:
+    """The endpoint service a FireLens output sends to ("" for non-AWS outputs and other drivers)."""
+    return _FIRELENS_OUTPUTS.get(_firelens_plugin(log), ("",))[0]
+
+
+def _awslogs(w: Workload) -> Iterator[str]:
+    for who, _, log in _log_configs(w):
+        if log.driver == "awslogs" and _log_option_region(w, log.option("awslogs-region")):
+            group = log.option("awslogs-group") or "(default group)"
+            yield f"{who}: awslogs log driver to {group}"
 
 
 def _firelens_output(service: str) -> Callable[[Workload], Iterator[str]]:
     def match(w: Workload) -> Iterator[str]:
-        for c in w.containers:
-            if not c.log or c.log.driver != "awsfirelens":
-                continue
-            plugin = (c.log.option("Name") or "").lower()
-            if _FIRELENS_OUTPUTS.get(plugin, ("",))[0] == service and _log_option_region(
-                w, c.log.option("region")
-            ):
-                yield f"container {c.name}: FireLens output {plugin}"
+        for who, _, log in _log_configs(w):
+            if _firelens_service(log) == service and _log_option_region(w, _firelens_region(log)):
+                yield f"{who}: FireLens output {_firelens_plugin(log)}"
+
+    return match
+
+
+def _firelens_sts(w: Workload) -> Iterator[str]:
+    for who, _, log in _log_configs(w):
+        role = _firelens_role(log)
+        if role and _firelens_service(log) and _log_option_region(w, _firelens_region(log)):
+            yield (f"{who}: FireLens output {_firelens_plugin(log)} assumes {role} (role_arn: "
+                   "cross-account delivery) through STS of this Region")
+
+
+def _log_secrets(service: str) -> Callable[[Workload], Iterator[str]]:
+    def match(w: Workload) -> Iterator[str]:
+        for who, _, log in _log_configs(w):
+            for name, value in log.secret_options:
+                if _secret_service(value) == service and _secret_region(w, value) == w.region:
+                    yield f"{who}: logConfiguration.secretOptions {name} from {value}"
 
     return match
 
@@ -216,6 +298,94 @@ def _secret_region(w: Workload, value: str) -> str:
     return arn.region if arn and arn.region else w.region
 
 
+def _credential_specs(w: Workload) -> Iterator[tuple[ContainerSpec, bool, str]]:
+    """(container, domainless, location) of every `credentialSpecs` entry in one of ECS's two forms."""
+    for c in w.containers:
+        for spec in c.credential_specs:
+            form, _, location = spec.partition(":")
+            if form.lower() in ("credentialspec", "credentialspecdomainless"):
+                yield c, form.lower() == "credentialspecdomainless", location
+
+
+def _credspec_store(service: str) -> Callable[[Workload], Iterator[str]]:
+    """The CredSpec file's store: an SSM parameter ARN (ssm) or an S3 object ARN (the s3 gateway)."""
+    def match(w: Workload) -> Iterator[str]:
+        for c, _, location in _credential_specs(w):
+            arn = parse_arn(location)
+            if arn is None or arn.service != service:
+                continue
+            if service == "s3":
+                # An S3 ARN names no Region: the bucket is taken to be in the task's own.
+                yield (f"container {c.name}: credentialSpecs (gMSA) CredSpec file {location} in S3 "
+                       "(its bucket assumed in this Region: an S3 ARN names none)")
+            elif _secret_region(w, location) == w.region:
+                yield f"container {c.name}: credentialSpecs (gMSA) CredSpec in SSM parameter {location}"
+
+    return match
+
+
+def _credspec_secret(w: Workload) -> Iterator[str]:
+    for c, domainless, location in _credential_specs(w):
+        arn = parse_arn(location)
+        if arn is not None and arn.service == "secretsmanager":
+            if _secret_region(w, location) == w.region:
+                yield f"container {c.name}: credentialSpecs (gMSA) {location} in Secrets Manager"
+        elif domainless:
+            # The secret's ARN is inside the CredSpec file, which is not read.
+            yield (f"container {c.name}: credentialSpecs domainless gMSA ({location}): its CredSpec names "
+                   "a Secrets Manager secret with the domain credentials (the file is not read: a secret "
+                   "in this Region assumed)")
+
+
+def _adot_configs(c: ContainerSpec) -> tuple[list[str], str]:
+    """The configuration files an ADOT collector container runs (`--config=` of its command, else the
+    image's default), and what is assumed of them ("" when every one is a known built-in)."""
+    if "AOT_CONFIG_CONTENT" in c.variable_names:
+        return [_ADOT_DEFAULT_CONFIG], ("its configuration is in AOT_CONFIG_CONTENT, which is not read: "
+                                        "the image's default (awsemf, awsxray) assumed")
+    words = [word for part in c.command for word in part.split()]
+    paths = [word.split("=", 1)[1] for word in words if word.startswith("--config=")]
+    paths += [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--config"]
+    paths = [p.removeprefix("file:") for p in paths]
+    if not paths:
+        return [_ADOT_DEFAULT_CONFIG], ""
+    unknown = [p for p in paths if p not in _ADOT_CONFIG_METRICS]
+    if unknown:
+        return [p for p in paths if p in _ADOT_CONFIG_METRICS] + [_ADOT_DEFAULT_CONFIG], (
+            f"{', '.join(unknown)} is not a built-in configuration and is not read: the image's default "
+            "(awsemf, awsxray) assumed")
+    return paths, ""
+
+
+def _adot_metrics(service: str) -> Callable[[Workload], Iterator[str]]:
+    what, note = {"logs": ("as CloudWatch embedded metric format (EMF) log events", ""),
+                  "aps-workspaces": ("to Amazon Managed Service for Prometheus",
+                                     "; a workspace of this Region assumed (AWS_PROMETHEUS_ENDPOINT is not read)"),
+                  }[service]
+
+    def match(w: Workload) -> Iterator[str]:
+        for c in w.containers:
+            if not any(marker in c.image for marker in _ADOT_IMAGES):
+                continue
+            paths, assumed = _adot_configs(c)
+            sending = [p for p in paths if service in _ADOT_CONFIG_METRICS[p]]
+            if sending:
+                yield (f"container {c.name}: ADOT collector {c.image} exports metrics {what} "
+                       f"({assumed or 'configuration ' + ', '.join(sending)}){note}")
+
+    return match
+
+
+def _cloudwatch_agent(w: Workload) -> Iterator[str]:
+    for c in w.containers:
+        if any(marker in c.image for marker in _CLOUDWATCH_AGENT_IMAGES):
+            # Its configuration comes from CW_CONFIG_CONTENT (an SSM parameter in AWS's ECS examples),
+            # which is not read; the image ships none of its own.
+            yield (f"container {c.name}: CloudWatch agent sidecar {c.image}: metrics to CloudWatch "
+                   "(PutMetricData) and EMF log events assumed, as AWS's ECS sidecar examples send them "
+                   "(its configuration, CW_CONFIG_CONTENT, is not read; a traces section would need xray too)")
+
+
 def _exec(w: Workload) -> Iterator[str]:
     if w.execute_command is not None:
         yield f"{w.kind} {w.name}: ECS Exec (enableExecuteCommand)"
@@ -250,8 +420,9 @@ def _xray(w: Workload) -> Iterator[str]:
 def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
     for c in w.containers:
         ref = parse_image(c.image)
-        if ref.kind == "public":
-            prefix, upstream, needs_creds = PUBLIC_REGISTRIES[ref.registry]
+        upstream_of = pull_through_upstream(ref.registry) if ref.kind == "public" else None
+        if upstream_of is not None:
+            prefix, upstream, needs_creds = upstream_of
             existing = next((p for p, u in w.pull_through if u == upstream), None) if prefix else None
             advice = (f"the account's pull-through cache rule {existing} mirrors {upstream}: point the task "
                       f"definition at the image under {w.account}.dkr.ecr.{w.region}.{dns_suffix(w.region)}/"
@@ -286,19 +457,33 @@ def _unreachable_images(w: Workload) -> Iterator[WorkloadProblem]:
             )
 
 
-def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
+def _fetched_secrets(w: Workload) -> Iterator[tuple[str, str, str, str]]:
+    """(who, container, value, store) of every secret or parameter ECS fetches to start the task:
+    `secrets`, `repositoryCredentials`, `logConfiguration.secretOptions` (each container's and the
+    Service Connect proxy's), and `credentialSpecs` kept in SSM or Secrets Manager."""
     for c in w.containers:
         for value in c.secrets:
-            region = _secret_region(w, value)
-            if region != w.region:
-                service = _secret_service(value, value == c.repository_credentials)
-                yield WorkloadProblem(
-                    "cross-region-secret" if service == "secretsmanager" else "cross-region-parameter",
-                    f"container {c.name}: {value} is in {region}; {service} is not served "
-                    f"across Regions by endpoints in {w.region}",
-                    (("container", c.name), ("arn", value), ("secret_region", region),
-                     ("service", service)),
-                )
+            yield f"container {c.name}", c.name, value, _secret_service(value, value == c.repository_credentials)
+    for who, name, log in _log_configs(w):
+        for option, value in log.secret_options:
+            yield f"{who}: logConfiguration.secretOptions {option}", name, value, _secret_service(value)
+    for c, _, location in _credential_specs(w):
+        arn = parse_arn(location)
+        if arn is not None and arn.service in ("ssm", "secretsmanager"):
+            yield f"container {c.name}: credentialSpecs", c.name, location, arn.service
+
+
+def _cross_region_secrets(w: Workload) -> Iterator[WorkloadProblem]:
+    for who, container, value, service in _fetched_secrets(w):
+        region = _secret_region(w, value)
+        if region != w.region:
+            yield WorkloadProblem(
+                "cross-region-secret" if service == "secretsmanager" else "cross-region-parameter",
+                f"{who}: {value} is in {region}; {service} is not served "
+                f"across Regions by endpoints in {w.region}",
+                (("container", container), ("arn", value), ("secret_region", region),
+                 ("service", service)),
+            )
 
 
 def _key_region(w: Workload, key: str) -> str:
@@ -319,42 +504,64 @@ def _cross_region_kms(w: Workload) -> Iterator[WorkloadProblem]:
             (("key_arn", key), ("key_region", region)), across)
 
 
-def _cross_region_firehose(w: Workload) -> Iterator[WorkloadProblem]:
-    for c in w.containers:
-        if not c.log or c.log.driver != "awsfirelens":
-            continue
-        plugin = (c.log.option("Name") or "").lower()
-        region = c.log.option("region")
-        if _FIRELENS_OUTPUTS.get(plugin, ("",))[0] != "kinesis-firehose" or not region or region == w.region:
-            continue
-        across = (("kinesis-firehose", region),) \
-            if serves_across_regions("kinesis-firehose", w.region, region) else ()
-        yield WorkloadProblem(
-            "cross-region-firehose",
-            f"container {c.name}: FireLens sends to Data Firehose in {region}; a kinesis-firehose "
-            f"endpoint for {w.region} cannot serve it: a cross-Region one for {region} can",
-            (("container", c.name), ("stream_region", region),
-             ("stream", c.log.option("delivery_stream") or c.log.option("delivery-stream") or "")),
-            across)
+# FireLens outputs to another Region, by endpoint service: (problem kind, what it sends to, the
+# Region and resource placeholders of its fix, the options that name the resource).
+_CROSS_REGION_OUTPUTS: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
+    "kinesis-firehose": ("cross-region-firehose", "Data Firehose", "stream_region", "stream",
+                         ("delivery_stream", "delivery-stream", "delivery_stream_name")),
+    "kinesis-streams": ("cross-region-kinesis-stream", "Kinesis Data Streams", "stream_region", "stream",
+                        ("stream", "stream_name")),
+    "s3": ("cross-region-s3-output", "S3", "bucket_region", "bucket", ("bucket", "s3_bucket")),
+}
+
+
+def _cross_region_firelens(service: str) -> Callable[[Workload], Iterator[WorkloadProblem]]:
+    """A FireLens output (Firehose, Kinesis Data Streams, S3) of another Region: no endpoint of this
+    Region serves it. A cross-Region endpoint of that Region does for the cross-Region enabled
+    services (Firehose, S3: as an interface endpoint, a gateway serving only its own Region), unless
+    the output assumes a role: STS, which it then calls in that Region, is not cross-Region enabled."""
+    kind, what, region_key, resource_key, options = _CROSS_REGION_OUTPUTS[service]
+
+    def match(w: Workload) -> Iterator[WorkloadProblem]:
+        for who, container, log in _log_configs(w):
+            region = _firelens_region(log)
+            if _firelens_service(log) != service or not region or region == w.region:
+                continue
+            role = _firelens_role(log)
+            enabled = serves_across_regions(service, w.region, region)
+            across = ((service, region),) if enabled and not role else ()
+            if across:
+                fix = f"a cross-Region {service} interface endpoint for {region} can"
+            else:
+                why = ([] if enabled else [f"{service} is not served across Regions"]) + (
+                    [f"its role_arn {role} is assumed through STS of {region}, which is not served across Regions"]
+                    if role else [])
+                fix = (f"{'; '.join(why)}: send to {what} in {w.region} (point the output's region there), "
+                       "or give the subnets egress")
+            resource = next((v for o in options if (v := log.option(o))), "")
+            yield WorkloadProblem(
+                kind, f"{who}: FireLens sends to {what} in {region}; no {service} endpoint for {w.region} "
+                      f"can serve it: {fix}",
+                (("container", container), (region_key, region), (resource_key, resource)),
+                across)
+
+    return match
 
 
 def _cross_region_logs(w: Workload) -> Iterator[WorkloadProblem]:
-    for c in w.containers:
-        if not c.log:
-            continue
+    for who, container, log in _log_configs(w):
         region = None
-        if c.log.driver == "awslogs":
-            region = c.log.option("awslogs-region")
-        elif c.log.driver == "awsfirelens" and (c.log.option("Name") or "").lower() in (
-            "cloudwatch", "cloudwatch_logs"):
-            region = c.log.option("region")
+        if log.driver == "awslogs":
+            region = log.option("awslogs-region")
+        elif _firelens_service(log) == "logs":
+            region = _firelens_region(log)
         if region and region != w.region:
             yield WorkloadProblem(
                 "cross-region-logs",
-                f"container {c.name}: logs go to CloudWatch Logs in {region}; CloudWatch Logs "
+                f"{who}: logs go to CloudWatch Logs in {region}; CloudWatch Logs "
                 f"is not served across Regions by endpoints in {w.region}",
-                (("container", c.name), ("log_region", region),
-                 ("log_group", c.log.option("awslogs-group") or c.log.option("log_group_name") or "")),
+                (("container", container), ("log_region", region),
+                 ("log_group", log.option("awslogs-group") or log.option("log_group_name") or "")),
             )
 
 
@@ -407,6 +614,15 @@ _ECR_SET: tuple[tuple[str, EndpointType], ...] = (("ecr.api", INTERFACE), ("ecr.
 _ECS_SET: tuple[tuple[str, EndpointType], ...] = (
     ("ecs", INTERFACE), ("ecs-agent", INTERFACE), ("ecs-telemetry", INTERFACE))
 
+_SECRETS_LOGCONFIG = ("ECS developer guide, \"Pass secrets for Amazon ECS logging configuration\" "
+                      "(secrets-logconfig.html): secretOptions of a logConfiguration, \"store the secret in "
+                      "Secrets Manager or Systems Manager\"; the Service Connect proxy's logConfiguration "
+                      "(ServiceConnectConfiguration API reference) takes the same shape")
+_GMSA = ("ECS API reference, ContainerDefinition credentialSpecs (\"ARNs in SSM or Amazon S3 to a "
+         "credential spec (CredSpec) file\"; credentialspecdomainless: \"the credspec must provide a ARN "
+         "in Secrets Manager for a secret containing the username, password, and the domain\"); ECS "
+         "developer guide, gMSA for Linux containers on Fargate / EC2 and for Windows containers")
+
 NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("ecr-image", _ECR_SET, lambda w: _ecr_images(w, legacy=False),
              "ECR: interface VPC endpoints (AWS PrivateLink); layers come from S3"),
@@ -427,12 +643,22 @@ NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("firelens-kinesis", (("kinesis-streams", INTERFACE),), _firelens_output("kinesis-streams"),
              "FireLens to Kinesis Data Streams"),
     NeedRule("firelens-s3-output", (("s3", GATEWAY),), _firelens_output("s3"), "FireLens to S3"),
+    NeedRule("firelens-role-arn", (("sts", INTERFACE),), _firelens_sts,
+             "FireLens outputs' role_arn (Fluent Bit's cloudwatch_logs, kinesis_firehose, kinesis_streams, "
+             "s3 plugins: \"ARN of an IAM role to assume (for cross account access)\"; Fluentd "
+             "cloudwatch_logs: aws_sts_role_arn): an STS AssumeRole in the output's Region"),
     NeedRule("s3-files", (("s3", GATEWAY),), _s3_files,
              "FireLens config file / environment files stored in S3"),
     NeedRule("secretsmanager-secret", (("secretsmanager", INTERFACE),), _secrets("secretsmanager"),
              "ECS: secrets and repositoryCredentials from Secrets Manager"),
     NeedRule("ssm-parameter", (("ssm", INTERFACE),), _secrets("ssm"),
              "ECS: secrets from SSM Parameter Store"),
+    NeedRule("log-secret-secretsmanager", (("secretsmanager", INTERFACE),), _log_secrets("secretsmanager"),
+             _SECRETS_LOGCONFIG),
+    NeedRule("log-secret-ssm", (("ssm", INTERFACE),), _log_secrets("ssm"), _SECRETS_LOGCONFIG),
+    NeedRule("gmsa-credspec-ssm", (("ssm", INTERFACE),), _credspec_store("ssm"), _GMSA),
+    NeedRule("gmsa-credspec-s3", (("s3", GATEWAY),), _credspec_store("s3"), _GMSA),
+    NeedRule("gmsa-domainless-secret", (("secretsmanager", INTERFACE),), _credspec_secret, _GMSA),
     NeedRule("ecs-exec", (("ssmmessages", INTERFACE),), _exec,
              "ECS Exec needs ssmmessages (not ssm, not ec2messages)"),
     NeedRule("ecs-exec-kms", (("kms", INTERFACE),), _exec_kms, "ECS Exec with a KMS key"),
@@ -440,6 +666,19 @@ NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("ecs-exec-cloudwatch-logging", (("logs", INTERFACE),), _exec_logs,
              "ECS Exec session logs to CloudWatch Logs"),
     NeedRule("xray", (("xray", INTERFACE),), _xray, "X-Ray daemon / ADOT collector sidecar"),
+    NeedRule("adot-emf", (("logs", INTERFACE),), _adot_metrics("logs"),
+             "ADOT collector: its default and CloudWatch configurations export metrics with awsemf, EMF "
+             "log events to CloudWatch Logs (aws-observability/aws-otel-collector config.yaml, "
+             "config/ecs/ecs-default-config.yaml; ECS developer guide, trace-data-containerdefinitions)"),
+    NeedRule("adot-amp", (("aps-workspaces", INTERFACE),), _adot_metrics("aps-workspaces"),
+             "ADOT collector: config/ecs/ecs-amp*.yaml remote-write metrics to Amazon Managed Service for "
+             "Prometheus with SigV4 (aps-workspaces.REGION.amazonaws.com: AMP user guide, interface VPC "
+             "endpoints)"),
+    NeedRule("cloudwatch-agent", (("monitoring", INTERFACE), ("logs", INTERFACE)), _cloudwatch_agent,
+             "CloudWatch agent sidecar: its metrics section calls PutMetricData (monitoring), its logs "
+             "section and EMF go to CloudWatch Logs (CloudWatch user guide, \"Deploying other CloudWatch "
+             "agent features in your containers\": EMF, StatsD; aws/amazon-cloudwatch-agent ECS sidecar "
+             "task definitions, configuration in CW_CONFIG_CONTENT)"),
 )
 
 PROBLEM_RULES: tuple[ProblemRule, ...] = (
@@ -447,7 +686,9 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
     ProblemRule("cross-region-secret", _cross_region_secrets),
     ProblemRule("cross-region-logs", _cross_region_logs),
     ProblemRule("cross-region-kms-key", _cross_region_kms),
-    ProblemRule("cross-region-firehose", _cross_region_firehose),
+    ProblemRule("cross-region-firehose", _cross_region_firelens("kinesis-firehose")),
+    ProblemRule("cross-region-kinesis-stream", _cross_region_firelens("kinesis-streams")),
+    ProblemRule("cross-region-s3-output", _cross_region_firelens("s3")),
 )
 
 NOTE_RULES: tuple[NoteRule, ...] = (

@@ -67,8 +67,8 @@ _BY_ID: Final = {p.id: p for p in PARTITIONS}
 
 # Interface endpoint services whose name takes the partition's own prefix instead of
 # `com.amazonaws`, keyed by Region where a partition's Regions differ, else by partition; only the
-# services this tool names (rules/needs.py, and sts / monitoring / elasticfilesystem that DESIGN.md
-# §3 mentions). Source: AWS CDK, aws-cdk-lib/aws-ec2/lib/vpc-endpoint.ts,
+# services this tool names (rules/needs.py, sts, monitoring and aps-workspaces among them, and
+# elasticfilesystem that DESIGN.md §3 mentions). Source: AWS CDK, aws-cdk-lib/aws-ec2/lib/vpc-endpoint.ts,
 # `InterfaceVpcEndpointAwsService.getDefaultEndpointPrefix` (its per-Region exception lists, taken
 # from `aws ec2 describe-vpc-endpoint-services` in each Region), checked 2026-12; for China it
 # agrees with a `describe-vpc-endpoint-services` listing of cn-north-1
@@ -76,7 +76,8 @@ _BY_ID: Final = {p.id: p for p in PARTITIONS}
 # found it (aws/aws-cdk#11140, "Some services have the extra 'cn.' prefix while others do not").
 # Everything else, and every gateway endpoint (CDK's `GatewayVpcEndpointAwsService`), is
 # `com.amazonaws`: in China `logs`, `secretsmanager`, `ssm`, `ssmmessages`, `ecs*`, `kms` and
-# `kinesis-firehose` among them.
+# `kinesis-firehose` among them; `aps-workspaces` is in none of CDK's exception lists (checked
+# 2026-12 for issue 14), so it keeps `com.amazonaws` in every partition.
 _OWN_PREFIX: Final[dict[str, frozenset[str]]] = {
     "aws-cn": frozenset({"ecr.api", "ecr.dkr", "s3", "kinesis-streams", "xray", "monitoring", "sts",
                          "elasticfilesystem"}),

@@ -17,7 +17,9 @@ _ECR = re.compile(
 )
 
 # Registries on the public internet that no VPC endpoint can serve, mapped to the upstream URL an
-# ECR pull-through cache rule takes and whether that upstream requires stored credentials.
+# ECR pull-through cache rule takes and whether that upstream requires stored credentials. A key
+# `*.SUFFIX` stands for every registry host under SUFFIX: its upstream URL is the host itself, its
+# prefix the row's followed by the registry's name (one rule per upstream registry).
 PUBLIC_REGISTRIES: dict[str, tuple[str, str, bool]] = {
     # host: (pull-through cache prefix, upstream registry URL, credentials required)
     "docker.io": ("docker-hub", "registry-1.docker.io", True),
@@ -28,6 +30,9 @@ PUBLIC_REGISTRIES: dict[str, tuple[str, str, bool]] = {
     "ghcr.io": ("github", "ghcr.io", True),
     "registry.k8s.io": ("kubernetes", "registry.k8s.io", False),
     "registry.gitlab.com": ("gitlab", "registry.gitlab.com", True),
+    # Microsoft Azure Container Registry: upstream `<registry>.azurecr.io`, with credentials (ECR
+    # API reference, CreatePullThroughCacheRule `upstreamRegistryUrl`: "azure-container-registry").
+    "*.azurecr.io": ("azure", "", True),
     "mcr.microsoft.com": ("", "", False),  # no pull-through cache upstream: mirror or NAT
     "gcr.io": ("", "", False),
 }
@@ -44,6 +49,20 @@ class ImageRef:
     account: str | None = None  # ECR only
 
 
+def pull_through_upstream(host: str) -> tuple[str, str, bool] | None:
+    """(pull-through cache prefix, upstream registry URL, credentials required) of a public registry
+    host (prefix and URL "" where no pull-through cache serves it); None for any other host."""
+    if host in PUBLIC_REGISTRIES:
+        return PUBLIC_REGISTRIES[host]
+    for pattern, (prefix, _, credentials) in PUBLIC_REGISTRIES.items():
+        suffix = pattern[1:]  # ".azurecr.io" of "*.azurecr.io"
+        if pattern.startswith("*.") and host.endswith(suffix) and len(host) > len(suffix):
+            # ECR prefixes are 2-30 characters of the repository-name format.
+            name = re.sub(r"[^a-z0-9]+", "-", host[:-len(suffix)]).strip("-")
+            return f"{prefix}-{name}"[:30].rstrip("-"), host, credentials
+    return None
+
+
 def parse_image(image: str) -> ImageRef:
     """Classify an image reference by the registry that serves it."""
     match = _ECR.match(image)
@@ -53,7 +72,7 @@ def parse_image(image: str) -> ImageRef:
     # Docker's rule: the first component is a registry host only if it has a dot or a port or
     # is "localhost"; otherwise the image lives on Docker Hub ("nginx", "bitnami/redis").
     host = "docker.io" if not sep or not ("." in first or ":" in first or first == "localhost") else first.lower()
-    return ImageRef(image, host, "public" if host in PUBLIC_REGISTRIES else "other")
+    return ImageRef(image, host, "public" if pull_through_upstream(host) is not None else "other")
 
 
 @dataclass(frozen=True)

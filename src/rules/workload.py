@@ -30,10 +30,12 @@ EndpointType = Literal["Interface", "Gateway"]
 
 @dataclass(frozen=True)
 class LogConfig:
-    """A container's `logConfiguration`: the driver and its options."""
+    """A `logConfiguration` (a container's, or a service's Service Connect proxy's): the driver, its
+    options, and its `secretOptions` as (option name, `valueFrom`) pairs."""
 
     driver: str
     options: tuple[tuple[str, str], ...] = ()
+    secret_options: tuple[tuple[str, str], ...] = ()
 
     def option(self, name: str) -> str | None:
         for key, value in self.options:
@@ -53,6 +55,12 @@ class ContainerSpec:
     repository_credentials: str | None = None
     firelens_config_s3: bool = False  # FireLens `config-file-type` = s3
     environment_files_s3: tuple[str, ...] = ()  # S3 ARNs of `environmentFiles`
+    # `credentialSpecs` (gMSA) as written: `credentialspec:ARN` or `credentialspecdomainless:ARN`.
+    credential_specs: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()  # `command`: which built-in configuration a sidecar runs
+    # Names (never values) of its `environment` and `secrets`: says a sidecar's configuration is
+    # given in a variable (ADOT's AOT_CONFIG_CONTENT, the CloudWatch agent's CW_CONFIG_CONTENT).
+    variable_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class Workload:
     os_family: str | None = None  # runtimePlatform.operatingSystemFamily
     execute_command: ExecConfig | None = None  # None: ECS Exec off
     service_connect: bool = False
+    # The Service Connect proxy's own `logConfiguration` (serviceConnectConfiguration.logConfiguration).
+    service_connect_log: LogConfig | None = None
     efs_volumes: bool = False
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()

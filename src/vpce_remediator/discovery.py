@@ -90,7 +90,8 @@ def service_workload(s: Mapping[str, Any], region: str, account: str, clients: C
                           subnets=subnets, groups=tuple(net.get("securityGroups", [])),
                           public_ip=assigns_public_ip(net.get("assignPublicIp"), launch, net.get("subnets")),
                           platform=primary.get("platformVersion") or s.get("platformVersion"),
-                          exec_=exec_config(exec_on, cluster), service_connect=bool(connect.get("enabled")))
+                          exec_=exec_config(exec_on, cluster), service_connect=bool(connect.get("enabled")),
+                          service_connect_log=_log_config(connect.get("logConfiguration")))
 
 
 def launch_type_of(launch_type: str | None, providers: Iterable[str]) -> str | None:
@@ -172,7 +173,7 @@ def exec_config(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecCon
 def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account: str, launch: str,
                    td: dict[str, Any], *, subnets: Iterable[str], groups: Iterable[str],
                    public_ip: bool | None, platform: str | None, exec_: ExecConfig | None,
-                   service_connect: bool = False) -> Workload:
+                   service_connect: bool = False, service_connect_log: LogConfig | None = None) -> Workload:
     """The rules' `Workload` from a described task definition and the network it runs in."""
     return Workload(
         kind=kind, arn=arn, name=name, region=region, account=account, launch_type=as_launch_type(launch),
@@ -180,24 +181,38 @@ def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account
         platform_version=None if (platform or "").upper() == "LATEST" else platform,
         os_family=(td.get("runtimePlatform") or {}).get("operatingSystemFamily"),
         execute_command=exec_, service_connect=service_connect,
+        service_connect_log=service_connect_log if service_connect else None,
         efs_volumes=any("efsVolumeConfiguration" in v for v in td.get("volumes", [])),
         subnet_ids=tuple(subnets), security_group_ids=tuple(groups), assign_public_ip=public_ip,
         task_definition_arn=td["taskDefinitionArn"],
     )
 
 
+def _log_config(log: Mapping[str, Any] | None) -> LogConfig | None:
+    """A `logConfiguration` (a container's or Service Connect's) with its options and `secretOptions`;
+    None when it names no driver."""
+    if not log or not log.get("logDriver"):
+        return None
+    secret_options = tuple((str(o.get("name", "")), str(o["valueFrom"]))
+                           for o in log.get("secretOptions") or [] if o.get("valueFrom"))
+    return LogConfig(str(log["logDriver"]), tuple(sorted((str(k), str(v)) for k, v in (log.get("options") or {}).items())),
+                     secret_options)
+
+
 def _container(c: dict[str, Any]) -> ContainerSpec:
-    log = c.get("logConfiguration")
     creds = (c.get("repositoryCredentials") or {}).get("credentialsParameter")
     secrets = tuple(s["valueFrom"] for s in c.get("secrets", []) if s.get("valueFrom"))
     firelens = c.get("firelensConfiguration") or {}
+    variables = [v.get("name") for v in [*(c.get("environment") or []), *(c.get("secrets") or [])]]
     return ContainerSpec(
         name=c.get("name", "?"), image=c.get("image", ""),
-        log=LogConfig(log["logDriver"], tuple(sorted((log.get("options") or {}).items())))
-        if log and log.get("logDriver") else None,
+        log=_log_config(c.get("logConfiguration")),
         secrets=secrets + ((creds,) if creds else ()), repository_credentials=creds,
         firelens_config_s3=(firelens.get("options") or {}).get("config-file-type") == "s3",
         environment_files_s3=tuple(f["value"] for f in c.get("environmentFiles", []) if f.get("type") == "s3"),
+        credential_specs=tuple(str(v) for v in c.get("credentialSpecs") or []),
+        command=tuple(str(v) for v in c.get("command") or []),
+        variable_names=tuple(str(n) for n in variables if n),
     )
 
 

@@ -6,7 +6,8 @@ stand-alone account, of the account (`aws:PrincipalAccount` / `aws:ResourceAccou
 service principals (`aws:PrincipalIsAWSService`); and name the exceptions a workload needs:
 
 - actions without a resource (ECR's `GetAuthorizationToken`, the ECS Exec channels of
-  `ssmmessages`, X-Ray's trace and sampling calls, Logs' `DescribeLogGroups`) carry no resource
+  `ssmmessages`, X-Ray's trace and sampling calls, Logs' `DescribeLogGroups`, CloudWatch's
+  `PutMetricData`) carry no resource
   account or organization, so a resource condition would refuse them: they get the principal
   condition only;
 - ECR image layers are downloaded from an AWS-owned bucket with URLs ECR's own account presigns,
@@ -42,6 +43,7 @@ RESOURCELESS_ACTIONS: dict[str, tuple[str, ...]] = {
     "xray": ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
              "xray:GetSamplingTargets"),
     "logs": ("logs:DescribeLogGroups",),
+    "monitoring": ("cloudwatch:PutMetricData",),
 }
 
 

@@ -163,6 +163,17 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
     "cross-region-firehose": (
         "aws firehose list-delivery-streams --region {region}",
     ),
+    # Kinesis Data Streams is not cross-Region enabled: the stream as it is there, then one of the
+    # same name here for the output's `region` to point at.
+    "cross-region-kinesis-stream": (
+        "aws kinesis describe-stream-summary --region {stream_region} --stream-name {stream}",
+        "aws kinesis create-stream --region {region} --stream-name {stream} --stream-mode-details "
+        "StreamMode=ON_DEMAND",
+    ),
+    # After the cross-Region S3 interface endpoint (printed first): the bucket's Region, as S3 says.
+    "cross-region-s3-output": (
+        "aws s3api get-bucket-location --region {bucket_region} --bucket {bucket}",
+    ),
     "cross-region-endpoint-missing": (
         "aws ec2 create-vpc-endpoint --region {region} --vpc-id {vpc_id} --vpc-endpoint-type Interface "
         "--service-name {service} --service-region {service_region} --subnet-ids {subnet_ids} "
@@ -301,6 +312,10 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
     _row("cross-region-firehose", "Firehose stream in another Region", "MEDIUM",
          _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
+    _row("cross-region-kinesis-stream", "Kinesis data stream in another Region", "MEDIUM",
+         "https://docs.aws.amazon.com/streams/latest/dev/vpc.html"),
+    _row("cross-region-s3-output", "FireLens S3 output in another Region", "MEDIUM",
+         _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
     _row("cross-region-endpoint-missing", "Cross-Region interface endpoint missing", "HIGH",
          _PRIVATELINK + "aws-services-cross-region-privatelink-support.html"),
     _row("cross-region-secret", "Secret in another Region", "MEDIUM",
@@ -386,6 +401,9 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     "cluster": lambda v: re.fullmatch(r"[A-Za-z0-9_-]{1,255}", v) is not None,  # an ECS cluster name
     "key_region": formats.is_region,
     "stream_region": formats.is_region,
+    "bucket_region": formats.is_region,
+    "stream": formats.is_stream_name,
+    "bucket": formats.is_bucket_name,
     "key_arn": lambda v: formats.is_arn(v) and ":kms:" in v,
     # Built by replication_merge_query from a validated Region, account and repository name.
     "replication_query": lambda v: re.fullmatch(r"replicationConfiguration\.\{rules: \[rules\[\?@ != `[ -~]+`\], "
@@ -425,6 +443,7 @@ FORMATS: dict[str, Callable[[str], bool]] = {
 _WHAT: dict[str, str] = {
     "region": "Region name", "image_region": "Region name", "secret_region": "Region name",
     "service_region": "Region name", "key_region": "Region name", "stream_region": "Region name",
+    "bucket_region": "Region name", "stream": "stream name", "bucket": "S3 bucket name",
     "key_arn": "KMS key ARN",
     "arn": "Secrets Manager secret ARN", "parameter": "SSM parameter name",
     "log_group": "CloudWatch Logs log group name", "repository": "ECR repository name",

@@ -102,6 +102,7 @@ PROBLEM_HOP: Mapping[str, str] = {
     "public-registry-image": SOURCE, "unmirrorable-registry-image": SOURCE, "cross-region-ecr-image": SOURCE,
     "cross-region-secret": SOURCE, "cross-region-parameter": SOURCE, "cross-region-logs": SOURCE,
     "cross-region-kms-key": SOURCE, "cross-region-firehose": SOURCE,
+    "cross-region-kinesis-stream": SOURCE, "cross-region-s3-output": SOURCE,
     # A cross-Region endpoint the tool would create (CrossRegionEndpoints): what it serves is judged
     # on the image's (key's, stream's) source hop, where both doors say whether it is served.
     "cross-region-endpoint-missing": SOURCE,

@@ -223,7 +223,7 @@ def test_every_table_service_can_be_created(service: str) -> None:
 
 
 def test_a_service_outside_the_table_is_denied() -> None:
-    for service in ("sts", "ec2", "execute-api"):
+    for service in ("sns", "ec2", "execute-api"):
         operation, params = call_shapes(service=service)["create-interface-endpoint"]
         assert not allowed([(operation, params)], world(), "remediate"), service
 

@@ -43,7 +43,7 @@ PARAMS: dict[str, Value] = {
     "replication_query": replication_merge_query("eu-west-1", "111122223333", "dotnet/runtime"),
     "service_region": "us-west-2", "dns_arg": S3_ALL_RESOLVERS, "key_region": "us-west-2",
     "key_arn": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    "stream_region": "us-west-2",
+    "stream_region": "us-west-2", "stream": "checkout-logs", "bucket_region": "us-west-2", "bucket": "checkout-logs",
     "secret_region": "us-west-2", "arn": "arn:aws:secretsmanager:us-west-2:111122223333:secret:db-AbCdEf",
     "parameter": "/prod/db/password", "log_group": "/ecs/web", "role_arn": "arn:aws:iam::111122223333:role/vpce",
     "iam_action": "ec2:CreateVpcEndpoint", "zone_id": "Z0123456789ABCDEFGHIJ",

@@ -23,6 +23,8 @@ GOOD: list[tuple[Callable[[str], bool], str]] = [
     (f.is_iam_action, "ec2:CreateVpcEndpoint"), (f.is_cidr, "10.0.0.0/16"), (f.is_account, "123456789012"),
     (f.ec2_id("vpc"), "vpc-0a1b2c3d"), (f.ec2_id("subnet"), "subnet-0123456789abcdef0"),
     (f.ec2_id("vpce"), "vpce-0123456789abcdef0"), (f.ec2_id("sg"), "sg-0ddd4444"), (f.ec2_id("rtb"), "rtb-0ccc3333"),
+    (f.is_stream_name, "checkout-logs_v2.1"), (f.is_bucket_name, "checkout-logs.eu"), (f.is_bucket_name, "abc"),
+    (f.is_ecr_prefix, "azure-acme"), (f.is_upstream_registry, "acme.azurecr.io"),
 ]
 BAD: list[tuple[Callable[[str], bool], str]] = [
     (f.is_region, "us-east-1;id"), (f.is_region, "us-east-1\n"), (f.is_region, "US-EAST-1"), (f.is_region, ""),
@@ -36,6 +38,9 @@ BAD: list[tuple[Callable[[str], bool], str]] = [
     (f.is_upstream_registry, "quay.io/x"), (f.is_cidr, "10.0.0.0"), (f.is_cidr, "10.0.0.0/33"),
     (f.is_account, "12345678901"), (f.ec2_id("vpc"), "vpc-1"), (f.ec2_id("vpc"), "subnet-0a1b2c3d"),
     (f.ec2_id("sg"), "sg-0A1B2C3D"), (f.ec2_id("vpce"), "vpce-ecr.api"), (f.ec2_id("subnet"), "subnet-0a1b2c3d\n"),
+    (f.is_stream_name, "logs;$(id)"), (f.is_stream_name, "x" * 129), (f.is_stream_name, ""),
+    (f.is_bucket_name, "Checkout-Logs"), (f.is_bucket_name, "ab"), (f.is_bucket_name, "a..b"),
+    (f.is_bucket_name, "-logs"), (f.is_bucket_name, "logs'$(id)"),
 ]
 
 

@@ -65,6 +65,9 @@ def ctr(
     repository_credentials: str | None = None,
     firelens_config_s3: bool = False,
     environment_files_s3: tuple[str, ...] = (),
+    credential_specs: tuple[str, ...] = (),
+    command: tuple[str, ...] = (),
+    variable_names: tuple[str, ...] = (),
 ) -> ContainerSpec:
     """A container; like the resolver, `secrets` also carries the repositoryCredentials value."""
     return ContainerSpec(
@@ -75,6 +78,9 @@ def ctr(
         repository_credentials=repository_credentials,
         firelens_config_s3=firelens_config_s3,
         environment_files_s3=environment_files_s3,
+        credential_specs=credential_specs,
+        command=command,
+        variable_names=variable_names,
     )
 
 
@@ -88,6 +94,7 @@ def task(
     os_family: str | None = None,
     exec_: ExecConfig | None = None,
     service_connect: bool = False,
+    service_connect_log: LogConfig | None = None,
     efs: bool = False,
     inherited: tuple[tuple[str, str, str], ...] = (),
 ) -> Workload:
@@ -103,6 +110,7 @@ def task(
         os_family=os_family,
         execute_command=exec_,
         service_connect=service_connect,
+        service_connect_log=service_connect_log,
         efs_volumes=efs,
         subnet_ids=("subnet-0a1b2c3d",),
         security_group_ids=("sg-0a1b2c3d",),
@@ -119,6 +127,16 @@ def awslogs(group: str = "/ecs/checkout", region: str | None = None) -> LogConfi
 
 def firelens(plugin: str, **options: str) -> LogConfig:
     return LogConfig("awsfirelens", (("Name", plugin), *options.items()))
+
+
+def fluentd(plugin: str, **options: str) -> LogConfig:
+    """A FireLens log configuration for a Fluentd router: the output plugin is `@type`."""
+    return LogConfig("awsfirelens", (("@type", plugin), *options.items()))
+
+
+def splunk(*secret_options: tuple[str, str]) -> LogConfig:
+    """The splunk log driver with its token from `secretOptions` (the ECS guide's example)."""
+    return LogConfig("splunk", (("splunk-url", "https://splunk.example.com:8088"),), secret_options)
 
 
 # ---------------------------------------------------------------- views on the result
@@ -564,7 +582,9 @@ def test_ecs_exec_off_needs_nothing_for_exec() -> None:
 def test_xray_daemon_or_adot_collector_needs_xray(image: str) -> None:
     req = required_endpoints(task(ctr("web"), ctr("xray", image)))
 
-    assert needs_of(req) == ECR_SET | {"xray": IF}
+    # The ADOT collector's default configuration also exports metrics as EMF log events.
+    emf = {"logs": IF} if "otel" in image else {}
+    assert needs_of(req) == ECR_SET | {"xray": IF} | emf
     (why,) = reasons(req, "xray")
     assert why.startswith("container xray:") and image in why
 
@@ -593,6 +613,7 @@ def test_plain_application_image_needs_no_xray() -> None:
         ("ghcr.io/acme/checkout:1", "ghcr.io", "github", "ghcr.io", "yes"),
         ("quay.io/prometheus/node-exporter:v1.8.2", "quay.io", "quay", "quay.io", ""),
         ("registry.k8s.io/pause:3.10", "registry.k8s.io", "kubernetes", "registry.k8s.io", ""),
+        ("acme.azurecr.io/team/checkout:1", "acme.azurecr.io", "azure-acme", "acme.azurecr.io", "yes"),
     ],
 )
 def test_public_registry_image_is_a_problem_with_pull_through_cache_params(
@@ -648,7 +669,7 @@ def test_cross_region_ecr_image_on_legacy_fargate_is_still_a_problem() -> None:
     [
         ("registry.internal.example.com/app:1", "registry.internal.example.com"),
         ("localhost:5000/app:1", "localhost:5000"),
-        ("acme.azurecr.io/app:1", "acme.azurecr.io"),
+        ("azurecr.io/app:1", "azurecr.io"),
     ],
 )
 def test_other_registry_image_is_a_note_not_a_need_or_problem(image: str, registry: str) -> None:
@@ -807,6 +828,9 @@ class Case:
 
 
 INTERNAL = "registry.internal.example.com/checkout:1"
+ROLE = "arn:aws:iam::444455556666:role/central-log-delivery"
+CREDSPEC_SSM = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gmsa/webapp-credspec"
+CREDSPEC_S3 = "arn:aws:s3:::gmsa-credspecs/webapp.json"
 
 CASES: list[Case | tuple[Case, pytest.MarkDecorator]] = [
     Case("ecr-image", task(ctr("web")), ECR_SET),
@@ -847,6 +871,27 @@ CASES: list[Case | tuple[Case, pytest.MarkDecorator]] = [
          {"ssmmessages": IF}, problems=("cross-region-kms-key",)),
     Case("cross-region-firehose", task(ctr("web", INTERNAL, log=firelens("firehose", region="eu-west-1"))),
          problems=("cross-region-firehose",), notes=1),
+    Case("cross-region-kinesis-stream", task(ctr("web", INTERNAL, log=fluentd("kinesis_streams", region="eu-west-1"))),
+         problems=("cross-region-kinesis-stream",), notes=1),
+    Case("cross-region-s3-output", task(ctr("web", INTERNAL, log=firelens("s3", region="eu-west-1"))),
+         problems=("cross-region-s3-output",), notes=1),
+    Case("firelens-role-arn", task(ctr("web", INTERNAL, log=firelens("cloudwatch_logs", role_arn=ROLE))),
+         {"logs": IF, "sts": IF}, notes=1),
+    Case("log-secret-secretsmanager", task(ctr("web", INTERNAL, log=splunk(("splunk-token", SM_ARN)))),
+         {"secretsmanager": IF}, notes=1),
+    Case("log-secret-ssm", task(ctr("web", INTERNAL, log=splunk(("splunk-token", SSM_ARN)))), {"ssm": IF}, notes=1),
+    Case("gmsa-credspec-ssm", task(ctr("web", INTERNAL, credential_specs=(f"credentialspec:{CREDSPEC_SSM}",))),
+         {"ssm": IF}, notes=1),
+    Case("gmsa-credspec-s3", task(ctr("web", INTERNAL, credential_specs=(f"credentialspec:{CREDSPEC_S3}",))),
+         {"s3": GW}, notes=1),
+    Case("gmsa-domainless-secret",
+         task(ctr("web", INTERNAL, credential_specs=(f"credentialspecdomainless:{CREDSPEC_S3}",))),
+         {"s3": GW, "secretsmanager": IF}, notes=1),
+    Case("adot-emf", task(ctr("otel", ecr("aws-otel-collector:v0.41.0"))), ECR_SET | {"xray": IF, "logs": IF}),
+    Case("adot-amp", task(ctr("otel", ecr("aws-otel-collector:v0.41.0"), command=("--config=/etc/ecs/ecs-amp.yaml",))),
+         ECR_SET | {"xray": IF, "aps-workspaces": IF}),
+    Case("cloudwatch-agent", task(ctr("cwagent", ecr("cloudwatch-agent:latest"))),
+         ECR_SET | {"monitoring": IF, "logs": IF}),
     Case("other-registry", task(ctr("web", INTERNAL)), notes=1),
     Case("fargate-new-region", task(region="ca-west-1"), notes=1),
     Case("efs", task(efs=True), notes=1),
@@ -1020,3 +1065,250 @@ def test_which_clusters_get_the_agent() -> None:
     assert agent_deployed(True, automated=False, cluster_tag="") is False
     assert agent_deployed(True, automated=False, cluster_tag="true") is True  # the cluster opts in
     assert agent_deployed(False, automated=True, cluster_tag="true") is False
+
+
+# ---------------------------------------------------------------- secretOptions of a log configuration
+
+
+@pytest.mark.parametrize(("value", "service"), [(SM_ARN, "secretsmanager"), (SSM_ARN, "ssm"),
+                                                ("/logs/splunk-token", "ssm")], ids=["secretsmanager", "ssm", "name"])
+def test_log_secret_options_need_the_store_they_name(value: str, service: str) -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=splunk(("splunk-token", value)))))
+
+    assert needs_of(req) == {service: IF}
+    (why,) = reasons(req, service)
+    assert why == f"container web: logConfiguration.secretOptions splunk-token from {value}"
+    assert not req.problems
+
+
+def test_log_secret_options_and_secrets_of_one_container_give_one_need_with_both_reasons() -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, secrets=(SM_ARN,), log=splunk(("splunk-token", SM_ARN)))))
+
+    secret, log_secret = reasons(req, "secretsmanager")
+    assert secret == f"container web: secret {SM_ARN}"
+    assert "secretOptions splunk-token" in log_secret
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    (SM_ARN.replace(REGION, "eu-west-1"), "cross-region-secret"),
+    (SSM_ARN.replace(REGION, "eu-west-1"), "cross-region-parameter"),
+])
+def test_a_log_secret_option_of_another_region_is_the_cross_region_problem(value: str, kind: str) -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=splunk(("splunk-token", value)))))
+
+    assert needs_of(req) == {}
+    problem = only_problem(req, kind)
+    assert problem.param("container") == "web" and problem.param("arn") == value
+    assert problem.param("secret_region") == "eu-west-1"
+    assert problem.summary.startswith("container web: logConfiguration.secretOptions splunk-token:")
+
+
+# ---------------------------------------------------------------- Service Connect's own log configuration
+
+
+def test_service_connect_proxy_logs_and_their_secret_options_are_needs_naming_the_field() -> None:
+    proxy = LogConfig("awslogs", (("awslogs-group", "/ecs/orders-proxy"),), (("splunk-token", SSM_ARN),))
+    req = required_endpoints(task(kind="service", name="orders", service_connect=True, service_connect_log=proxy))
+
+    assert needs_of(req) == {"ecs-agent": IF, "logs": IF, "ssm": IF}
+    (logs,) = reasons(req, "logs")
+    assert logs == ("service orders: Service Connect proxy (serviceConnectConfiguration.logConfiguration): "
+                    "awslogs log driver to /ecs/orders-proxy")
+    (ssm,) = reasons(req, "ssm")
+    assert "Service Connect proxy" in ssm and "secretOptions splunk-token" in ssm and SSM_ARN in ssm
+
+
+def test_service_connect_proxy_logs_to_another_region_are_a_cross_region_logs_problem() -> None:
+    proxy = LogConfig("awslogs", (("awslogs-group", "/ecs/proxy"), ("awslogs-region", "eu-west-1")),
+                      (("token", SM_ARN.replace(REGION, "eu-west-1")),))
+    req = required_endpoints(task(kind="service", name="orders", service_connect=True, service_connect_log=proxy))
+
+    assert needs_of(req) == {"ecs-agent": IF}
+    assert kinds(req) == ["cross-region-secret", "cross-region-logs"]
+    assert all(p.param("container") == "Service Connect proxy" for p in req.problems)
+
+
+def test_a_service_connect_log_configuration_counts_only_while_service_connect_is_on() -> None:
+    proxy = LogConfig("awslogs", (("awslogs-group", "/ecs/proxy"),))
+
+    assert needs_of(required_endpoints(task(service_connect=False, service_connect_log=proxy))) == {}
+
+
+# ---------------------------------------------------------------- FireLens: Fluentd, other Regions, role_arn
+
+
+@pytest.mark.parametrize(("plugin", "expected"), [
+    ("cloudwatch_logs", {"logs": IF}), ("kinesis_firehose", {"kinesis-firehose": IF}),
+    ("kinesis_streams", {"kinesis-streams": IF}), ("kinesis_streams_aggregated", {"kinesis-streams": IF}),
+    ("s3", {"s3": GW}),
+])
+def test_fluentd_type_decides_the_endpoint_as_fluent_bit_name_does(plugin: str, expected: dict[str, str]) -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=fluentd(plugin, region=REGION))))
+
+    extra = {s: t for s, t in needs_of(req).items()}
+    assert extra == expected
+    (service,) = expected
+    (why,) = reasons(req, service)
+    assert why == f"container web: FireLens output {plugin}"
+
+
+def test_the_aws_sample_fluentd_cloudwatch_task_needs_logs() -> None:
+    # aws-samples/amazon-ecs-firelens-examples, examples/fluentd/multiline-logs/task-definition.json
+    log = LogConfig("awsfirelens", (("log_group_name", "my-log-group"), ("log_stream_name", "my-log-stream"),
+                                    ("@type", "cloudwatch_logs"), ("region", REGION)))
+    req = required_endpoints(task(ctr("app", log=log)))
+
+    assert needs_of(req) == ECR_SET | {"logs": IF}
+
+
+def test_fluentd_s3_region_option_of_another_region_is_a_cross_region_s3_problem() -> None:
+    log = fluentd("s3", s3_region="eu-west-1", s3_bucket="checkout-logs")
+    req = required_endpoints(task(ctr("web", INTERNAL, log=log)))
+
+    assert needs_of(req) == {}
+    problem = only_problem(req, "cross-region-s3-output")
+    assert problem.param("bucket") == "checkout-logs" and problem.param("bucket_region") == "eu-west-1"
+    assert problem.cross_region == (("s3", "eu-west-1"),)
+
+
+def test_kinesis_streams_of_another_region_is_a_problem_no_cross_region_endpoint_solves() -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=firelens("kinesis_streams", region="eu-west-1",
+                                                                     stream="checkout-logs"))))
+
+    assert needs_of(req) == {}
+    problem = only_problem(req, "cross-region-kinesis-stream")
+    assert problem.cross_region == ()
+    assert problem.param("stream") == "checkout-logs" and problem.param("stream_region") == "eu-west-1"
+    assert "not served across Regions" in problem.summary and "eu-west-1" in problem.summary
+
+
+def test_a_firehose_output_of_another_region_assuming_a_role_needs_sts_there_and_has_no_cross_region_cover() -> None:
+    log = firelens("kinesis_firehose", region="eu-west-1", delivery_stream="logs", role_arn=ROLE)
+    req = required_endpoints(task(ctr("web", INTERNAL, log=log)))
+
+    assert needs_of(req) == {}  # the STS call goes to eu-west-1 as well
+    problem = only_problem(req, "cross-region-firehose")
+    assert problem.cross_region == ()
+    assert ROLE in problem.summary and "STS" in problem.summary
+
+
+@pytest.mark.parametrize("log", [
+    firelens("kinesis_firehose", region=REGION, delivery_stream="logs", role_arn=ROLE),
+    fluentd("cloudwatch_logs", region=REGION, log_group_name="/ecs/web", aws_use_sts="true", aws_sts_role_arn=ROLE),
+], ids=["fluent-bit-role_arn", "fluentd-aws_sts_role_arn"])
+def test_a_firelens_output_assuming_a_role_needs_sts(log: LogConfig) -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=log)))
+
+    assert needs_of(req).get("sts") == IF
+    (why,) = reasons(req, "sts")
+    assert why.startswith("container web: FireLens output") and ROLE in why and "cross-account" in why
+
+
+def test_role_arn_on_a_non_aws_output_needs_no_sts() -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, log=firelens("datadog", role_arn=ROLE))))
+
+    assert needs_of(req) == {}
+
+
+# ---------------------------------------------------------------- credentialSpecs (gMSA)
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (f"credentialspec:{CREDSPEC_SSM}", {"ssm": IF}),
+    (f"credentialspec:{CREDSPEC_S3}", {"s3": GW}),
+    (f"credentialspecdomainless:{CREDSPEC_SSM}", {"ssm": IF, "secretsmanager": IF}),
+    (f"credentialspecdomainless:{CREDSPEC_S3}", {"s3": GW, "secretsmanager": IF}),
+    (f"credentialspec:{SM_ARN}", {"secretsmanager": IF}),
+], ids=["ssm", "s3", "domainless-ssm", "domainless-s3", "secretsmanager"])
+def test_credential_specs_need_the_store_of_the_credspec_and_the_domainless_secret(
+        spec: str, expected: dict[str, str]) -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, credential_specs=(spec,))))
+
+    assert needs_of(req) == expected
+    location = spec.split(":", 1)[1]
+    assert all(why.startswith("container web: credentialSpecs") for n in req.needs for why in n.reasons)
+    assert all(location in why for n in req.needs for why in n.reasons)
+    assert not req.problems
+
+
+def test_a_domainless_credspec_says_the_secret_is_assumed_in_this_region() -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, credential_specs=(f"credentialspecdomainless:{CREDSPEC_S3}",))))
+
+    (why,) = reasons(req, "secretsmanager")
+    assert "not read" in why and "assumed" in why
+
+
+def test_a_credspec_parameter_of_another_region_is_a_cross_region_parameter_problem() -> None:
+    other = CREDSPEC_SSM.replace(REGION, "eu-west-1")
+    req = required_endpoints(task(ctr("web", INTERNAL, credential_specs=(f"credentialspec:{other}",))))
+
+    assert needs_of(req) == {}
+    problem = only_problem(req, "cross-region-parameter")
+    assert problem.param("arn") == other and problem.summary.startswith("container web: credentialSpecs:")
+
+
+def test_a_credential_spec_in_no_known_form_asks_for_nothing() -> None:
+    req = required_endpoints(task(ctr("web", INTERNAL, credential_specs=("credentialspec:file://webapp.json",))))
+
+    assert needs_of(req) == {}
+
+
+# ---------------------------------------------------------------- ADOT collector and CloudWatch agent sidecars
+
+ADOT = "public.ecr.aws/aws-observability/aws-otel-collector:v0.41.0"
+
+
+@pytest.mark.parametrize(("command", "metrics"), [
+    ((), {"logs": IF}),
+    (("--config=/etc/ecs/ecs-default-config.yaml",), {"logs": IF}),
+    (("--config=/etc/ecs/ecs-cloudwatch-xray.yaml",), {"logs": IF}),
+    (("--config", "/etc/ecs/container-insights/otel-task-metrics-config.yaml"), {"logs": IF}),
+    (("--config=/etc/ecs/ecs-amp.yaml",), {"aps-workspaces": IF}),
+    (("--config=/etc/ecs/ecs-amp-xray-prometheus.yaml",), {"aps-workspaces": IF}),
+    (("--config=/etc/ecs/ecs-xray.yaml",), {}),
+], ids=["image-default", "ecs-default", "cloudwatch-xray", "task-metrics", "amp", "amp-xray-prometheus", "xray-only"])
+def test_adot_collector_metrics_go_where_its_built_in_configuration_sends_them(
+        command: tuple[str, ...], metrics: dict[str, str]) -> None:
+    req = required_endpoints(task(ctr("otel", ADOT, command=command)))
+
+    assert needs_of(req) == {"xray": IF} | metrics
+    for service in metrics:
+        (why,) = reasons(req, service)
+        assert why.startswith(f"container otel: ADOT collector {ADOT} exports metrics")
+        assert f"configuration {command[-1].removeprefix('--config=') if command else '/etc/otel-config.yaml'}" in why
+
+
+@pytest.mark.parametrize(("container", "unread"), [
+    (ctr("otel", ADOT, variable_names=("AOT_CONFIG_CONTENT",)), "AOT_CONFIG_CONTENT"),
+    (ctr("otel", ADOT, command=("--config=s3://cfg.s3.us-east-1.amazonaws.com/otel.yaml",)), "s3://cfg"),
+], ids=["aot-config-content", "custom-config-file"])
+def test_an_adot_configuration_that_cannot_be_read_assumes_the_image_default(container: ContainerSpec,
+                                                                            unread: str) -> None:
+    req = required_endpoints(task(container))
+
+    assert needs_of(req) == {"xray": IF, "logs": IF}
+    (why,) = reasons(req, "logs")
+    assert unread in why and "not read" in why and "assumed" in why
+
+
+@pytest.mark.parametrize("image", ["amazon/cloudwatch-agent:latest", "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.3",
+                                   ecr("cloudwatch-agent:latest")])
+def test_a_cloudwatch_agent_sidecar_needs_monitoring_and_logs_saying_what_is_assumed(image: str) -> None:
+    req = required_endpoints(task(ctr("cwagent", image, secrets=(SSM_ARN,), variable_names=("CW_CONFIG_CONTENT",))))
+
+    assert {"monitoring": IF, "logs": IF}.items() <= needs_of(req).items()
+    assert "xray" not in needs_of(req)
+    for service in ("monitoring", "logs"):
+        (why,) = reasons(req, service)
+        assert why.startswith(f"container cwagent: CloudWatch agent sidecar {image}")
+        assert "CW_CONFIG_CONTENT" in why and "not read" in why and "assumed" in why
+
+
+def test_an_azure_registry_with_a_long_name_gets_a_prefix_ecr_accepts() -> None:
+    host = "contosoproductionregistry2026westeurope.azurecr.io"
+    req = required_endpoints(task(ctr("web", f"{host}/app:1")))
+
+    problem = only_problem(req, "public-registry-image")
+    assert problem.param("upstream") == host and problem.param("credentials") == "yes"
+    prefix = problem.param("prefix")
+    assert prefix.startswith("azure-contoso") and 2 <= len(prefix) <= 30 and not prefix.endswith("-")
