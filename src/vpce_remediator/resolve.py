@@ -115,7 +115,8 @@ def _resolve_cluster(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     providers = [p for p in t.capacity_providers if p not in FARGATE_PROVIDERS]
     name = (t.cluster or "").rsplit("/", 1)[-1]
     if not providers:
-        return Resolved(ignored=f"cluster {name} has no EC2 capacity providers yet, so no network to "
+        # CreateCluster before its providers are put, or PutClusterCapacityProviders with Fargate only.
+        return Resolved(ignored=f"cluster {name} has no EC2 capacity providers, so no network to "
                                 "evaluate; its tasks and services are evaluated when they start")
     subnets = provider_subnets(clients, providers)
     if not subnets:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from account import (
     ECR,
+    PREFIX,
     REGION,
     by_service,
     container,
@@ -17,6 +18,7 @@ from account import (
     private_vpc,
     register_task_definition,
     run,
+    sg_allows_443,
 )
 
 from vpce_remediator.samples import load_event
@@ -107,6 +109,63 @@ def test_https_revoked_on_the_own_security_group_is_restored(aws: Any, wired: di
     rules = wired["ec2"].describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"]
     assert any(p.get("FromPort") == 443 and any(r["CidrIp"] == "10.20.0.0/16" for r in p["IpRanges"])
                for p in rules)
+
+
+def test_https_narrowed_to_loopback_on_the_own_security_group_is_restored(aws: Any, wired: dict[str, Any]) -> None:
+    """ModifySecurityGroupRules edits the rule in place: 443 from the VPC becomes 443 from 127.0.0.1/32
+    (a real record does this), which closes the endpoints as surely as a revoke."""
+    ec2, sg = wired["ec2"], wired["ids"]["own_sg"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg]}])["SecurityGroupRules"]
+    (https,) = [r for r in rules if not r["IsEgress"] and r.get("FromPort") == 443]
+    ec2.modify_security_group_rules(GroupId=sg, SecurityGroupRules=[{
+        "SecurityGroupRuleId": https["SecurityGroupRuleId"], "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "127.0.0.1/32"}}])
+    assert not sg_allows_443(aws, [sg], "10.20.0.0/16")
+    event = retarget("ec2-ModifySecurityGroupRules", wired["ids"])
+
+    report = run(event, "report")
+    assert report.writes == []
+    assert [(f["problem"], f["resource_id"]) for f in report.result["findings"]] == [("endpoint-sg-closed", sg)]
+
+    fixed = run(event, "remediate")
+    assert fixed.result["status"] == "remediated"
+    assert [w for w in fixed.writes if w.startswith("ec2.")] == ["ec2.AuthorizeSecurityGroupIngress"]
+    assert sg_allows_443(aws, [sg], "10.20.0.0/16")
+    assert run(event, "remediate").result["status"] == "compliant"  # restored once, then nothing to do
+
+
+def test_https_narrowed_on_someone_elses_endpoint_group_is_reported_never_changed(aws: Any) -> None:
+    """The tool restores only what it owns: a team's own endpoint group, narrowed, is a finding."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "team", "10.21.0.0/16", "ab")
+    sg = ec2.create_security_group(GroupName="team-endpoints", Description="team endpoints",
+                                   VpcId=net["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.21.0.0/16"}]}])
+    for service in ("ecr.api", "ecr.dkr", "logs"):
+        ec2.create_vpc_endpoint(VpcId=net["vpc"], ServiceName=PREFIX + service, VpcEndpointType="Interface",
+                                SubnetIds=net["subnets"], SecurityGroupIds=[sg], PrivateDnsEnabled=True)
+    ec2.create_vpc_endpoint(VpcId=net["vpc"], ServiceName=PREFIX + "s3", VpcEndpointType="Gateway",
+                            RouteTableIds=[net["rtb"]])
+    ecs.create_cluster(clusterName="prod")
+    arn = create_service(ecs, "prod", "web", register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")]),
+                         net, "FARGATE")
+    launch = load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn})
+    assert run(launch, "remediate").result["status"] == "compliant"
+    (https,) = [r for r in ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg]}])[
+        "SecurityGroupRules"] if not r["IsEgress"]]
+    ec2.modify_security_group_rules(GroupId=sg, SecurityGroupRules=[{
+        "SecurityGroupRuleId": https["SecurityGroupRuleId"], "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "127.0.0.1/32"}}])
+
+    r = run(retarget("ec2-ModifySecurityGroupRules", {"own_sg": sg}), "remediate")
+
+    assert [w for w in r.writes if w.startswith("ec2.")] == []
+    assert r.result["status"] == "non_compliant"
+    assert {(f["problem"], f["resource_id"]) for f in r.result["findings"]} == {("endpoint-sg-closed", sg)}
+    assert all(any(f"--group-id {sg}" in c and "authorize-security-group-ingress" in c for c in f["fix"])
+               for f in r.result["findings"])
+    assert not sg_allows_443(aws, [sg], "10.21.0.0/16")
 
 
 @pytest.mark.parametrize("sample", ["ec2-AssociateRouteTable", "ec2-ReplaceRouteTableAssociation"])
