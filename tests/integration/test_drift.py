@@ -11,6 +11,8 @@ from account import (
     ECR,
     PREFIX,
     REGION,
+    asg_capacity_provider,
+    bridge_service,
     by_service,
     container,
     create_service,
@@ -281,3 +283,105 @@ def test_drift_in_a_vpc_running_only_a_standalone_task_restores_what_the_task_ne
     assert [w["kind"] for w in fixed.result["workloads"]] == ["task"]
     svc = by_service(endpoints(aws, net["vpc"]))
     assert len(svc["ecr.dkr"]) == 1 and svc["ecr.dkr"][0]["VpcEndpointId"] != dkr
+
+
+# --- reasons that say what happened, and workloads that belong to one VPC only ------------------------------
+
+
+def test_a_drift_naming_a_vpc_that_is_gone_says_the_vpc_is_gone(aws: Any) -> None:
+    ec2 = aws.client("ec2", region_name=REGION)
+    gone = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    ec2.delete_vpc(VpcId=gone)
+
+    r = run(retarget("ec2-ModifyVpcAttribute", {"vpc": gone}), "remediate")
+
+    assert r.result["status"] == "ignored" and r.writes == []
+    assert f"VPC {gone} no longer exists" in r.result["reason"]
+    assert "hosts no ECS service" not in r.result["reason"]
+
+
+def test_a_drift_in_a_vpc_without_workloads_says_so(aws: Any) -> None:
+    empty = private_vpc(aws.client("ec2", region_name=REGION), "empty", "10.98.0.0/16", "a")
+
+    r = run(retarget("ec2-ModifyVpcAttribute", {"vpc": empty["vpc"]}), "remediate")
+
+    assert r.result["status"] == "ignored"
+    assert f"{empty['vpc']}, which hosts no ECS service" in r.result["reason"]
+
+
+def _revoke_by_name(name: str) -> dict[str, Any]:
+    """RevokeSecurityGroupIngress naming its group by `groupName` only, as the EC2 API allows in the default VPC."""
+    event = load_event("ec2-RevokeSecurityGroupIngress", {"detail.requestParameters.groupName": name})
+    del event["detail"]["requestParameters"]["groupId"]
+    del event["detail"]["responseElements"]["revokedSecurityGroupRuleSet"]
+    return event
+
+
+def test_a_group_named_by_name_is_found_by_name_in_the_default_vpc(aws: Any, wired: dict[str, Any]) -> None:
+    """The tool's group has the same name in every VPC it serves; a call naming it by name alone
+    means the default VPC's, and that VPC is the one judged and restored."""
+    ec2, ecs = wired["ec2"], aws.client("ecs", region_name=REGION)
+    default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=default, EnableDnsHostnames={"Value": True})
+    rtb = ec2.create_route_table(VpcId=default)["RouteTable"]["RouteTableId"]  # no way out: private
+    private = [ec2.create_subnet(VpcId=default, CidrBlock=f"172.31.{200 + i}.0/24",
+                                 AvailabilityZone=REGION + az)["Subnet"]["SubnetId"] for i, az in enumerate("ab")]
+    for subnet in private:
+        ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)
+    tasks = ec2.create_security_group(GroupName="jobs-tasks", Description="tasks", VpcId=default)["GroupId"]
+    ecs.create_cluster(clusterName="jobs")
+    arn = create_service(ecs, "jobs", "job", register_task_definition(ecs, "job", [container("job", f"{ECR}/job:1")]),
+                         {"subnets": private, "sg": tasks}, "FARGATE")
+    assert run(load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn,
+                                                "detail.responseElements.service.clusterArn": "jobs"}),
+               "remediate").result["status"] == "remediated"
+    own = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["vpce-remediator-endpoints"]}])[
+        "SecurityGroups"]
+    assert sorted(g["VpcId"] for g in own) == sorted([default, wired["vpc"]])  # one name, two VPCs
+    sg = next(g["GroupId"] for g in own if g["VpcId"] == default)
+    ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "172.31.0.0/16"}]}])
+
+    r = run(_revoke_by_name("vpce-remediator-endpoints"), "remediate")
+
+    assert r.result["status"] == "remediated"
+    assert {e["vpc_id"] for e in r.result["required"]} == {default}
+    assert [w["name"] for w in r.result["workloads"]] == ["job"]
+    assert sg_allows_443(aws, [sg], "172.31.0.0/16")
+
+
+def test_a_group_named_by_a_name_no_group_has_says_so(aws: Any, wired: dict[str, Any]) -> None:
+    r = run(_revoke_by_name("web-endpoints"), "remediate")
+
+    assert r.result["status"] == "ignored" and r.writes == []
+    assert "security group 'web-endpoints' is named by name only" in r.result["reason"]
+    assert "default VPC holds no group of that name" in r.result["reason"]
+
+
+def test_a_bridge_mode_service_placed_nowhere_is_no_workload_of_the_drifted_vpc(aws: Any, wired: dict[str, Any]) -> None:
+    """A bridge-mode service has no awsvpc subnets; with no capacity provider to place it, it runs in
+    no VPC the tool can name, and must not be listed as a workload of every VPC that drifts."""
+    ecs = aws.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="legacy")
+    bridge_service(ecs, "legacy", "old-api", f"{ECR}/old-api:1")
+    wired["ec2"].delete_vpc_endpoints(VpcEndpointIds=[wired["ids"]["dkr"]])
+
+    r = run(retarget("ec2-DeleteVpcEndpoints", wired["ids"]), "report")
+
+    assert [w["name"] for w in r.result["workloads"]] == ["web"]
+
+
+def test_a_bridge_mode_service_belongs_to_the_vpc_of_its_clusters_instances(aws: Any, wired: dict[str, Any]) -> None:
+    ecs = aws.client("ecs", region_name=REGION)
+    hosts = asg_capacity_provider(aws, "hosts", "10.22.0.0/16", "legacy-asg")
+    ecs.create_cluster(clusterName="legacy", capacityProviders=["legacy-asg"])
+    bridge_service(ecs, "legacy", "old-api", f"{ECR}/old-api:1")
+
+    elsewhere = run(retarget("ec2-ModifyVpcAttribute", wired["ids"]), "report")
+    at_home = run(retarget("ec2-ModifyVpcAttribute", {"vpc": hosts["vpc"]}), "report")
+
+    assert [w["name"] for w in elsewhere.result["workloads"]] == ["web"]
+    (old_api,) = at_home.result["workloads"]
+    assert (old_api["name"], old_api["subnets"]) == ("old-api", hosts["subnets"])
+    assert {f["service"] for f in at_home.result["findings"] if f["problem"] == "endpoint-missing"} >= {
+        PREFIX + s for s in ("ecs", "ecs-agent", "ecs-telemetry", "ecr.dkr")}

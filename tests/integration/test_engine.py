@@ -9,6 +9,7 @@ from account import (
     ECR,
     PREFIX,
     REGION,
+    asg_capacity_provider,
     by_service,
     container,
     create_service,
@@ -276,22 +277,8 @@ def test_create_cluster_without_capacity_providers_is_ignored(aws: Any) -> None:
     assert r.clients.total_calls == 0
 
 
-def asg_capacity_provider(aws: Any, cidr: str) -> dict[str, Any]:
-    """A private VPC and the capacity provider `prod-ec2-asg` over an Auto Scaling group in its subnets."""
-    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
-    asg = aws.client("autoscaling", region_name=REGION)
-    net = private_vpc(ec2, "ec2", cidr, "ab")
-    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
-    asg.create_auto_scaling_group(AutoScalingGroupName="prod-ec2", LaunchConfigurationName="lc", MinSize=0,
-                                  MaxSize=1, VPCZoneIdentifier=",".join(net["subnets"]))
-    group_arn = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["prod-ec2"])["AutoScalingGroups"][0][
-        "AutoScalingGroupARN"]
-    ecs.create_capacity_provider(name="prod-ec2-asg", autoScalingGroupProvider={"autoScalingGroupArn": group_arn})
-    return net
-
-
 def test_create_cluster_with_an_asg_capacity_provider_covers_its_subnets(aws: Any) -> None:
-    net = asg_capacity_provider(aws, "10.70.0.0/16")
+    net = asg_capacity_provider(aws, "ec2", "10.70.0.0/16")
 
     r = run(load_event("ecs-CreateCluster-capacity-providers"), "remediate")
 
@@ -302,7 +289,7 @@ def test_create_cluster_with_an_asg_capacity_provider_covers_its_subnets(aws: An
 def test_capacity_providers_put_on_a_cluster_later_cover_their_subnets(aws: Any) -> None:
     """The console's CreateCluster carries `capacityProviders: []`; the providers come with
     PutClusterCapacityProviders, whose record is evaluated as CreateCluster's would be."""
-    net = asg_capacity_provider(aws, "10.71.0.0/16")
+    net = asg_capacity_provider(aws, "ec2", "10.71.0.0/16")
     ecs = aws.client("ecs", region_name=REGION)
     ecs.create_cluster(clusterName="prod")
     assert run(load_event("ecs-CreateCluster"), "remediate").result["status"] == "ignored"
