@@ -7,6 +7,7 @@ from typing import Any
 from vpce_remediator.aws import Clients
 from vpce_remediator.demo import (
     ECR,
+    EXEC_ROLE,
     container,
     create_service,
     net_overrides,
@@ -21,7 +22,8 @@ REGION = "us-east-1"
 PREFIX = f"com.amazonaws.{REGION}."
 
 __all__ = ["ECR", "REGION", "PREFIX", "Run", "container", "create_service", "private_vpc",
-           "register_task_definition", "run", "state_lock", "STATE_TABLE", "run_task_event", "endpoints", "by_service", "sg_allows_443"]
+           "register_task_definition", "run", "state_lock", "STATE_TABLE", "run_task_event", "endpoints", "by_service", "sg_allows_443",
+           "asg_capacity_provider", "bridge_service"]
 
 
 @dataclass
@@ -105,3 +107,29 @@ def acl_without_replies(ec2: Any, vpc_id: str, subnet_id: str) -> str:
                        if a["SubnetId"] == subnet_id)
     ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
     return acl
+
+
+def asg_capacity_provider(boto3: Any, name: str, cidr: str, provider: str = "prod-ec2-asg") -> dict[str, Any]:
+    """A private VPC `name` and the ECS capacity provider `provider` over an Auto Scaling group in its
+    subnets: where a cluster's container instances run."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    asg = boto3.client("autoscaling", region_name=REGION)
+    net = private_vpc(ec2, name, cidr, "ab")
+    asg.create_launch_configuration(LaunchConfigurationName=f"{name}-lc", ImageId="ami-12c6146b",
+                                    InstanceType="t3.micro")
+    asg.create_auto_scaling_group(AutoScalingGroupName=f"{name}-asg", LaunchConfigurationName=f"{name}-lc",
+                                  MinSize=0, MaxSize=1, VPCZoneIdentifier=",".join(net["subnets"]))
+    group_arn = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-asg"])["AutoScalingGroups"][0][
+        "AutoScalingGroupARN"]
+    boto3.client("ecs", region_name=REGION).create_capacity_provider(
+        name=provider, autoScalingGroupProvider={"autoScalingGroupArn": group_arn})
+    return net
+
+
+def bridge_service(ecs: Any, cluster: str, name: str, image: str) -> str:
+    """An EC2 service in bridge networking: no awsvpc subnets, it runs where the cluster's instances do."""
+    td = ecs.register_task_definition(family=name, networkMode="bridge", requiresCompatibilities=["EC2"],
+                                      executionRoleArn=EXEC_ROLE,
+                                      containerDefinitions=[container(name, image)])["taskDefinition"]
+    return str(ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=td["taskDefinitionArn"],
+                                  desiredCount=1, launchType="EC2")["service"]["serviceArn"])

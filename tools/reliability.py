@@ -239,7 +239,7 @@ def own_events() -> list[Row]:
 
 
 def drift() -> list[Row]:
-    """Delete, shrink and close the tool's endpoints; each drift event must put them back."""
+    """Delete, shrink, close and narrow the tool's endpoints; each drift event must put them back."""
     restored = tried = 0
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
@@ -248,7 +248,8 @@ def drift() -> list[Row]:
         lock = VpcLock(boto3.client("dynamodb", region_name=REGION), _table(boto3.client("dynamodb", region_name=REGION)))
         evaluate_event(_service_event(net), Clients(region=REGION), Settings(mode="remediate"), lock)
         for sample, damage in (("ec2-DeleteVpcEndpoints", "delete"), ("ec2-ModifyVpcEndpoint", "shrink"),
-                               ("ec2-RevokeSecurityGroupIngress", "revoke")):
+                               ("ec2-RevokeSecurityGroupIngress", "revoke"),
+                               ("ec2-ModifySecurityGroupRules", "narrow")):
             tried += 1
             eps = {e["ServiceName"].rsplit(".", 1)[-1]: e for e in ec2.describe_vpc_endpoints(
                 Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["VpcEndpoints"] if e["State"] != "deleted"}
@@ -258,9 +259,16 @@ def drift() -> list[Row]:
                 ec2.delete_vpc_endpoints(VpcEndpointIds=[dkr["VpcEndpointId"]])
             elif damage == "shrink":
                 ec2.modify_vpc_endpoint(VpcEndpointId=dkr["VpcEndpointId"], RemoveSubnetIds=[net["subnets"][1]])
-            else:
+            elif damage == "revoke":
                 ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[{
                     "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.20.0.0/16"}]}])
+            else:  # the rule edited in place to 443 from loopback only, as a real record does
+                rule = next(r for r in ec2.describe_security_group_rules(
+                    Filters=[{"Name": "group-id", "Values": [sg]}])["SecurityGroupRules"]
+                    if not r["IsEgress"] and r.get("FromPort") == 443 and r.get("CidrIpv4") == "10.20.0.0/16")
+                ec2.modify_security_group_rules(GroupId=sg, SecurityGroupRules=[{
+                    "SecurityGroupRuleId": rule["SecurityGroupRuleId"], "SecurityGroupRule": {
+                        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "127.0.0.1/32"}}])
             text = json.dumps(load_event(sample))
             for old, new in (("vpce-0a1b2c3d4e5f60041", dkr["VpcEndpointId"]), ("sg-0a1b2c3d4e5f60031", sg),
                              ("subnet-0a1b2c3d4e5f60012", net["subnets"][1]), ("vpc-0a1b2c3d4e5f60001", net["vpc"])):

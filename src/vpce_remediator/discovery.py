@@ -231,8 +231,9 @@ class Discovery:
 def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None = None) -> Discovery:
     """Every ECS service and running standalone task of the region as engine workloads, with the
     name of its cluster. With `subnet_ids`, an awsvpc workload in none of them is passed over
-    before its task definition is read (one without awsvpc subnets is kept: its cluster's
-    instances decide where it runs)."""
+    before its task definition is read; one without awsvpc subnets (bridge or host networking) is
+    kept only when its cluster's instances run in them: a workload placed nowhere belongs to no
+    VPC, not to every one (an unscoped scan lists it once, as not placed)."""
     ecs = clients.ecs
     region = clients.region
     tds = TaskDefinitions(ecs)
@@ -259,7 +260,7 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
         if w is None:
             found.unreadable.append(_unreadable(t["taskArn"], t.get("taskDefinitionArn", "?").rsplit("/", 1)[-1],
                                                 "task", region, t.get("taskDefinitionArn", ""), cluster))
-        else:
+        elif _placed_in(w, subnet_ids):
             found.workloads.append((w, cluster))
     return found
 
@@ -293,7 +294,7 @@ def _add_services(clients: Clients, cluster: str, arns: list[str], tds: TaskDefi
             if w is None:
                 found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
                                                     clients.region, s.get("taskDefinition", ""), name))
-            else:
+            elif _placed_in(w, subnet_ids):
                 found.workloads.append((w, name))
 
 
@@ -310,7 +311,14 @@ def _task_subnets(task: Mapping[str, Any]) -> list[str]:
 
 
 def _in_scope(subnets: list[str], scope: set[str] | None) -> bool:
+    """Before a workload is built: may it run in `scope`? Without awsvpc subnets it may (its
+    cluster's instances decide, known once it is built: `_placed_in`)."""
     return scope is None or not subnets or bool(scope.intersection(subnets))
+
+
+def _placed_in(w: Workload, scope: set[str] | None) -> bool:
+    """Once built: does it run in `scope`, by its own subnets (awsvpc, or its cluster's instances')?"""
+    return scope is None or bool(scope.intersection(w.subnet_ids))
 
 
 def vpc_subnet_ids(ec2: Any, vpc_ids: Iterable[str]) -> set[str]:
@@ -372,8 +380,8 @@ def describe_vpcs(ec2: Any, vpc_ids: Iterable[str]) -> dict[str, dict[str, Any]]
 
 
 def workloads_in(clients: Clients, subnet_ids: set[str]) -> list[Workload]:
-    """Every ECS service and running standalone task whose awsvpc subnets touch `subnet_ids`
-    (and those without awsvpc subnets: their cluster's instances decide), found as `discover` finds
+    """Every ECS service and running standalone task whose subnets touch `subnet_ids` (awsvpc
+    subnets, or for bridge and host networking its cluster's instances'), found as `discover` finds
     them. A drift or a new subnet must account for what a batch job running now needs too."""
     return [w for w, _ in discover(clients, lambda done, total, what: None, subnet_ids).workloads]
 

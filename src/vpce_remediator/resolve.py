@@ -22,6 +22,7 @@ from vpce_remediator.discovery import (
     cluster_config,
     cluster_instance_subnets,
     default_launch_type,
+    describe_vpcs,
     exec_config,
     launch_type_of,
     provider_subnets,
@@ -115,7 +116,8 @@ def _resolve_cluster(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     providers = [p for p in t.capacity_providers if p not in FARGATE_PROVIDERS]
     name = (t.cluster or "").rsplit("/", 1)[-1]
     if not providers:
-        return Resolved(ignored=f"cluster {name} has no EC2 capacity providers yet, so no network to "
+        # CreateCluster before its providers are put, or PutClusterCapacityProviders with Fargate only.
+        return Resolved(ignored=f"cluster {name} has no EC2 capacity providers, so no network to "
                                 "evaluate; its tasks and services are evaluated when they start")
     subnets = provider_subnets(clients, providers)
     if not subnets:
@@ -145,19 +147,52 @@ def _resolve_subnet(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resol
 def _resolve_drift(t: Trigger, clients: Clients, tds: TaskDefinitions, lock: VpcLock | None = None) -> Resolved:
     """Someone changed the wiring: evaluate each VPC it touched, with every ECS service in it."""
     vpcs = vpcs_of(clients, t.resource_ids, lock)
+    if t.group_name and not any(i.startswith("sg-") for i in t.resource_ids):
+        named = vpcs_of_group_name(clients, t.group_name)
+        if not named and not vpcs:
+            return Resolved(ignored=f"{t.name}: security group {t.group_name!r} is named by name only (so it is "
+                                    "in the default VPC), and the default VPC holds no group of that name any "
+                                    "more (deleted since the call?)")
+        vpcs |= named
     if not vpcs:
-        return Resolved(ignored=f"{t.name}: none of {', '.join(t.resource_ids) or 'its ids'} is in a VPC "
-                                "that still exists")
+        if not t.resource_ids:
+            return Resolved(ignored=f"{t.name} names no VPC, subnet, security group, route table or endpoint "
+                                    "id: nothing to evaluate")
+        return Resolved(ignored=f"{t.name}: none of {', '.join(t.resource_ids)} exists any more (deleted "
+                                "since the call?), so no VPC to evaluate")
     subnets: dict[str, SubnetInfo] = {}
     for vpc_id in sorted(vpcs):
         for p in paginate(clients.ec2, "describe_subnets", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
             for s in p.get("Subnets", []):
                 subnets[s["SubnetId"]] = subnet_info(s)
+    # A VPC id taken from the record is not proof the VPC exists: one without subnets may be gone
+    # (only then is it described, so a drift in a live VPC costs no extra call).
+    bare = vpcs - {s.vpc_id for s in subnets.values()}
+    gone = bare - set(describe_vpcs(clients.ec2, bare)) if bare else set()
+    vpcs -= gone
+    if not vpcs:
+        return Resolved(ignored=f"{t.name}: VPC {', '.join(sorted(gone))} no longer exists (deleted since the "
+                                "call?): nothing left to evaluate")
     workloads = workloads_in(clients, set(subnets))
     if not workloads:
         return Resolved(ignored=f"{t.name} touched {', '.join(sorted(vpcs))}, which hosts no ECS service "
                                 "and no running standalone task")
     return Resolved(workloads, subnets, vpc_scope=tuple(sorted(vpcs)))
+
+
+def vpcs_of_group_name(clients: Clients, name: str) -> set[str]:
+    """The VPC of the security group a call named by `groupName` alone. The EC2 API takes a name
+    instead of an id for the default VPC only, so when groups of that name live in several VPCs,
+    the default VPC's is the one (one more read, made only then)."""
+    ec2 = clients.ec2
+    vpcs = {g["VpcId"] for p in paginate(ec2, "describe_security_groups",
+                                         Filters=[{"Name": "group-name", "Values": [name]}])
+            for g in p.get("SecurityGroups", []) if g.get("VpcId")}
+    if len(vpcs) > 1:
+        default = {v["VpcId"] for p in paginate(ec2, "describe_vpcs", Filters=[{"Name": "is-default", "Values": ["true"]}])
+                   for v in p.get("Vpcs", [])}
+        vpcs &= default
+    return vpcs
 
 
 def vpcs_of(clients: Clients, ids: Iterable[str], lock: VpcLock | None = None) -> set[str]:

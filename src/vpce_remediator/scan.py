@@ -187,8 +187,8 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
         vpcs = sorted({subnets[s].vpc_id for s in w.subnet_ids if s in subnets})
         if not vpcs and vpc_ids is None:
             why = (f"none of its subnets ({', '.join(w.subnet_ids)}) exists any more" if w.subnet_ids
-                   else "it has no awsvpc subnets and its cluster no Auto Scaling capacity provider: "
-                        "no network to evaluate")
+                   else "not placed in a VPC: it has no awsvpc subnets (bridge or host networking) and its "
+                        "cluster no EC2 capacity provider naming subnets, so no network to evaluate")
             unplaced.append(WorkloadScan(w, cluster, None, reason=why))
         for vpc in vpcs:
             if vpc_ids is None or vpc in vpc_ids:

@@ -69,12 +69,19 @@ def _ecs_service_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
 
 # Drift: calls that undo the wiring. The VPC is found from the ids, so they share one row shape.
 _DRIFT = TriggerSpec("drift", {}, harvest=True)
+# RevokeSecurityGroupIngress may name its group by `groupName` alone (the EC2 API reference allows
+# that for the default VPC only): then the name is all there is to find the VPC by.
+_SG_DRIFT = TriggerSpec("drift", {"group_name": (STR, ("requestParameters.groupName",))}, harvest=True)
 
 TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
     ("ec2.amazonaws.com", "DeleteVpcEndpoints"): _DRIFT,
     ("ec2.amazonaws.com", "ModifyVpcEndpoint"): _DRIFT,
     ("ec2.amazonaws.com", "ModifyVpcAttribute"): _DRIFT,
-    ("ec2.amazonaws.com", "RevokeSecurityGroupIngress"): _DRIFT,
+    ("ec2.amazonaws.com", "RevokeSecurityGroupIngress"): _SG_DRIFT,
+    # Edits a rule in place (EC2 API reference: GroupId and SecurityGroupRules); CloudTrail wraps
+    # the request as ModifySecurityGroupRulesRequest.{GroupId, SecurityGroupRule}. Narrowing a 443
+    # rule to 127.0.0.1/32 closes the endpoint as surely as a revoke.
+    ("ec2.amazonaws.com", "ModifySecurityGroupRules"): _DRIFT,
     ("ec2.amazonaws.com", "AssociateRouteTable"): _DRIFT,
     ("ec2.amazonaws.com", "ReplaceRouteTableAssociation"): _DRIFT,
     ("ec2.amazonaws.com", "CreateRouteTable"): _DRIFT,
@@ -84,6 +91,14 @@ TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
     ("ecs.amazonaws.com", "UpdateService"): TriggerSpec("service", _ecs_service_fields()),
     ("ecs.amazonaws.com", "CreateCluster"): TriggerSpec("cluster", {
         "cluster": (STR, ("responseElements.cluster.clusterArn", "requestParameters.clusterName")),
+        "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
+                                      "requestParameters.capacityProviders")),
+    }),
+    # Capacity providers are usually attached after CreateCluster (the console's CreateCluster
+    # records carry `capacityProviders: []`). The request lists every provider the cluster keeps
+    # (ECS API reference: one omitted is disassociated), and the response is the cluster.
+    ("ecs.amazonaws.com", "PutClusterCapacityProviders"): TriggerSpec("cluster", {
+        "cluster": (STR, ("responseElements.cluster.clusterArn", "requestParameters.cluster")),
         "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
                                       "requestParameters.capacityProviders")),
     }),
@@ -123,6 +138,7 @@ class Trigger:
     subnet_id: str | None = None
     vpc_id: str | None = None
     resource_ids: tuple[str, ...] = ()  # drift: every EC2 id the record names
+    group_name: str | None = None  # drift: a security group named by name (default VPC), not by id
 
     @property
     def label(self) -> str:
@@ -260,7 +276,7 @@ def workload_key(trigger: Trigger) -> str:
     elif trigger.kind == "cluster":
         parts = (trigger.cluster, sorted(trigger.capacity_providers))
     elif trigger.kind == "drift":
-        parts = (trigger.name, trigger.resource_ids)
+        parts = (trigger.name, trigger.resource_ids, trigger.group_name)
     else:
         parts = (trigger.subnet_id, trigger.vpc_id)
     return f"{trigger.region}|{trigger.kind}|{parts!r}"

@@ -121,6 +121,34 @@ def test_every_event_in_the_rule_is_handled() -> None:
         assert set(pattern["source"]) == {"aws." + s.removesuffix(".amazonaws.com") for s in handled_sources}, name
 
 
+@pytest.mark.parametrize("sample", ["ecs-PutClusterCapacityProviders", "ec2-ModifySecurityGroupRules"])
+def test_capacity_providers_put_and_rules_modified_are_routed(sample: str) -> None:
+    """Once ignored (PutClusterCapacityProviders) or unseen (ModifySecurityGroupRules): the rule now
+    lets them through, from anyone but the function's role, and only when they succeeded."""
+    assert matched_by_template(load_event(sample)) == list(PATTERNS)
+    assert matched_by_template(load_event(sample, {OWN_ROLE_PATH: OWN_ROLE})) == []
+    assert matched_by_template(load_event(sample, {"detail.errorCode": "InvalidParameterException"})) == []
+    assert matched_by_template(load_event(sample, {"source": "aws.eks"})) == []
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_events_table_names_exactly_the_handled_events() -> None:
+    text = README.read_text()
+    section = re.search(r"^### Events it acts on\n(.*?)^\*\*", text, re.DOTALL | re.MULTILINE)
+    assert section, "README: the 'Events it acts on' section is gone"
+    rows = [line for line in section.group(1).splitlines() if line.startswith("| `")]
+    named: list[tuple[str, str]] = []
+    for row in rows:
+        first = row.split(" | ")[0]
+        source = re.search(r"\((ecs|ec2)\b", first)
+        assert source, f"README events row names no source: {first}"
+        named += [(f"{source.group(1)}.amazonaws.com", n) for n in re.findall(r"`([A-Za-z]+)`", first)]
+    assert len(named) == len(set(named)), "an event is listed twice"
+    assert sorted(named) == sorted(TRIGGERS)
+
+
 @pytest.mark.parametrize("sample", OK_SAMPLES)
 def test_successful_sample_matches_the_rule(sample: str) -> None:
     assert matched_by_template(load_event(sample)) == list(PATTERNS)

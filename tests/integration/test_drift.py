@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from account import (
     ECR,
+    PREFIX,
     REGION,
+    asg_capacity_provider,
+    bridge_service,
     by_service,
     container,
     create_service,
@@ -17,6 +20,7 @@ from account import (
     private_vpc,
     register_task_definition,
     run,
+    sg_allows_443,
 )
 
 from vpce_remediator.samples import load_event
@@ -107,6 +111,63 @@ def test_https_revoked_on_the_own_security_group_is_restored(aws: Any, wired: di
     rules = wired["ec2"].describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]["IpPermissions"]
     assert any(p.get("FromPort") == 443 and any(r["CidrIp"] == "10.20.0.0/16" for r in p["IpRanges"])
                for p in rules)
+
+
+def test_https_narrowed_to_loopback_on_the_own_security_group_is_restored(aws: Any, wired: dict[str, Any]) -> None:
+    """ModifySecurityGroupRules edits the rule in place: 443 from the VPC becomes 443 from 127.0.0.1/32
+    (a real record does this), which closes the endpoints as surely as a revoke."""
+    ec2, sg = wired["ec2"], wired["ids"]["own_sg"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg]}])["SecurityGroupRules"]
+    (https,) = [r for r in rules if not r["IsEgress"] and r.get("FromPort") == 443]
+    ec2.modify_security_group_rules(GroupId=sg, SecurityGroupRules=[{
+        "SecurityGroupRuleId": https["SecurityGroupRuleId"], "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "127.0.0.1/32"}}])
+    assert not sg_allows_443(aws, [sg], "10.20.0.0/16")
+    event = retarget("ec2-ModifySecurityGroupRules", wired["ids"])
+
+    report = run(event, "report")
+    assert report.writes == []
+    assert [(f["problem"], f["resource_id"]) for f in report.result["findings"]] == [("endpoint-sg-closed", sg)]
+
+    fixed = run(event, "remediate")
+    assert fixed.result["status"] == "remediated"
+    assert [w for w in fixed.writes if w.startswith("ec2.")] == ["ec2.AuthorizeSecurityGroupIngress"]
+    assert sg_allows_443(aws, [sg], "10.20.0.0/16")
+    assert run(event, "remediate").result["status"] == "compliant"  # restored once, then nothing to do
+
+
+def test_https_narrowed_on_someone_elses_endpoint_group_is_reported_never_changed(aws: Any) -> None:
+    """The tool restores only what it owns: a team's own endpoint group, narrowed, is a finding."""
+    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
+    net = private_vpc(ec2, "team", "10.21.0.0/16", "ab")
+    sg = ec2.create_security_group(GroupName="team-endpoints", Description="team endpoints",
+                                   VpcId=net["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.21.0.0/16"}]}])
+    for service in ("ecr.api", "ecr.dkr", "logs"):
+        ec2.create_vpc_endpoint(VpcId=net["vpc"], ServiceName=PREFIX + service, VpcEndpointType="Interface",
+                                SubnetIds=net["subnets"], SecurityGroupIds=[sg], PrivateDnsEnabled=True)
+    ec2.create_vpc_endpoint(VpcId=net["vpc"], ServiceName=PREFIX + "s3", VpcEndpointType="Gateway",
+                            RouteTableIds=[net["rtb"]])
+    ecs.create_cluster(clusterName="prod")
+    arn = create_service(ecs, "prod", "web", register_task_definition(ecs, "web", [container("web", f"{ECR}/web:1")]),
+                         net, "FARGATE")
+    launch = load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn})
+    assert run(launch, "remediate").result["status"] == "compliant"
+    (https,) = [r for r in ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg]}])[
+        "SecurityGroupRules"] if not r["IsEgress"]]
+    ec2.modify_security_group_rules(GroupId=sg, SecurityGroupRules=[{
+        "SecurityGroupRuleId": https["SecurityGroupRuleId"], "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "127.0.0.1/32"}}])
+
+    r = run(retarget("ec2-ModifySecurityGroupRules", {"own_sg": sg}), "remediate")
+
+    assert [w for w in r.writes if w.startswith("ec2.")] == []
+    assert r.result["status"] == "non_compliant"
+    assert {(f["problem"], f["resource_id"]) for f in r.result["findings"]} == {("endpoint-sg-closed", sg)}
+    assert all(any(f"--group-id {sg}" in c and "authorize-security-group-ingress" in c for c in f["fix"])
+               for f in r.result["findings"])
+    assert not sg_allows_443(aws, [sg], "10.21.0.0/16")
 
 
 @pytest.mark.parametrize("sample", ["ec2-AssociateRouteTable", "ec2-ReplaceRouteTableAssociation"])
@@ -222,3 +283,105 @@ def test_drift_in_a_vpc_running_only_a_standalone_task_restores_what_the_task_ne
     assert [w["kind"] for w in fixed.result["workloads"]] == ["task"]
     svc = by_service(endpoints(aws, net["vpc"]))
     assert len(svc["ecr.dkr"]) == 1 and svc["ecr.dkr"][0]["VpcEndpointId"] != dkr
+
+
+# --- reasons that say what happened, and workloads that belong to one VPC only ------------------------------
+
+
+def test_a_drift_naming_a_vpc_that_is_gone_says_the_vpc_is_gone(aws: Any) -> None:
+    ec2 = aws.client("ec2", region_name=REGION)
+    gone = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    ec2.delete_vpc(VpcId=gone)
+
+    r = run(retarget("ec2-ModifyVpcAttribute", {"vpc": gone}), "remediate")
+
+    assert r.result["status"] == "ignored" and r.writes == []
+    assert f"VPC {gone} no longer exists" in r.result["reason"]
+    assert "hosts no ECS service" not in r.result["reason"]
+
+
+def test_a_drift_in_a_vpc_without_workloads_says_so(aws: Any) -> None:
+    empty = private_vpc(aws.client("ec2", region_name=REGION), "empty", "10.98.0.0/16", "a")
+
+    r = run(retarget("ec2-ModifyVpcAttribute", {"vpc": empty["vpc"]}), "remediate")
+
+    assert r.result["status"] == "ignored"
+    assert f"{empty['vpc']}, which hosts no ECS service" in r.result["reason"]
+
+
+def _revoke_by_name(name: str) -> dict[str, Any]:
+    """RevokeSecurityGroupIngress naming its group by `groupName` only, as the EC2 API allows in the default VPC."""
+    event = load_event("ec2-RevokeSecurityGroupIngress", {"detail.requestParameters.groupName": name})
+    del event["detail"]["requestParameters"]["groupId"]
+    del event["detail"]["responseElements"]["revokedSecurityGroupRuleSet"]
+    return event
+
+
+def test_a_group_named_by_name_is_found_by_name_in_the_default_vpc(aws: Any, wired: dict[str, Any]) -> None:
+    """The tool's group has the same name in every VPC it serves; a call naming it by name alone
+    means the default VPC's, and that VPC is the one judged and restored."""
+    ec2, ecs = wired["ec2"], aws.client("ecs", region_name=REGION)
+    default = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=default, EnableDnsHostnames={"Value": True})
+    rtb = ec2.create_route_table(VpcId=default)["RouteTable"]["RouteTableId"]  # no way out: private
+    private = [ec2.create_subnet(VpcId=default, CidrBlock=f"172.31.{200 + i}.0/24",
+                                 AvailabilityZone=REGION + az)["Subnet"]["SubnetId"] for i, az in enumerate("ab")]
+    for subnet in private:
+        ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)
+    tasks = ec2.create_security_group(GroupName="jobs-tasks", Description="tasks", VpcId=default)["GroupId"]
+    ecs.create_cluster(clusterName="jobs")
+    arn = create_service(ecs, "jobs", "job", register_task_definition(ecs, "job", [container("job", f"{ECR}/job:1")]),
+                         {"subnets": private, "sg": tasks}, "FARGATE")
+    assert run(load_event("ecs-CreateService", {"detail.responseElements.service.serviceArn": arn,
+                                                "detail.responseElements.service.clusterArn": "jobs"}),
+               "remediate").result["status"] == "remediated"
+    own = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["vpce-remediator-endpoints"]}])[
+        "SecurityGroups"]
+    assert sorted(g["VpcId"] for g in own) == sorted([default, wired["vpc"]])  # one name, two VPCs
+    sg = next(g["GroupId"] for g in own if g["VpcId"] == default)
+    ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "172.31.0.0/16"}]}])
+
+    r = run(_revoke_by_name("vpce-remediator-endpoints"), "remediate")
+
+    assert r.result["status"] == "remediated"
+    assert {e["vpc_id"] for e in r.result["required"]} == {default}
+    assert [w["name"] for w in r.result["workloads"]] == ["job"]
+    assert sg_allows_443(aws, [sg], "172.31.0.0/16")
+
+
+def test_a_group_named_by_a_name_no_group_has_says_so(aws: Any, wired: dict[str, Any]) -> None:
+    r = run(_revoke_by_name("web-endpoints"), "remediate")
+
+    assert r.result["status"] == "ignored" and r.writes == []
+    assert "security group 'web-endpoints' is named by name only" in r.result["reason"]
+    assert "default VPC holds no group of that name" in r.result["reason"]
+
+
+def test_a_bridge_mode_service_placed_nowhere_is_no_workload_of_the_drifted_vpc(aws: Any, wired: dict[str, Any]) -> None:
+    """A bridge-mode service has no awsvpc subnets; with no capacity provider to place it, it runs in
+    no VPC the tool can name, and must not be listed as a workload of every VPC that drifts."""
+    ecs = aws.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="legacy")
+    bridge_service(ecs, "legacy", "old-api", f"{ECR}/old-api:1")
+    wired["ec2"].delete_vpc_endpoints(VpcEndpointIds=[wired["ids"]["dkr"]])
+
+    r = run(retarget("ec2-DeleteVpcEndpoints", wired["ids"]), "report")
+
+    assert [w["name"] for w in r.result["workloads"]] == ["web"]
+
+
+def test_a_bridge_mode_service_belongs_to_the_vpc_of_its_clusters_instances(aws: Any, wired: dict[str, Any]) -> None:
+    ecs = aws.client("ecs", region_name=REGION)
+    hosts = asg_capacity_provider(aws, "hosts", "10.22.0.0/16", "legacy-asg")
+    ecs.create_cluster(clusterName="legacy", capacityProviders=["legacy-asg"])
+    bridge_service(ecs, "legacy", "old-api", f"{ECR}/old-api:1")
+
+    elsewhere = run(retarget("ec2-ModifyVpcAttribute", wired["ids"]), "report")
+    at_home = run(retarget("ec2-ModifyVpcAttribute", {"vpc": hosts["vpc"]}), "report")
+
+    assert [w["name"] for w in elsewhere.result["workloads"]] == ["web"]
+    (old_api,) = at_home.result["workloads"]
+    assert (old_api["name"], old_api["subnets"]) == ("old-api", hosts["subnets"])
+    assert {f["service"] for f in at_home.result["findings"] if f["problem"] == "endpoint-missing"} >= {
+        PREFIX + s for s in ("ecs", "ecs-agent", "ecs-telemetry", "ecr.dkr")}

@@ -9,6 +9,7 @@ from account import (
     ECR,
     PREFIX,
     REGION,
+    asg_capacity_provider,
     by_service,
     container,
     create_service,
@@ -277,20 +278,45 @@ def test_create_cluster_without_capacity_providers_is_ignored(aws: Any) -> None:
 
 
 def test_create_cluster_with_an_asg_capacity_provider_covers_its_subnets(aws: Any) -> None:
-    ec2, ecs = aws.client("ec2", region_name=REGION), aws.client("ecs", region_name=REGION)
-    asg = aws.client("autoscaling", region_name=REGION)
-    net = private_vpc(ec2, "ec2", "10.70.0.0/16", "ab")
-    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
-    asg.create_auto_scaling_group(AutoScalingGroupName="prod-ec2", LaunchConfigurationName="lc", MinSize=0,
-                                  MaxSize=1, VPCZoneIdentifier=",".join(net["subnets"]))
-    group_arn = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["prod-ec2"])["AutoScalingGroups"][0][
-        "AutoScalingGroupARN"]
-    ecs.create_capacity_provider(name="prod-ec2-asg", autoScalingGroupProvider={"autoScalingGroupArn": group_arn})
+    net = asg_capacity_provider(aws, "ec2", "10.70.0.0/16")
 
     r = run(load_event("ecs-CreateCluster-capacity-providers"), "remediate")
 
     assert r.result["status"] == "remediated"
     assert set(by_service(endpoints(aws, net["vpc"]))) == {"ecs", "ecs-agent", "ecs-telemetry"}
+
+
+def test_capacity_providers_put_on_a_cluster_later_cover_their_subnets(aws: Any) -> None:
+    """The console's CreateCluster carries `capacityProviders: []`; the providers come with
+    PutClusterCapacityProviders, whose record is evaluated as CreateCluster's would be."""
+    net = asg_capacity_provider(aws, "ec2", "10.71.0.0/16")
+    ecs = aws.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="prod")
+    assert run(load_event("ecs-CreateCluster"), "remediate").result["status"] == "ignored"
+    strategy = [{"capacityProvider": "prod-ec2-asg", "weight": 1, "base": 0}]
+    ecs.put_cluster_capacity_providers(cluster="prod", capacityProviders=["prod-ec2-asg", "FARGATE"],
+                                       defaultCapacityProviderStrategy=strategy)
+    event = load_event("ecs-PutClusterCapacityProviders")
+
+    report = run(event, "report")
+    assert report.writes == []
+    assert report.result["workloads"][0]["subnets"] == net["subnets"]
+    assert {f["service"] for f in report.result["findings"] if f["problem"] == "endpoint-missing"} == {
+        PREFIX + s for s in ("ecs", "ecs-agent", "ecs-telemetry")}
+
+    assert run(event, "remediate").result["status"] == "remediated"
+    assert set(by_service(endpoints(aws, net["vpc"]))) == {"ecs", "ecs-agent", "ecs-telemetry"}
+    assert run(event, "remediate").result["status"] == "compliant"
+
+
+def test_capacity_providers_put_to_fargate_only_are_ignored(aws: Any) -> None:
+    r = run(load_event("ecs-PutClusterCapacityProviders", {
+        "detail.requestParameters.capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+        "detail.responseElements.cluster.capacityProviders": ["FARGATE", "FARGATE_SPOT"]}), "remediate")
+
+    assert r.result["status"] == "ignored"
+    assert "no EC2 capacity providers" in r.result["reason"]
+    assert r.clients.total_calls == 0
 
 
 def test_json_contract_keys(aws: Any) -> None:

@@ -8,7 +8,17 @@ import math
 from typing import Any
 
 import pytest
-from account import ECR, PREFIX, REGION, container, create_service, private_vpc, register_task_definition
+from account import (
+    ECR,
+    PREFIX,
+    REGION,
+    asg_capacity_provider,
+    bridge_service,
+    container,
+    create_service,
+    private_vpc,
+    register_task_definition,
+)
 from moto_server import reset
 from test_cli import cli
 
@@ -153,6 +163,30 @@ def test_a_vpc_filter_scans_only_those_vpcs(estate: dict[str, Any]) -> None:
     assert "not found" in str(reasons["vpc-0000000000000dead"])
     assert result.api_calls["ec2.DescribeVpcEndpoints"] == 1  # one snapshot: the legacy VPC's
     assert result.api_calls["ecs.DescribeTaskDefinition"] == 1  # none read for workloads elsewhere
+
+
+def test_a_bridge_mode_service_is_listed_once_in_the_vpc_of_its_instances_or_as_not_placed(
+        aws: Any, estate: dict[str, Any]) -> None:
+    """No awsvpc subnets: the subnets of its cluster's EC2 capacity providers place it; with none it
+    is listed once, as not placed in a VPC, never as a workload of every VPC."""
+    ecs = aws.client("ecs", region_name=REGION)
+    hosts = asg_capacity_provider(aws, "hosts", "10.60.0.0/16", "legacy-asg")
+    ecs.create_cluster(clusterName="legacy", capacityProviders=["legacy-asg"])
+    ecs.create_cluster(clusterName="orphans")
+    placed = bridge_service(ecs, "legacy", "old-api", f"{ECR}/old-api:1")
+    nowhere = bridge_service(ecs, "orphans", "old-worker", f"{ECR}/old-worker:1")
+
+    result = scan()
+
+    where = [(w.vpc_id, w.reason) for w in result.workloads if w.workload.arn == nowhere]
+    assert len(where) == 1 and where[0][0] is None
+    assert str(where[0][1]).startswith("not placed in a VPC: it has no awsvpc subnets")
+    assert [w.vpc_id for w in result.workloads if w.workload.arn == placed] == [hosts["vpc"]]
+    assert {w.workload.arn for v in result.vpcs for w in v.workloads if v.vpc_id != hosts["vpc"]}.isdisjoint(
+        {placed, nowhere})
+
+    scoped = scan(vpc_ids={estate["legacy"]["vpc"]})
+    assert {w.workload.arn for w in scoped.workloads} == {estate["arns"]["legacy"]}
 
 
 def test_api_calls_grow_with_pages_not_with_services(aws: Any) -> None:

@@ -61,6 +61,10 @@ EXPECTED: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "ecs-CreateCluster-capacity-providers": (ECS, "CreateCluster", "cluster", {
         "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/prod-ec2", "capacity_providers": ("prod-ec2-asg",),
     }),
+    # Capacity providers attached after the cluster was made: the same row shape as CreateCluster.
+    "ecs-PutClusterCapacityProviders": (ECS, "PutClusterCapacityProviders", "cluster", {
+        "cluster": CLUSTER_ARN, "capacity_providers": ("prod-ec2-asg", "FARGATE"),
+    }),
     "ec2-CreateSubnet": (EC2, "CreateSubnet", "subnet", {
         "subnet_id": "subnet-0a1b2c3d4e5f60013", "vpc_id": "vpc-0a1b2c3d4e5f60001",
     }),
@@ -70,6 +74,9 @@ EXPECTED: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         "sg-0a1b2c3d4e5f60031", "subnet-0a1b2c3d4e5f60012", "vpce-0a1b2c3d4e5f60041")}),
     "ec2-ModifyVpcAttribute": (EC2, "ModifyVpcAttribute", "drift", {"resource_ids": ("vpc-0a1b2c3d4e5f60001",)}),
     "ec2-RevokeSecurityGroupIngress": (EC2, "RevokeSecurityGroupIngress", "drift", {
+        "resource_ids": ("sg-0a1b2c3d4e5f60031",)}),
+    # The wrapped request: the group, never the rule's sgr- id.
+    "ec2-ModifySecurityGroupRules": (EC2, "ModifySecurityGroupRules", "drift", {
         "resource_ids": ("sg-0a1b2c3d4e5f60031",)}),
     "ec2-AssociateRouteTable": (EC2, "AssociateRouteTable", "drift", {"resource_ids": (
         "rtb-0a1b2c3d4e5f60052", "rtbassoc-0a1b2c3d4e5f60061", "subnet-0a1b2c3d4e5f60012")}),
@@ -160,7 +167,8 @@ def test_error_code_on_any_handled_event_is_ignored(sample: str) -> None:
 @pytest.mark.parametrize("sample, event_name", [
     ("ecs-RunTask", "StopTask"),
     ("ecs-CreateService", "DeleteService"),
-    ("ecs-CreateCluster", "PutClusterCapacityProviders"),
+    ("ecs-CreateCluster", "DeleteCapacityProvider"),
+    ("ec2-ModifySecurityGroupRules", "UpdateSecurityGroupRuleDescriptionsIngress"),
     ("ec2-CreateSubnet", "DeleteVpc"),
     ("ec2-CreateSubnet", "runTask"),
 ])
@@ -271,6 +279,45 @@ def test_create_cluster_without_response_falls_back_to_the_request() -> None:
     trigger = parse_event(load_event("ecs-CreateCluster-capacity-providers", {"detail.responseElements": None}))
     assert isinstance(trigger, Trigger)
     assert (trigger.cluster, trigger.capacity_providers) == ("prod-ec2", ("prod-ec2-asg",))
+
+
+def test_put_cluster_capacity_providers_without_response_falls_back_to_the_request() -> None:
+    trigger = parse_event(load_event("ecs-PutClusterCapacityProviders", {"detail.responseElements": None}))
+    assert isinstance(trigger, Trigger)
+    assert (trigger.kind, trigger.cluster, trigger.capacity_providers) == (
+        "cluster", "prod", ("prod-ec2-asg", "FARGATE"))
+
+
+def test_put_cluster_capacity_providers_detaching_them_all_leaves_none() -> None:
+    trigger = parse_event(load_event("ecs-PutClusterCapacityProviders", {
+        "detail.requestParameters.capacityProviders": [], "detail.requestParameters.defaultCapacityProviderStrategy": [],
+        "detail.responseElements.cluster.capacityProviders": []}))
+    assert isinstance(trigger, Trigger)
+    assert (trigger.cluster, trigger.capacity_providers) == (CLUSTER_ARN, ())
+
+
+def test_modify_security_group_rules_with_several_rules_names_the_group_once() -> None:
+    rule = "detail.requestParameters.ModifySecurityGroupRulesRequest.SecurityGroupRule"
+    one = load_event("ec2-ModifySecurityGroupRules")["detail"]["requestParameters"][
+        "ModifySecurityGroupRulesRequest"]["SecurityGroupRule"]
+    two = {**one, "SecurityGroupRuleId": "sgr-0a1b2c3d4e5f60072", "tag": 2}
+    trigger = parse_event(load_event("ec2-ModifySecurityGroupRules", {rule: [one, two]}))
+    assert isinstance(trigger, Trigger)
+    assert trigger.resource_ids == ("sg-0a1b2c3d4e5f60031",)
+
+
+def test_revoke_naming_its_group_by_name_only_keeps_the_name() -> None:
+    """The EC2 API takes a group name instead of its id for the default VPC: the name is all there is."""
+    event = without(load_event("ec2-RevokeSecurityGroupIngress", {"detail.requestParameters.groupName": "web"}),
+                    "detail.requestParameters.groupId", "detail.responseElements.revokedSecurityGroupRuleSet")
+    trigger = parse_event(event)
+    assert isinstance(trigger, Trigger)
+    assert (trigger.kind, trigger.resource_ids, trigger.group_name) == ("drift", (), "web")
+
+
+def test_revoke_group_name_of_the_wrong_type() -> None:
+    assert bad_input(load_event("ec2-RevokeSecurityGroupIngress", {"detail.requestParameters.groupName": ["web"]}),
+                     "groupName")
 
 
 def test_envelope_fields_stand_in_for_missing_record_fields() -> None:
