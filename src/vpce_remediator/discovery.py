@@ -61,6 +61,12 @@ class TaskDefinitions:
         return self.cache[ref]
 
 
+EXTERNAL = "EXTERNAL"
+# ECS Anywhere's workloads run on the customer's own servers: their container instances' network
+# is not a VPC of this account, and the cluster's Auto Scaling subnets (if any) are not theirs.
+EXTERNAL_WHY = "ECS Anywhere (EXTERNAL) runs on your own servers, outside any VPC: no VPC endpoint serves it"
+
+
 def service_workload(s: Mapping[str, Any], region: str, account: str, clients: Clients,
                      tds: TaskDefinitions, t: Trigger | None = None) -> Workload | None:
     """A described ECS service (`DescribeServices` item) as a workload; None when its task definition
@@ -82,7 +88,7 @@ def service_workload(s: Mapping[str, Any], region: str, account: str, clients: C
     net = (s.get("networkConfiguration") or primary.get("networkConfiguration") or {}).get(
         "awsvpcConfiguration", {})
     subnets = tuple(net.get("subnets", []))
-    if not subnets:
+    if not subnets and launch != EXTERNAL:
         subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, s["clusterArn"]))
     connect = primary.get("serviceConnectConfiguration") or s.get("serviceConnectConfiguration") or (
         {"enabled": bool(t and t.service_connect)})
@@ -348,6 +354,8 @@ def _task_workload(task: Mapping[str, Any], clients: Clients, tds: TaskDefinitio
     if details.get("subnetId"):
         subnets: tuple[str, ...] = (details["subnetId"],)
         public_ip: bool | None = bool((eni.get("Association") or {}).get("PublicIp"))
+    elif launch == EXTERNAL:
+        subnets, public_ip = (), None  # on the customer's own servers: in no VPC
     else:  # bridge or host networking: the container instances' subnets
         subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, task["clusterArn"]))
         public_ip = None

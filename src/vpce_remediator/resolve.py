@@ -15,6 +15,8 @@ from rules import Workload
 from rules.workload import EC2
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (
+    EXTERNAL,
+    EXTERNAL_WHY,
     FARGATE_PROVIDERS,
     TaskDefinitions,
     assigns_public_ip,
@@ -81,6 +83,8 @@ def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolve
         launch = default_launch_type(cluster, td)
     arn = t.task_arns[0] if t.task_arns else td["taskDefinitionArn"]
     name = f"{td['family']}:{td['revision']}"
+    if launch == EXTERNAL:
+        return Resolved(ignored=f"task {name}: {EXTERNAL_WHY}")
     subnets = t.subnets
     if not subnets:
         subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, t.cluster))
@@ -107,7 +111,10 @@ def _resolve_service(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Reso
     services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
         return Resolved(ignored=f"service {t.service} not found in cluster {t.cluster} (deleted?)")
-    return Resolved([w for s in services if (w := service_workload(s, t.region, t.account, clients, tds, t))])
+    workloads = [w for s in services if (w := service_workload(s, t.region, t.account, clients, tds, t))]
+    if workloads and all(w.launch_type == EXTERNAL for w in workloads):
+        return Resolved(ignored=f"service {t.service}: {EXTERNAL_WHY}")
+    return Resolved([w for w in workloads if w.launch_type != EXTERNAL])
 
 # ---------------------------------------------------------------- clusters and subnets
 
