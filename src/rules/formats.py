@@ -38,9 +38,11 @@ _RE: dict[str, re.Pattern[str]] = {
     "hostname": re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})+"),
     "endpoint_service": re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*"),
     "iam_action": re.compile(r"[a-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}"),
+    # EFS API reference, CreateMountTarget FileSystemId (the id form; ECS takes the id).
+    "efs_file_system": re.compile(r"fs-[0-9a-f]{8,40}"),
 }
 
-_EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl")
+_EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl", "dopt")
 
 
 def _matches(kind: str, value: str, lo: int = 1, hi: int = 4096) -> bool:
@@ -62,7 +64,8 @@ def is_arn(value: str) -> bool:
 
 
 def is_ec2_id(value: str, prefix: str) -> bool:
-    """An EC2 resource id: `prefix-` then 8 or 17 lowercase hex digits (vpc-, subnet-, sg-, vpce-, rtb-, acl-)."""
+    """An EC2 resource id: `prefix-` then 8 or 17 lowercase hex digits (vpc-, subnet-, sg-, vpce-, rtb-, acl-,
+    dopt-)."""
     if prefix not in _EC2_PREFIXES:
         raise ValueError(f"unknown EC2 id prefix {prefix!r}")
     head, sep, tail = value.partition("-")
@@ -112,6 +115,11 @@ def is_upstream_registry(value: str) -> bool:
 def is_endpoint_service(value: str) -> bool:
     """com.amazonaws.REGION.SERVICE (or cn.com..., aws.sagemaker...): lowercase dotted words."""
     return _matches("endpoint_service", value, 3, 255)
+
+
+def is_efs_file_system_id(value: str) -> bool:
+    """fs- and 8 to 40 lowercase hex digits (the EFS API's FileSystemId pattern, id form)."""
+    return _matches("efs_file_system", value, 11, 43)
 
 
 def is_iam_action(value: str) -> bool:

@@ -43,6 +43,13 @@ READ_ACTIONS: tuple[str, ...] = (
     "route53profiles:ListProfileAssociations", "route53profiles:ListProfileResourceAssociations",
     # the applied quota of interface endpoints per VPC: read only when a create is planned
     "servicequotas:GetServiceQuota",
+    # EFS volumes' mount targets and their groups, read only for workloads with EFS volumes; the EFS
+    # API reference says DescribeMountTargetSecurityGroups also needs ec2:DescribeNetworkInterfaceAttribute
+    # on the mount target's network interface
+    "elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups",
+    "ec2:DescribeNetworkInterfaceAttribute",
+    # the VPC's DHCP option set (custom DNS servers): read only when a plan has something to say
+    "ec2:DescribeDhcpOptions",
 )
 
 
@@ -102,6 +109,11 @@ class Clients:
     @cached_property
     def servicequotas(self) -> ServiceQuotasClient:
         return cast("ServiceQuotasClient", self.client("service-quotas"))
+
+    @cached_property
+    def efs(self) -> Any:
+        # Typed Any: the mypy_boto3_efs stubs are not among the dev dependencies installed here.
+        return self.client("efs")
 
     @cached_property
     def config(self) -> ConfigServiceClient:

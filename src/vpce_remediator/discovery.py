@@ -181,9 +181,16 @@ def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account
         os_family=(td.get("runtimePlatform") or {}).get("operatingSystemFamily"),
         execute_command=exec_, service_connect=service_connect,
         efs_volumes=any("efsVolumeConfiguration" in v for v in td.get("volumes", [])),
+        efs_file_systems=_efs_file_systems(td),
         subnet_ids=tuple(subnets), security_group_ids=tuple(groups), assign_public_ip=public_ip,
         task_definition_arn=td["taskDefinitionArn"],
     )
+
+
+def _efs_file_systems(td: Mapping[str, Any]) -> tuple[str, ...]:
+    """The file system ids the task definition's EFS volumes name, each once."""
+    ids = (str((v.get("efsVolumeConfiguration") or {}).get("fileSystemId") or "") for v in td.get("volumes") or [])
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 def _container(c: dict[str, Any]) -> ContainerSpec:
