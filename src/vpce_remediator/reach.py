@@ -918,8 +918,9 @@ class CustomDns:
 
     option_set: str
     servers: tuple[str, ...]  # the ones that are not the Resolver
-    summary: str
+    summary: str  # the finding's
     fix: tuple[str, ...]
+    detail: str  # the same, shorter, for the dns hop of each service
 
 
 def custom_dns(snap: VpcSnapshot) -> CustomDns | None:
@@ -946,7 +947,10 @@ def custom_dns(snap: VpcSnapshot) -> CustomDns | None:
                "amazonaws.com (the endpoints' service names) to it or to an inbound Resolver endpoint; whether they "
                f"do cannot be seen from the AWS API, so this is not verified. Either forward those names, or give "
                f"the VPC an option set with {AMAZON_PROVIDED_DNS} (the commands keep every other option)")
-    return CustomDns(dhcp.id, custom, summary, fix)
+    detail = (f"DHCP option set {dhcp.id} sends DNS to {', '.join(custom)}: the name reaches the endpoint only if "
+              f"they forward amazonaws.com to the Route 53 Resolver ({resolver_at}), which the API cannot show "
+              "(not verified)")
+    return CustomDns(dhcp.id, custom, summary, fix, detail)
 
 
 def resolves_privately(snap: VpcSnapshot, short: str, typ: str) -> bool:
@@ -1042,14 +1046,14 @@ class _Judge:
                 at = next((i for i, c in enumerate(self.checks)
                            if c.service == short and c.subnet == sid and c.hop == DNS), None)
                 if at is None:
-                    self.add(short, sid, DNS, WARN, found.summary, found.fix, "dhcp-custom-dns")
+                    self.add(short, sid, DNS, WARN, found.detail, found.fix, "dhcp-custom-dns")
                     continue
                 c = self.checks[at]
                 if c.level == PASS:
-                    self.checks[at] = Check(short, sid, DNS, WARN, f"{c.detail}, but {found.summary}", found.fix,
+                    self.checks[at] = Check(short, sid, DNS, WARN, f"{c.detail}, but {found.detail}", found.fix,
                                             "dhcp-custom-dns")
                 else:
-                    self.checks[at] = replace(c, detail=f"{c.detail}; {found.summary}",
+                    self.checks[at] = replace(c, detail=f"{c.detail}; {found.detail}",
                                               fix=tuple(dict.fromkeys(c.fix + found.fix)))
 
     # ------------------------------------------------------------ the way out and what no endpoint serves
