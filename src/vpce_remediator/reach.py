@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
-from rules.formats import is_ecr_repository
+from rules.formats import is_ecr_repository, is_efs_file_system_id, safe_repr
 from rules.partitions import CROSS_REGION_UNSUPPORTED_AZ_IDS, dns_suffix, service_name, short_name
 from rules.refs import parse_image
 from vpce_remediator import prices
@@ -781,7 +781,13 @@ NFS_PORT = 2049
 
 def efs_service(file_system_id: str) -> str:
     """The `service` of an EFS volume's checks and verdicts (one row per file system)."""
-    return "efs:" + file_system_id
+    return "efs:" + fs_label(file_system_id)
+
+
+def fs_label(file_system_id: str) -> str:
+    """A file system id as printed: as is when it has the EFS format, escaped otherwise (it came
+    from a task definition someone else wrote)."""
+    return file_system_id if is_efs_file_system_id(file_system_id) else safe_repr(file_system_id)
 
 
 @dataclass(frozen=True)
@@ -807,7 +813,8 @@ def efs_paths(snap: VpcSnapshot, w: Workload, subnets: Sequence[str]) -> list[Nf
         for sid in subnets:
             if fs is None or fs.unread:
                 why = fs.unread if fs is not None else "not read"
-                out.append(NfsPath(fs_id, sid, MOUNT_TARGET, WARN, f"EFS file system {fs_id}: {why}: not checked"))
+                out.append(NfsPath(fs_id, sid, MOUNT_TARGET, WARN,
+                                   f"EFS file system {fs_label(fs_id)}: {why}: not checked"))
                 continue
             mount_target = _mount_target_for(snap, fs, sid)
             if mount_target is None:

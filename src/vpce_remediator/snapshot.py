@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from rules.formats import is_efs_file_system_id
 from vpce_remediator.aws import error_code, paginate
 from vpce_remediator.facts import (
     INTERFACE_ENDPOINTS_QUOTA,
@@ -467,6 +468,9 @@ def read_file_systems(efs: Any, file_system_ids: Iterable[str], azs: Iterable[st
     wanted = frozenset(azs)
     out = []
     for fs_id in sorted(set(file_system_ids)):
+        if not is_efs_file_system_id(fs_id):  # from a task definition: never sent as it is
+            out.append(FileSystem(fs_id, unread="not an EFS file system id"))
+            continue
         try:
             described = [m for page in paginate(efs, "describe_mount_targets", FileSystemId=fs_id)
                          for m in page.get("MountTargets", [])]

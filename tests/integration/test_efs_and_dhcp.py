@@ -126,7 +126,8 @@ def test_a_mount_target_group_without_nfs_from_the_task_is_reported_with_the_ing
     r = run(event, "remediate")
 
     [closed] = findings(r, "efs-nfs-closed")
-    assert f"of mount target" in closed["summary"] and "TCP 2049" in closed["summary"]
+    assert f"security group(s) {group} of mount target" in closed["summary"]
+    assert "allow no TCP 2049 from the task's subnet or security groups" in closed["summary"]
     permissions = json.dumps([{"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049,
                                "UserIdGroupPairs": [{"GroupId": net["sg"]}]}], separators=(",", ":"))
     assert closed["fix"] == [f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id {group} "
@@ -146,6 +147,17 @@ def test_a_file_system_the_account_cannot_read_is_a_note_not_a_failure(aws: Any)
 
     assert r.result["status"] == "compliant", r.result["findings"]
     assert any("fs-0123456789abcdef0" in n and "FileSystemNotFound" in n for n in r.result["notes"])
+
+
+def test_a_file_system_id_that_is_not_one_is_never_sent_and_printed_escaped(aws: Any) -> None:
+    hostile = "fs-1234'; touch PWNED #"
+    event = task(aws, network(aws), hostile)
+
+    r = run(event, "report")
+
+    assert not [op for op in r.clients.calls if op.startswith("efs.")]
+    assert any("not an EFS file system id" in n and repr(hostile)[1:-1] in n for n in r.result["notes"])
+    assert not [c for f in r.result["findings"] for c in f["fix"] if "PWNED" in c]
 
 
 def test_a_compliant_vpc_without_efs_makes_no_efs_and_no_dhcp_call(aws: Any) -> None:
