@@ -172,7 +172,8 @@ def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
     assert called <= DECLARED, sorted(called - DECLARED)
     assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:CreateSecurityGroup",
             "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem",
-            "organizations:DescribeOrganization"} <= called  # the replay reached them
+            "organizations:DescribeOrganization", "elasticfilesystem:DescribeMountTargets",
+            "elasticfilesystem:DescribeMountTargetSecurityGroups"} <= called  # the replay reached them
 
 
 def test_everything_the_config_rule_calls_is_declared(aws: Any) -> None:
