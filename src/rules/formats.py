@@ -40,9 +40,11 @@ _RE: dict[str, re.Pattern[str]] = {
     "iam_action": re.compile(r"[a-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}"),
     "stream_name": re.compile(r"[a-zA-Z0-9_.-]{1,128}"),
     "bucket_name": re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    # EFS API reference, CreateMountTarget FileSystemId (the id form; ECS takes the id).
+    "efs_file_system": re.compile(r"fs-[0-9a-f]{8,40}"),
 }
 
-_EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl")
+_EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl", "dopt")
 
 
 def _matches(kind: str, value: str, lo: int = 1, hi: int = 4096) -> bool:
@@ -64,7 +66,8 @@ def is_arn(value: str) -> bool:
 
 
 def is_ec2_id(value: str, prefix: str) -> bool:
-    """An EC2 resource id: `prefix-` then 8 or 17 lowercase hex digits (vpc-, subnet-, sg-, vpce-, rtb-, acl-)."""
+    """An EC2 resource id: `prefix-` then 8 or 17 lowercase hex digits (vpc-, subnet-, sg-, vpce-, rtb-, acl-,
+    dopt-)."""
     if prefix not in _EC2_PREFIXES:
         raise ValueError(f"unknown EC2 id prefix {prefix!r}")
     head, sep, tail = value.partition("-")
@@ -125,6 +128,11 @@ def is_bucket_name(value: str) -> bool:
 def is_endpoint_service(value: str) -> bool:
     """com.amazonaws.REGION.SERVICE (or cn.com..., aws.sagemaker...): lowercase dotted words."""
     return _matches("endpoint_service", value, 3, 255)
+
+
+def is_efs_file_system_id(value: str) -> bool:
+    """fs- and 8 to 40 lowercase hex digits (the EFS API's FileSystemId pattern, id form)."""
+    return _matches("efs_file_system", value, 11, 43)
 
 
 def is_iam_action(value: str) -> bool:

@@ -599,7 +599,8 @@ def _fargate_new_region(w: Workload) -> Iterator[str]:
 
 def _efs(w: Workload) -> Iterator[str]:
     if w.efs_volumes:
-        yield f"{w.kind} {w.name}: EFS volumes mount over NFS and need no endpoint"
+        yield (f"{w.kind} {w.name}: EFS volumes mount over NFS and need no endpoint; each task needs a "
+               "mount target of the file system in its AZ and TCP 2049 to it, which are checked")
 
 
 def _windows(w: Workload) -> Iterator[str]:

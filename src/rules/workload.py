@@ -90,6 +90,9 @@ class Workload:
     # The Service Connect proxy's own `logConfiguration` (serviceConnectConfiguration.logConfiguration).
     service_connect_log: LogConfig | None = None
     efs_volumes: bool = False
+    # The EFS file systems its volumes name (`volumes[].efsVolumeConfiguration.fileSystemId`), each
+    # once, in the task definition's order: their mount targets and NFS rules are checked.
+    efs_file_systems: tuple[str, ...] = ()
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     assign_public_ip: bool | None = None  # None: unknown (EC2 instances, bridge networking)

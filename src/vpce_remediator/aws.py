@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_efs import EFSClient
     from mypy_boto3_guardduty import GuardDutyClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_route53 import Route53Client
@@ -51,6 +52,13 @@ READ_ACTIONS: tuple[str, ...] = (
     # the account's ECR pull-through cache rules: read only for an image that could be under one
     # (own ECR with a repository path, or a public registry a rule could mirror), once per container
     "ecr:DescribePullThroughCacheRules",
+    # EFS volumes' mount targets and their groups, read only for workloads with EFS volumes; the EFS
+    # API reference says DescribeMountTargetSecurityGroups also needs ec2:DescribeNetworkInterfaceAttribute
+    # on the mount target's network interface
+    "elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups",
+    "ec2:DescribeNetworkInterfaceAttribute",
+    # the VPC's DHCP option set (custom DNS servers): read only when a plan has something to say
+    "ec2:DescribeDhcpOptions",
 )
 
 
@@ -118,6 +126,10 @@ class Clients:
     @cached_property
     def guardduty(self) -> GuardDutyClient:
         return cast("GuardDutyClient", self.client("guardduty"))
+
+    @cached_property
+    def efs(self) -> EFSClient:
+        return cast("EFSClient", self.client("efs"))
 
     @cached_property
     def config(self) -> ConfigServiceClient:

@@ -147,6 +147,7 @@ def seed(boto3: Any) -> Estate:
                    {**net_overrides(guarded), f"{svc}.serviceName": "proxy", f"{svc}.cluster": "guarded",
                     f"{resp}.clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/guarded",
                     f"{resp}.serviceArn": create_service(ecs, "guarded", "proxy", proxy, guarded, "FARGATE")}))
+    events.append(efs_service(boto3, ec2, ecs, prod))
     new_subnet = ec2.create_subnet(VpcId=prod["vpc"], CidrBlock="10.10.4.0/24",
                                    AvailabilityZone=REGION + "d")["Subnet"]["SubnetId"]
     ec2.associate_route_table(RouteTableId=prod["rtb"], SubnetId=new_subnet)
@@ -156,6 +157,28 @@ def seed(boto3: Any) -> Estate:
         "detail.requestParameters.vpcId": prod["vpc"]}))
     return Estate({"prod": prod, "legacy": legacy, "shared": shared, "hub": hub, "spoke": spoke,
                    "guarded": guarded}, events)
+
+
+def efs_service(boto3: Any, ec2: Any, ecs: Any, net: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A Fargate service with an EFS volume whose file system has a mount target in the first AZ
+    only (its group lets NFS in from the tasks): the tasks placed in the other AZs cannot mount it.
+    Reported with the create-mount-target commands, never fixed (the tool does not write to EFS)."""
+    efs = boto3.client("efs", region_name=REGION)
+    group = ec2.create_security_group(GroupName="files-efs", Description="NFS from the tasks",
+                                      VpcId=net["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "UserIdGroupPairs": [{"GroupId": net["sg"]}]}])
+    fs = efs.create_file_system(CreationToken="files", Encrypted=True)["FileSystemId"]
+    efs.create_mount_target(FileSystemId=fs, SubnetId=net["subnets"][0], SecurityGroups=[group])
+    td = str(ecs.register_task_definition(
+        family="files", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+        executionRoleArn=EXEC_ROLE, containerDefinitions=[container("files", f"{ECR}/files:1")],
+        volumes=[{"name": "shared", "efsVolumeConfiguration": {"fileSystemId": fs, "transitEncryption": "ENABLED"}}],
+    )["taskDefinition"]["taskDefinitionArn"])
+    return (f"Fargate service files with an EFS volume ({fs}: a mount target in {REGION}a only) in VPC prod",
+            "ecs-CreateService", {**net_overrides(net), "detail.requestParameters.serviceName": "files",
+                                  "detail.responseElements.service.serviceArn":
+                                      create_service(ecs, "prod", "files", td, net, "FARGATE")})
 
 
 def hub_and_spoke(boto3: Any, ec2: Any) -> tuple[dict[str, Any], dict[str, Any]]:

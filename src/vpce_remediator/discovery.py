@@ -189,6 +189,7 @@ def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account
         execute_command=exec_, service_connect=service_connect,
         service_connect_log=service_connect_log if service_connect else None,
         efs_volumes=any("efsVolumeConfiguration" in v for v in td.get("volumes", [])),
+        efs_file_systems=_efs_file_systems(td),
         subnet_ids=tuple(subnets), security_group_ids=tuple(groups), assign_public_ip=public_ip,
         task_definition_arn=td["taskDefinitionArn"],
     )
@@ -203,6 +204,12 @@ def _log_config(log: Mapping[str, Any] | None) -> LogConfig | None:
                            for o in log.get("secretOptions") or [] if o.get("valueFrom"))
     return LogConfig(str(log["logDriver"]), tuple(sorted((str(k), str(v)) for k, v in (log.get("options") or {}).items())),
                      secret_options)
+
+
+def _efs_file_systems(td: Mapping[str, Any]) -> tuple[str, ...]:
+    """The file system ids the task definition's EFS volumes name, each once."""
+    ids = (str((v.get("efsVolumeConfiguration") or {}).get("fileSystemId") or "") for v in td.get("volumes") or [])
+    return tuple(dict.fromkeys(i for i in ids if i))
 
 
 def _container(c: dict[str, Any]) -> ContainerSpec:

@@ -4,6 +4,8 @@ Three steps, the way the engine works: `resolve_target` re-reads the workload fr
 or a task definition with the subnets and security groups it would run with); `read_facts` reads
 the VPC once (the engine's `snapshot.read_vpc`, plus what only doctor needs: network ACLs, private hosted
 zones, service DNS names, the S3 prefix list);
+(with the mount targets of EFS volumes and the VPC's DHCP option set, which the engine reads only
+when a plan asks);
 `reach.judge` reasons over that data without calling AWS, with the rules the planner uses.
 `render` prints the table.
 """
@@ -45,6 +47,7 @@ from vpce_remediator.reach import (
     endpoints_of,
     judge,
     registry_accounts,
+    resolves_privately,
     service_hosts,
 )
 from vpce_remediator.registries import with_account_facts
@@ -53,6 +56,8 @@ from vpce_remediator.snapshot import (
     describe_subnets,
     offers_from,
     read_central_zones,
+    read_dhcp_options,
+    read_file_systems,
     read_vpc,
 )
 
@@ -230,7 +235,16 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
                                   if e.type == INTERFACE)
                       for h in service_hosts(snap, service_name(n.service, region, INTERFACE), accounts))
     zones, readable = read_central_zones(clients.route53, clients.route53profiles, snap.vpc_id, region, hosts)
-    return snap.with_zones(zones, readable)
+    snap = snap.with_zones(zones, readable)
+    # EFS volumes: their file systems' mount targets, with the groups of those in the task's AZs.
+    if workload.efs_file_systems:
+        snap = snap.with_file_systems(read_file_systems(
+            clients.efs, workload.efs_file_systems, {subnets[s].az for s in workload.subnet_ids}))
+    # The DHCP option set, whenever a service is found by a private DNS name (custom DNS servers).
+    if snap.dhcp_options_id.startswith("dopt-") and any(
+            resolves_privately(snap, n.service, n.type) for n in requirements.needs):
+        snap = snap.with_dhcp(read_dhcp_options(ec2, [snap.dhcp_options_id])[snap.dhcp_options_id])
+    return snap
 
 
 def read_services(ec2: Any, service_names: Sequence[str]) -> dict[str, ServiceOffer | None]:

@@ -59,7 +59,15 @@ from vpce_remediator.plan import (
 )
 from vpce_remediator.registries import with_account_facts
 from vpce_remediator.resolve import Resolved, resolve
-from vpce_remediator.snapshot import read_central_zones, read_interface_quota, read_offers, read_vpc, tags_of
+from vpce_remediator.snapshot import (
+    read_central_zones,
+    read_dhcp_options,
+    read_file_systems,
+    read_interface_quota,
+    read_offers,
+    read_vpc,
+    tags_of,
+)
 from vpce_remediator.triggers import Ignored, Trigger, parse_event
 from vpce_remediator.trust import Trust, trust_for
 
@@ -394,7 +402,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
     ec2 = clients.ec2
     trust = trust if trust is not None else trust_for(lock)
     snap, plan = plan_trusted(ec2, needs, snap, settings, trust, lambda: clients.route53,
-                              lambda: clients.route53profiles, lambda: clients.servicequotas)
+                              lambda: clients.route53profiles, lambda: clients.servicequotas, lambda: clients.efs)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
     # (the Lambda, the CLI, a scan of many VPCs) paces them.
     pacer = process_pacer() if clients.pace else None
@@ -404,7 +412,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
         try:
             fresh = trust.apply(ec2, read_again()).with_reads(snap)
             snap, plan = plan_vpc(ec2, needs, fresh, settings, lambda: clients.route53,
-                                  lambda: clients.route53profiles, lambda: clients.servicequotas)
+                                  lambda: clients.route53profiles, lambda: clients.servicequotas, lambda: clients.efs)
             return VpcEvaluation(act_or_report(ec2, vpc_id, mode, plan, snap, pacer, lock.remember), snap)
         finally:
             lock.release(vpc_id)
@@ -414,13 +422,17 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
 def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
              route53: Callable[[], Any] | None = None,
              profiles: Callable[[], Any] | None = None,
-             quotas: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+             quotas: Callable[[], Any] | None = None,
+             efs: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan; when the planner needs to know which AZs offer a service, or (before creating one)
     whether a private hosted zone serves it from a centralised endpoint, read that and plan again;
-    when that plan creates interface endpoints, read the VPC's applied endpoint quota and plan
+    when a workload has EFS volumes, read their file systems' mount targets; when the plan has
+    something to say about a VPC with a DHCP option set, read the set (custom DNS servers); when
+    the plan creates interface endpoints, read the VPC's applied endpoint quota; each time plan
     again. `route53` gives the client that reads the zones (None: they are not read), `profiles`
     the one that reads the VPC's Route 53 Profile (None: Profiles are not read), `quotas` the
-    Service Quotas client (None: the quota is not read, and creates run until EC2 refuses one)."""
+    Service Quotas client (None: the quota is not read, and creates run until EC2 refuses one),
+    `efs` the EFS client (None: file systems are not read, and not judged)."""
     scope = settings.policy_scope(snap.account)
 
     def again(snap: VpcSnapshot) -> Plan:
@@ -436,6 +448,14 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
             snap = snap.with_zones(*read_central_zones(route53(), profiles() if profiles else None, snap.vpc_id,
                                                        snap.region, plan.zone_hosts))
         plan = again(snap)
+    if plan.needs_file_systems and efs is not None:
+        # Only the mount targets a task of these workloads mounts through: those in their AZs.
+        azs = {snap.subnets[s].az for wn in needs for s in wn.workload.subnet_ids if s in snap.subnets}
+        snap = snap.with_file_systems(read_file_systems(efs(), plan.needs_file_systems, azs))
+        plan = again(snap)
+    if plan.needs_dhcp:
+        snap = snap.with_dhcp(read_dhcp_options(ec2, [snap.dhcp_options_id])[snap.dhcp_options_id])
+        plan = again(snap)
     if plan.needs_quotas and quotas is not None:
         snap = snap.with_quota(read_interface_quota(quotas(), snap.vpc_id))
         plan = again(snap)
@@ -445,16 +465,17 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
 def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,
                  trust: Trust, route53: Callable[[], Any] | None = None,
                  profiles: Callable[[], Any] | None = None,
-                 quotas: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
+                 quotas: Callable[[], Any] | None = None,
+                 efs: Callable[[], Any] | None = None) -> tuple[VpcSnapshot, Plan]:
     """Plan with nothing owned; only when that plan is not clean does ownership matter (the tool's
     own endpoints become actions instead of findings), so only then is it proved: a compliant VPC
     costs no read of the state table."""
     if not any(e.owned for e in snap.endpoints) and not snap.own_security_group:
-        snap, plan = plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas)
+        snap, plan = plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas, efs)
         if not plan.actions and not plan.findings:
             return snap, plan
         snap = trust.apply(ec2, snap)
-    return plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas)
+    return plan_vpc(ec2, needs, snap, settings, route53, profiles, quotas, efs)
 
 
 def act_or_report(ec2: Any, vpc_id: str, mode: str, plan: Plan, snap: VpcSnapshot, pacer: Pacer | None = None,

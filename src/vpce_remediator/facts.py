@@ -70,8 +70,12 @@ class SgRule:
     group_ids: tuple[str, ...] = ()
     prefix_list_ids: tuple[str, ...] = ()
 
+    def allows_tcp(self, port: int) -> bool:
+        """Whether the rule lets TCP `port` through (its protocol and range; the peer is the caller's)."""
+        return self.protocol == "-1" or (self.protocol == "tcp" and self.from_port <= port <= self.to_port)
+
     def allows_https(self) -> bool:
-        return self.protocol == "-1" or (self.protocol == "tcp" and self.from_port <= 443 <= self.to_port)
+        return self.allows_tcp(443)
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,56 @@ class PrivateZone:
         return f"through Route 53 Profile {self.profile}" if self.profile else "associated directly"
 
 
+# Mount target lifecycle states in which it is there for good or on its way (EFS API reference,
+# MountTargetDescription.LifeCycleState: creating, available, updating, deleting, deleted, error).
+MOUNT_TARGET_LIVE_STATES = frozenset({"creating", "available", "updating"})
+
+
+@dataclass(frozen=True)
+class MountTarget:
+    """One EFS mount target as `DescribeMountTargets` and `DescribeMountTargetSecurityGroups` say."""
+
+    id: str
+    subnet_id: str
+    az: str
+    vpc_id: str
+    state: str
+    # Its security groups; None: not read (outside the workloads' AZs, where no task of theirs
+    # mounts through it, or the read was refused): not accused.
+    group_ids: tuple[str, ...] | None = None
+    ip: str = ""  # IpAddress: where a task's NFS connection goes
+
+    @property
+    def live(self) -> bool:
+        return self.state.lower() in MOUNT_TARGET_LIVE_STATES
+
+
+@dataclass(frozen=True)
+class FileSystem:
+    """An EFS file system a workload's volumes name, and its mount targets."""
+
+    id: str
+    mount_targets: tuple[MountTarget, ...] = ()
+    # Why its mount targets could not be read ("" when they were): refused, or not found in this
+    # account and Region. Then nothing is judged about it, and the result says so.
+    unread: str = ""
+
+
+@dataclass(frozen=True)
+class DhcpOptions:
+    """The VPC's DHCP option set (`DescribeDhcpOptions`), as far as name resolution goes."""
+
+    id: str
+    # Each DhcpConfiguration: (Key, its values), in the order AWS gave them.
+    configurations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unread: str = ""  # why the set could not be read ("" when it was): then nothing is judged
+
+    @property
+    def dns_servers(self) -> tuple[str, ...]:
+        """`domain-name-servers`: `AmazonProvidedDNS`, or the addresses of other DNS servers."""
+        return next((values for key, values in self.configurations if key == "domain-name-servers"), ())
+
+
 @dataclass(frozen=True)
 class PrefixList:
     id: str
@@ -245,6 +299,14 @@ class VpcSnapshot:
     # The applied quota of interface endpoints per VPC; None: not read (it is read only when a
     # create is planned).
     interface_quota: EndpointQuota | None = None
+    # The EFS file systems the workloads' volumes name, by id; one absent is not read (they are
+    # read only for workloads with EFS volumes).
+    file_systems: Mapping[str, FileSystem] = field(default_factory=dict)
+    # The VPC's DhcpOptionsId ("" when not said; "default" means no option set) and the set as
+    # read; None: not read (the event path reads it only when a plan has something to report).
+    dhcp_options_id: str = ""
+    dhcp: DhcpOptions | None = None
+    primary_cidr: str = ""  # the VPC's primary IPv4 block: its base + 2 is the Route 53 Resolver
 
     @property
     def all_cidrs(self) -> tuple[str, ...]:
@@ -296,7 +358,15 @@ class VpcSnapshot:
     def with_reads(self, earlier: VpcSnapshot) -> VpcSnapshot:
         """This (fresh) snapshot with what an earlier plan had read besides: offers, zones, the quota."""
         return replace(self, offers={**earlier.offers, **self.offers}, zones=earlier.zones,
-                       zones_readable=earlier.zones_readable, interface_quota=earlier.interface_quota)
+                       zones_readable=earlier.zones_readable, interface_quota=earlier.interface_quota,
+                       file_systems={**earlier.file_systems, **self.file_systems},
+                       dhcp=self.dhcp or (earlier.dhcp if earlier.dhcp_options_id == self.dhcp_options_id else None))
+
+    def with_file_systems(self, file_systems: Iterable[FileSystem]) -> VpcSnapshot:
+        return replace(self, file_systems={**self.file_systems, **{f.id: f for f in file_systems}})
+
+    def with_dhcp(self, dhcp: DhcpOptions) -> VpcSnapshot:
+        return replace(self, dhcp=dhcp)
 
     def with_quota(self, quota: EndpointQuota) -> VpcSnapshot:
         return replace(self, interface_quota=quota)

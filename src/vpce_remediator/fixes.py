@@ -245,6 +245,32 @@ _FIX_TEMPLATES: dict[str, tuple[str, ...]] = {
         "aws cloudformation describe-stacks --region {region} "
         "--query \"Stacks[?Parameters[?ParameterKey=='MaxEndpointsPerVpc']].StackName\" --output text",
     ),
+    # EFS: the file system's mount targets as they are, then one in the task subnet's AZ (with the
+    # groups its other mount targets have; none given, EFS uses the VPC's default group). Report
+    # only: the tool never writes to EFS.
+    "efs-mount-target-missing": (
+        "aws efs describe-mount-targets --region {region} --file-system-id {file_system_id} "
+        "--query 'MountTargets[].[MountTargetId,AvailabilityZoneName,SubnetId,VpcId,LifeCycleState]' --output table",
+        "aws efs create-mount-target --region {region} --file-system-id {file_system_id} "
+        "--subnet-id {subnet_id}{groups_arg}",
+    ),
+    # TCP 2049 into the mount target's group (someone else's: report only); a closed egress of the
+    # workload's group is opened with sg-egress-closed's command.
+    "efs-nfs-closed": (
+        "aws ec2 authorize-security-group-ingress --region {region} --group-id {security_group} "
+        "--ip-permissions {ip_permissions}",
+    ),
+    # Custom DNS servers in the VPC's DHCP option set: show the set, then give the VPC a copy of it
+    # whose domain-name-servers is AmazonProvidedDNS (every other option kept). Pasted twice, it
+    # makes a second identical set, harmless. The other way (forwarding) is the servers' own
+    # configuration, which no AWS command shows: the finding says it.
+    "dhcp-custom-dns": (
+        "aws ec2 describe-dhcp-options --region {region} --dhcp-options-ids {dhcp_options_id} "
+        "--query 'DhcpOptions[0].DhcpConfigurations' --output json",
+        "aws ec2 associate-dhcp-options --region {region} --vpc-id {vpc_id} --dhcp-options-id "
+        "\"$(aws ec2 create-dhcp-options --region {region} --dhcp-configurations {dhcp_configurations} "
+        "--query DhcpOptions.DhcpOptionsId --output text)\"",
+    ),
 }
 
 
@@ -345,6 +371,17 @@ PROBLEMS: dict[str, ProblemKind] = dict([
          "centralized-access-to-vpc-private-endpoints.html"),
     _row("endpoint-cap-reached", "The remediator's endpoint cap for the VPC is reached", "MEDIUM",
          _PRIVATELINK + "create-interface-endpoint.html"),
+    # Tasks in an AZ without a mount target fail to start: the file system's DNS name resolves only
+    # to a mount target in the client's own AZ (EFS User Guide, "Managing mount targets").
+    _row("efs-mount-target-missing", "EFS file system has no mount target in a workload AZ", "HIGH",
+         "https://docs.aws.amazon.com/efs/latest/ug/accessing-fs.html"),
+    _row("efs-nfs-closed", "Security groups block NFS (TCP 2049) to the EFS mount target", "HIGH",
+         "https://docs.aws.amazon.com/efs/latest/ug/network-access.html"),
+    # MEDIUM, not HIGH: custom DNS servers that forward to the Route 53 Resolver are a documented,
+    # working design (VPC User Guide, "DHCP option sets"; Route 53 Resolver forwarding), and whether
+    # these do cannot be seen from the API. If they do not, every endpoint's private DNS is lost.
+    _row("dhcp-custom-dns", "VPC DHCP options send DNS to custom servers", "MEDIUM",
+         "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_DHCP_Options.html"),
 ])
 
 
@@ -437,6 +474,10 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     # CreateVpcEndpoint's IpAddressType and DnsOptions.DnsRecordIpType (the EC2 API reference's values).
     "ip_type": lambda v: v in ("ipv4", "dualstack", "ipv6"),
     "dns_type": lambda v: v in ("ipv4", "dualstack", "ipv6", "service-defined"),
+    "file_system_id": formats.is_efs_file_system_id,
+    "subnet_id": formats.ec2_id("subnet"),
+    "dhcp_options_id": formats.ec2_id("dopt"),
+    "security_groups": formats.ec2_id("sg"),
 }
 
 # What a malformed value is called in the finding.
@@ -449,6 +490,7 @@ _WHAT: dict[str, str] = {
     "log_group": "CloudWatch Logs log group name", "repository": "ECR repository name",
     "prefix": "ECR pull-through cache prefix", "upstream": "upstream registry host",
     "image_account": "AWS account id", "role_arn": "ARN", "service": "endpoint service name",
+    "file_system_id": "EFS file system id", "dhcp_options_id": "DHCP option set id",
 }
 
 
@@ -618,7 +660,7 @@ def render_fix(templates: tuple[str, ...], params: Mapping[str, Value]) -> Fix:
 def fix_for(kind: str, params: Mapping[str, Value]) -> Fix:
     """The fix of a problem of `kind` (every kind the engine raises has a row), with what was malformed."""
     # `policy_arg` (the create commands' --policy-document) is empty for doors that send no policy.
-    return render_fix(PROBLEMS[kind].fix, {"policy_arg": NO_ARG, "ip_arg": NO_ARG, **params})
+    return render_fix(PROBLEMS[kind].fix, {"policy_arg": NO_ARG, "ip_arg": NO_ARG, "groups_arg": NO_ARG, **params})
 
 
 def fix_commands(kind: str, params: Mapping[str, Value]) -> tuple[str, ...]:
@@ -631,6 +673,18 @@ def ip_address_type_arg(ip_type: str, dns_type: str) -> Shell:
     if not ip_type or ip_type == "ipv4":
         return NO_ARG
     return shell(IP_ADDRESS_TYPE_ARG, {"ip_type": ip_type, "dns_type": dns_type})
+
+
+SECURITY_GROUPS_ARG = " --security-groups {security_groups}"
+
+
+def security_groups_arg(group_ids: tuple[str, ...]) -> Shell:
+    """`--security-groups` of a create-mount-target, every id checked; none (or any malformed):
+    left out, and EFS gives the mount target the VPC's default group."""
+    ids = tuple(dict.fromkeys(group_ids))
+    if not ids or malformed("security_groups", ids) is not None:
+        return NO_ARG
+    return shell(SECURITY_GROUPS_ARG, {"security_groups": ids})
 
 
 # A cross-Region S3 interface endpoint's private DNS for every resolver: the VPC cannot hold a
@@ -659,9 +713,15 @@ def replication_merge_query(region: str, registry: str, repository: str) -> str:
 
 
 def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> Json:
-    """`--ip-permissions` JSON for TCP 443 from CIDRs (IPv4 in `IpRanges`, IPv6 in `Ipv6Ranges`)
-    and/or security groups. An empty CIDR (a subnet without an IPv4 block) is no range at all."""
-    perm: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+    """`--ip-permissions` JSON for TCP 443 (HTTPS to an endpoint): `tcp_permissions`."""
+    return tcp_permissions(443, cidrs, group_ids, why)
+
+
+def tcp_permissions(port: int, cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), why: str = "") -> Json:
+    """`--ip-permissions` JSON for TCP `port` from (or to) CIDRs (IPv4 in `IpRanges`, IPv6 in
+    `Ipv6Ranges`) and/or security groups. An empty CIDR (a subnet without an IPv4 block) is no
+    range at all."""
+    perm: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
     note = {"Description": why} if why else {}
     v4 = [c for c in dict.fromkeys(cidrs) if c and ":" not in c]
     v6 = [c for c in dict.fromkeys(cidrs) if c and ":" in c]
@@ -678,5 +738,6 @@ def ingress_443(cidrs: tuple[str, ...] = (), group_ids: tuple[str, ...] = (), wh
 for _kind, _templates in _FIX_TEMPLATES.items():  # a bad template fails at import, not in a finding
     for _template in _templates:
         _fields(_template)
-for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG):
+for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG,
+                  SECURITY_GROUPS_ARG):
     _fields(_template)

@@ -36,9 +36,12 @@ from vpce_remediator.policies import (
 )
 from vpce_remediator.reach import (
     ENDPOINT_PENDING,
+    MOUNT_TARGET,
+    NFS,
     PROBLEM_HOP,
     SG_EGRESS,
     SOURCE,
+    WARN,
     CrossRegionLeg,
     alternative_path,
     az_of,
@@ -49,7 +52,11 @@ from vpce_remediator.reach import (
     cross_region_cover,
     cross_region_create_fix,
     cross_region_subnets,
+    custom_dns,
     dns_records_for,
+    efs_paths,
+    efs_resource,
+    efs_service,
     egress_to,
     gateway_for,
     gateway_tables,
@@ -58,6 +65,7 @@ from vpce_remediator.reach import (
     ingress_source,
     ipv6_way_out,
     live_endpoints,
+    missing_mount_target_text,
     missing_records_text,
     one_subnet_per_az,
     own_group_ids,
@@ -68,6 +76,7 @@ from vpce_remediator.reach import (
     pulls_from_ecr,
     rank,
     registry_accounts,
+    resolves_privately,
     s3_interface_detail,
     s3_interface_path,
     service_hosts,
@@ -182,6 +191,13 @@ class Plan:
     # True: interface endpoints would be created and the VPC's applied endpoint quota has not been
     # read: read it (Service Quotas) and plan again.
     needs_quotas: bool = False
+    # EFS file systems the workloads' volumes name that have not been read: read their mount
+    # targets and plan again (only workloads with EFS volumes ask).
+    needs_file_systems: frozenset[str] = frozenset()
+    # True: a service is found by a private DNS name, the VPC has a DHCP option set not read yet,
+    # and the plan has something to report or create anyway: read the set and plan again. A plan
+    # with nothing to say costs no read (the event budget), and doctor always reads it.
+    needs_dhcp: bool = False
 
 
 @dataclass
@@ -232,6 +248,9 @@ def plan_remediation(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot,
     interface_members = {m for (_, t), a in aggregated.items() if t == INTERFACE for m in a.members}
     if interface_members:
         b.check_vpc_dns({(short, m) for (short, t), a in aggregated.items() if t == INTERFACE for m in a.members})
+    b.check_custom_dns({(short, m) for (short, t), a in aggregated.items() if resolves_privately(snap, short, t)
+                        for m in a.members})
+    b.plan_efs()
     # Interface endpoints first so the security group they share is planned before them; ECS's three
     # in the order the ECS guide lists them (ecs-agent, ecs-telemetry, ecs).
     for (short, typ), agg in sorted(aggregated.items(), key=lambda kv: (
@@ -281,6 +300,8 @@ class _Builder:
         # cross-Region service -> (its leg, the enforced subnets it would serve, the reasons)
         self.cross_wanted: dict[str, tuple[CrossRegionLeg, set[str], list[str]]] = {}
         self.cross_served: set[str] = set()
+        self.needs_file_systems: set[str] = set()
+        self.dhcp_wanted = False  # some service is found by a private DNS name: the DHCP options matter
 
     # ------------------------------------------------------------ scope and verdicts
 
@@ -350,6 +371,57 @@ class _Builder:
                 fix_commands(kind, self.base)))
             for short, member in members:
                 self.blame(short, [member], kind)
+
+    def check_custom_dns(self, members: set[tuple[str, tuple[int, str]]]) -> None:
+        """Custom DNS servers in the VPC's DHCP options (reach.custom_dns): one finding for the
+        VPC, and every workload subnet of every service found by a private DNS name blamed on its
+        dns hop. Never acted on: the option set is the VPC's, not the tool's."""
+        if not members:
+            return
+        self.dhcp_wanted = True
+        found = custom_dns(self.snap)
+        if found is None:
+            return
+        self.findings.append(Finding("AWS::EC2::VPC", self.snap.vpc_id, "dhcp-custom-dns", found.summary, found.fix))
+        for short, member in sorted(members):
+            self.blame(short, [member], "dhcp-custom-dns")
+
+    # ------------------------------------------------------------ EFS volumes (report only)
+
+    def plan_efs(self) -> None:
+        """Each EFS volume's file system from each workload subnet in this VPC (reach.efs_paths,
+        the rule doctor prints): one finding per file system and problem, blamed on the mount-target
+        or nfs hop. Whatever the route out: NFS to a mount target never leaves the VPC. The tool
+        never writes to EFS or to groups it does not own, so these are findings in every mode."""
+        # (file system, problem) -> workload names, subnets, details, commands
+        found: dict[tuple[str, str], tuple[list[str], list[str], list[str], list[str]]] = {}
+        for i, w in enumerate(self.workloads):
+            unread = {f for f in w.efs_file_systems if f not in self.snap.file_systems}
+            self.needs_file_systems.update(unread)
+            subnets = [s for s in w.subnet_ids if (info := self.snap.subnets.get(s)) and info.vpc_id == self.snap.vpc_id]
+            for path in efs_paths(self.snap, w, subnets):
+                if path.file_system in unread:
+                    continue  # asked for (needs_file_systems), judged once read
+                if not path.problem:
+                    if path.level == WARN and path.detail not in self.notes:
+                        self.notes.append(path.detail)  # not readable: said, not accused
+                    continue
+                self.blame(efs_service(path.file_system), [(i, path.subnet)], path.problem)
+                names, where, details, fix = found.setdefault((path.file_system, path.problem), ([], [], [], []))
+                names.extend(n for n in [f"{w.kind} {w.name}"] if n not in names)
+                where.extend(s for s in [path.subnet] if s not in where)
+                details.extend(d for d in [path.detail] if d not in details)
+                fix.extend(c for c in path.fix if c not in fix)
+        for (fs_id, problem), (names, where, details, fix) in sorted(found.items()):
+            if problem == "efs-mount-target-missing":
+                azs = sorted({self.az(s) for s in where} - {""})
+                text = missing_mount_target_text(self.snap, self.snap.file_systems[fs_id], azs)
+                what = f"{text}; mounted by {', '.join(names)} in {', '.join(sorted(where))}"
+            else:
+                what = f"EFS file system {fs_id}, mounted by {', '.join(names)}: " + "; ".join(details)
+            self.findings.append(Finding("AWS::EFS::FileSystem", efs_resource(self.snap, fs_id), problem,
+                                         what + " (report only: the remediator never changes EFS or groups it "
+                                                "does not own)", tuple(fix)))
 
     # ------------------------------------------------------------ interface endpoints
 
@@ -943,7 +1015,7 @@ class _Builder:
         """A participant of a shared VPC sees none of the owner's endpoints and may create none: every
         change to the VPC, its endpoints or their groups becomes one finding with read-only commands
         for the owner; what the participant holds (its workloads' groups and images) stays its own."""
-        participant = (SOURCE, SG_EGRESS)
+        participant = (SOURCE, SG_EGRESS, MOUNT_TARGET, NFS)  # its images, its groups, its file systems
         owner_side = [f for f in self.findings if PROBLEM_HOP.get(f.problem) not in participant]
         if not self.actions and not owner_side:
             return
@@ -961,18 +1033,26 @@ class _Builder:
                        for st in self.states]
 
     def build(self) -> Plan:
+        # Before the participant's view folds the findings: whether there is anything to say at all.
+        dhcp = self.needs_dhcp()
         if self.snap.shared:
             self.for_the_owner()
         verdicts = tuple(sorted(self.verdicts, key=lambda v: (v.workload, v.subnet, v.service, v.hop, v.problem)))
         # "present" means reachable: an endpoint the workload cannot reach (its own group's egress,
-        # say, found after the endpoint was judged) is incomplete.
-        wanting = {v.service for v in verdicts if v.problem != ENDPOINT_PENDING}
+        # say, found after the endpoint was judged) is incomplete. Custom DNS servers are a caveat
+        # no API can settle (its own finding says so), not a fault of the endpoint.
+        wanting = {v.service for v in verdicts if v.problem not in (ENDPOINT_PENDING, "dhcp-custom-dns")}
         states = [replace(st, status="incomplete")
                   if st.status == "present" and short_name(st.service, self.snap.region) in wanting else st
                   for st in self.states]
         return Plan(self.snap.vpc_id, tuple(states), tuple(self.actions), tuple(self.findings),
                     tuple(self.notes), frozenset(self.needs_offers), self.needs_zones, verdicts,
-                    frozenset(self.zone_hosts), self.needs_quotas)
+                    frozenset(self.zone_hosts), self.needs_quotas, frozenset(self.needs_file_systems), dhcp)
+
+    def needs_dhcp(self) -> bool:
+        """Whether to read the VPC's DHCP option set (see `Plan.needs_dhcp`)."""
+        return (self.dhcp_wanted and self.snap.dhcp is None and self.snap.dhcp_options_id.startswith("dopt-")
+                and bool(self.actions or self.findings or self.needs_offers or self.needs_zones))
 
 
 # ---------------------------------------------------------------- helpers

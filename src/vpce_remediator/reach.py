@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
-from rules.formats import is_ecr_repository
+from rules.formats import is_ecr_repository, is_efs_file_system_id, safe_repr
 from rules.partitions import CROSS_REGION_UNSUPPORTED_AZ_IDS, dns_suffix, service_name, short_name
 from rules.refs import parse_image
 from vpce_remediator import prices
@@ -27,6 +27,8 @@ from vpce_remediator.endpoint_policies import PolicyScope
 from vpce_remediator.facts import (
     AclEntry,
     EndpointInfo,
+    FileSystem,
+    MountTarget,
     NetworkAcl,
     PrivateZone,
     RouteTableInfo,
@@ -52,7 +54,9 @@ from vpce_remediator.fixes import (
     prefix_list_443,
     render_fix,
     replication_merge_query,
+    security_groups_arg,
     shell,
+    tcp_permissions,
 )
 from vpce_remediator.policies import (
     layer_bucket_arn,
@@ -80,7 +84,10 @@ POLICY = "policy"
 SG_EGRESS = "sg-egress"
 SG_INGRESS = "sg-ingress"
 NACL = "nacl"
-HOP_ORDER = (ROUTE, SOURCE, ENDPOINT, DNS, ROUTE_TABLE, AZ, POLICY, SG_EGRESS, SG_INGRESS, NACL)
+# An EFS volume's path: the file system's mount target in the task's AZ, then NFS (TCP 2049) to it.
+MOUNT_TARGET = "mount-target"
+NFS = "nfs"
+HOP_ORDER = (ROUTE, SOURCE, ENDPOINT, DNS, ROUTE_TABLE, AZ, POLICY, SG_EGRESS, SG_INGRESS, NACL, MOUNT_TARGET, NFS)
 
 # A pending endpoint is no finding: it is reported as pending by every door.
 ENDPOINT_PENDING = "endpoint-pending"
@@ -106,6 +113,10 @@ PROBLEM_HOP: Mapping[str, str] = {
     # A cross-Region endpoint the tool would create (CrossRegionEndpoints): what it serves is judged
     # on the image's (key's, stream's) source hop, where both doors say whether it is served.
     "cross-region-endpoint-missing": SOURCE,
+    # EFS volumes: judged per file system (`efs_service`), never acted on (report only).
+    "efs-mount-target-missing": MOUNT_TARGET, "efs-nfs-closed": NFS,
+    # Custom DNS servers in the DHCP options: the name resolves to the endpoint only if they forward.
+    "dhcp-custom-dns": DNS,
 }
 
 # The hops one door judges and the other does not, and why. Everything else both doors judge
@@ -262,10 +273,10 @@ def vpc_blocks(snap: VpcSnapshot, cidrs: Iterable[str]) -> tuple[str, ...]:
 
 
 def ingress_allows_all(snap: VpcSnapshot, group_ids: Iterable[str], cidrs: Sequence[str],
-                       sources: Iterable[str]) -> bool | None:
+                       sources: Iterable[str], port: int = 443) -> bool | None:
     """`ingress_allows` for every one of `cidrs` (a group reference covers both families)."""
     groups, wanted = tuple(group_ids), tuple(sources)
-    verdicts = [ingress_allows(snap, groups, c, wanted) for c in cidrs or ("",)]
+    verdicts = [ingress_allows(snap, groups, c, wanted, port) for c in cidrs or ("",)]
     return None if None in verdicts else all(verdicts)
 
 
@@ -384,28 +395,31 @@ def vpc_dns_fix(snap: VpcSnapshot) -> tuple[str, ...]:
     return tuple(c for kind, _ in vpc_dns_problems(snap) for c in fix_commands(kind, base_params(snap)))
 
 
-def ingress_allows(snap: VpcSnapshot, group_ids: Iterable[str], cidr: str, sources: Iterable[str]) -> bool | None:
-    """Whether the endpoint's groups let TCP 443 in from `cidr` or from the workload's groups
-    (`sources`); None when one of the groups is not readable here (not accused)."""
+def ingress_allows(snap: VpcSnapshot, group_ids: Iterable[str], cidr: str, sources: Iterable[str],
+                   port: int = 443) -> bool | None:
+    """Whether the target's groups (an endpoint's: 443; a mount target's: 2049) let TCP `port` in
+    from `cidr` or from the workload's groups (`sources`); None when one of the groups is not
+    readable here (not accused)."""
     wanted = set(sources)
     groups = [snap.security_groups.get(g) for g in group_ids]
     if not groups or any(g is None for g in groups):
         return None
-    return any(rule.allows_https() and (set(rule.group_ids) & wanted or any(cidr_contains(r, cidr) for r in rule.cidrs))
+    return any(rule.allows_tcp(port) and (set(rule.group_ids) & wanted or any(cidr_contains(r, cidr) for r in rule.cidrs))
                for g in groups if g is not None for rule in g.ingress)
 
 
-def ingress_source(snap: VpcSnapshot, workload_groups: Sequence[str], cidrs: Sequence[str]) -> tuple[Json, str]:
-    """What an endpoint group should let in: the workload's groups, else its subnets' CIDRs."""
+def ingress_source(snap: VpcSnapshot, workload_groups: Sequence[str], cidrs: Sequence[str],
+                   port: int = 443) -> tuple[Json, str]:
+    """What a target's group should let in on TCP `port`: the workload's groups, else its subnets' CIDRs."""
     if workload_groups:
         groups = tuple(sorted(workload_groups))
-        return ingress_443(group_ids=groups), "security group " + ", ".join(groups)
-    return ingress_443(cidrs=tuple(cidrs)), ", ".join(cidrs)
+        return tcp_permissions(port, group_ids=groups), "security group " + ", ".join(groups)
+    return tcp_permissions(port, cidrs=tuple(cidrs)), ", ".join(cidrs)
 
 
 @dataclass(frozen=True)
 class Egress:
-    """Whether the workload's groups let TCP 443 out to a target, and how to open it."""
+    """Whether the workload's groups let TCP out to a target (443, or 2049 to EFS), and how to open it."""
 
     ok: bool | None  # None: not checked (no group named, or one not readable)
     detail: str
@@ -413,9 +427,10 @@ class Egress:
 
 
 def egress_to(snap: VpcSnapshot, workload_groups: Sequence[str], groups: Sequence[str] = (),
-              cidrs: Sequence[str] | None = None, gateway: str = "") -> Egress:
-    """The workload's egress to an interface endpoint (its `groups`, or its subnets' `cidrs`), or,
-    with `gateway` (a full service name), to a gateway service's prefix list."""
+              cidrs: Sequence[str] | None = None, gateway: str = "", port: int = 443) -> Egress:
+    """The workload's egress on TCP `port` to an interface endpoint or an EFS mount target (its
+    `groups`, or its subnets' `cidrs`), or, with `gateway` (a full service name), to a gateway
+    service's prefix list."""
     if not workload_groups:
         return Egress(None, "the workload names no security group (its container instances' groups apply): "
                             "not checked")
@@ -423,7 +438,7 @@ def egress_to(snap: VpcSnapshot, workload_groups: Sequence[str], groups: Sequenc
     unread = [g for g, info in zip(workload_groups, read, strict=True) if info is None or info.egress is None]
     if unread:
         return Egress(True, f"egress of {', '.join(unread)} not readable: not accused")
-    rules = [r for info in read if info is not None for r in info.egress or () if r.allows_https()]
+    rules = [r for info in read if info is not None for r in info.egress or () if r.allows_tcp(port)]
     mine = ", ".join(workload_groups)
     params = {**base_params(snap), "security_group": workload_groups[0]}
     if gateway:
@@ -440,15 +455,15 @@ def egress_to(snap: VpcSnapshot, workload_groups: Sequence[str], groups: Sequenc
         permissions: Json | Shell = prefix_list_443({**params, "service": gateway}, pl.id if pl else None)
     else:
         if any(set(r.group_ids) & set(groups) for r in rules):
-            return Egress(True, f"egress of {mine} allows TCP 443 to {', '.join(groups)}")
+            return Egress(True, f"egress of {mine} allows TCP {port} to {', '.join(groups)}")
         cidrs = tuple(cidrs or ())
         closed = [c for c in cidrs if not any(cidr_contains(rc, c) for r in rules for rc in r.cidrs)]
         target = ", ".join(groups) or ", ".join(cidrs) or "the endpoint"
-        # One rule for every endpoint of the VPC: TCP 443 to the VPC's own blocks (of the families used).
-        permissions = ingress_443(cidrs=vpc_blocks(snap, cidrs))
+        # One rule for every target of the VPC: TCP `port` to the VPC's own blocks (of the families used).
+        permissions = tcp_permissions(port, cidrs=vpc_blocks(snap, cidrs))
     if not closed:
-        return Egress(True, f"egress of {mine} allows TCP 443 to {target}")
-    return Egress(False, f"egress of {mine} allows no TCP 443 to {target}: connections are dropped before they "
+        return Egress(True, f"egress of {mine} allows TCP {port} to {target}")
+    return Egress(False, f"egress of {mine} allows no TCP {port} to {target}: connections are dropped before they "
                          "leave the task", fix_commands("sg-egress-closed", {**params, "ip_permissions": permissions}))
 
 
@@ -758,6 +773,207 @@ def _own_problem_fix(snap: VpcSnapshot, w: Workload, problem: WorkloadProblem) -
     return fix_for(kind, params)
 
 
+# ---------------------------------------------------------------- EFS volumes (NFS to a mount target)
+#
+# A task mounts an EFS volume through the file system's DNS name, which resolves to the mount
+# target in the task's own AZ only (EFS User Guide, "Managing mount targets"; on Fargate a task in
+# an AZ without one stops with ResourceInitializationError: "Failed to resolve fs-...efs..."), over
+# NFS, TCP 2049: the mount target's security groups must let it in from the task, and the task's
+# let it out (EFS User Guide, "Using VPC security groups"; ECS guide, "Use Amazon EFS volumes").
+# TLS mounts use 2049 too. No route and no VPC endpoint is involved: a NAT route changes nothing.
+
+NFS_PORT = 2049
+
+
+def efs_service(file_system_id: str) -> str:
+    """The `service` of an EFS volume's checks and verdicts (one row per file system)."""
+    return "efs:" + fs_label(file_system_id)
+
+
+def fs_label(file_system_id: str) -> str:
+    """A file system id as printed: as is when it has the EFS format, escaped otherwise (it came
+    from a task definition someone else wrote)."""
+    return file_system_id if is_efs_file_system_id(file_system_id) else safe_repr(file_system_id)
+
+
+@dataclass(frozen=True)
+class NfsPath:
+    """One hop (mount-target or nfs) of one file system, from one workload subnet."""
+
+    file_system: str
+    subnet: str
+    hop: str
+    level: Level
+    detail: str
+    fix: tuple[str, ...] = ()
+    problem: str = ""
+
+
+def efs_paths(snap: VpcSnapshot, w: Workload, subnets: Sequence[str]) -> list[NfsPath]:
+    """Every EFS volume's file system from each of `subnets`: a mount target live in the subnet's
+    AZ (and in this VPC), then TCP 2049 both ways. A file system not read, or not readable, is
+    "not checked", never a fault."""
+    out: list[NfsPath] = []
+    for fs_id in w.efs_file_systems:
+        fs = snap.file_systems.get(fs_id)
+        for sid in subnets:
+            if fs is None or fs.unread:
+                why = fs.unread if fs is not None else "not read"
+                out.append(NfsPath(fs_id, sid, MOUNT_TARGET, WARN,
+                                   f"EFS file system {fs_label(fs_id)}: {why}: not checked"))
+                continue
+            mount_target = _mount_target_for(snap, fs, sid)
+            if mount_target is None:
+                out.append(_missing_mount_target(snap, fs, sid))
+                continue
+            out.append(NfsPath(fs_id, sid, MOUNT_TARGET, PASS,
+                               f"{fs_id} has mount target {mount_target.id} in {az_of(snap, sid)} ({mount_target.state})"))
+            out.append(_nfs(snap, w, fs_id, sid, mount_target))
+    return out
+
+
+def _mount_target_for(snap: VpcSnapshot, fs: FileSystem, sid: str) -> MountTarget | None:
+    az = az_of(snap, sid)
+    here = [m for m in fs.mount_targets if m.live and m.az == az and m.vpc_id in ("", snap.vpc_id)]
+    return min(here, key=lambda m: m.id) if here else None
+
+
+def missing_mount_target_text(snap: VpcSnapshot, fs: FileSystem, azs: Sequence[str]) -> str:
+    """What both doors say of a file system without a live mount target in `azs` (of this VPC)."""
+    live = [m for m in fs.mount_targets if m.live]
+    elsewhere = sorted({m.vpc_id for m in live if m.vpc_id and m.vpc_id != snap.vpc_id})
+    if live and elsewhere and all(m.vpc_id != snap.vpc_id for m in live):
+        return (f"EFS file system {fs.id} has its mount targets in {', '.join(elsewhere)}, not in {snap.vpc_id}: "
+                "its DNS name does not resolve here, so tasks fail to mount it (a file system's mount targets are "
+                "all in one VPC: mount it from there, or use a file system with mount targets here)")
+    where = f"its mount targets are in {', '.join(sorted({m.az for m in live}))}" if live else "it has no mount target"
+    return (f"EFS file system {fs.id} has no mount target in {', '.join(azs) or '?'} ({where}): its DNS name "
+            "resolves only to the mount target in the task's own AZ, so tasks there fail to start "
+            "(ResourceInitializationError)")
+
+
+def mount_target_fix(snap: VpcSnapshot, fs: FileSystem, sid: str) -> tuple[str, ...]:
+    """Show the file system's mount targets, then create one in `sid` with the groups its other
+    mount targets have (none in this VPC: only the first, since EFS would refuse the create)."""
+    live = [m for m in fs.mount_targets if m.live]
+    base = {**base_params(snap), "file_system_id": fs.id, "subnet_id": sid}
+    if live and all(m.vpc_id and m.vpc_id != snap.vpc_id for m in live):
+        return fix_for("efs-mount-target-missing", base).commands[:1]
+    groups = tuple(sorted({g for m in live for g in m.group_ids or ()}))
+    return fix_commands("efs-mount-target-missing", {**base, "groups_arg": security_groups_arg(groups)})
+
+
+def _missing_mount_target(snap: VpcSnapshot, fs: FileSystem, sid: str) -> NfsPath:
+    return NfsPath(fs.id, sid, MOUNT_TARGET, FAIL, missing_mount_target_text(snap, fs, [az_of(snap, sid) or "?"]),
+                   mount_target_fix(snap, fs, sid), "efs-mount-target-missing")
+
+
+def _nfs(snap: VpcSnapshot, w: Workload, fs_id: str, sid: str, mt: MountTarget) -> NfsPath:
+    if mt.group_ids is None or not mt.group_ids:
+        return NfsPath(fs_id, sid, NFS, WARN, f"security groups of mount target {mt.id} not read: not checked")
+    cidrs = task_cidrs(snap, sid, "")
+    inbound = ingress_allows_all(snap, mt.group_ids, cidrs, w.security_group_ids, NFS_PORT)
+    target = (f"{mt.ip}/32",) if mt.ip and ":" not in mt.ip else ()
+    outbound = egress_to(snap, w.security_group_ids, mt.group_ids, target, port=NFS_PORT)
+    groups = ", ".join(mt.group_ids)
+    if inbound is None:
+        return NfsPath(fs_id, sid, NFS, WARN, f"security group(s) {groups} of mount target {mt.id} not readable in "
+                                              f"{snap.vpc_id}: not checked")
+    problems: list[str] = []
+    fix: list[str] = []
+    if not inbound:
+        permissions, source = ingress_source(snap, w.security_group_ids, cidrs, NFS_PORT)
+        problems.append(f"security group(s) {groups} of mount target {mt.id} allow no TCP {NFS_PORT} from the "
+                        f"task's subnet or security groups; allow it from {source}")
+        fix += fix_commands("efs-nfs-closed", {**base_params(snap), "security_group": mt.group_ids[0],
+                                               "ip_permissions": permissions})
+    if outbound.ok is False:
+        problems.append(outbound.detail)
+        fix += outbound.fix
+    if problems:
+        return NfsPath(fs_id, sid, NFS, FAIL, "; ".join(problems) + f": the mount of {fs_id} times out and the "
+                                                                    "task fails to start", tuple(fix), "efs-nfs-closed")
+    return NfsPath(fs_id, sid, NFS, PASS, f"TCP {NFS_PORT} open from the task to mount target {mt.id} ({groups})")
+
+
+def efs_resource(snap: VpcSnapshot, file_system_id: str) -> str:
+    """A file system's ARN: what an EFS finding is about."""
+    return f"arn:{partition(snap.region)}:elasticfilesystem:{snap.region}:{snap.account}:file-system/{file_system_id}"
+
+
+# ---------------------------------------------------------------- DHCP options: custom DNS servers
+#
+# Endpoints' private DNS names live in private hosted zones AWS manages for the VPC, and private
+# hosted zones are answered by the Route 53 Resolver only (VPC User Guide, "Understanding Amazon
+# DNS": the Resolver, "AmazonProvidedDNS", at 169.254.169.253, fd00:ec2::253 and the primary IPv4
+# block's base + 2). A DHCP option set that hands out other DNS servers (VPC User Guide, "DHCP
+# option sets") keeps those names resolving to the endpoints only if the servers forward the
+# service domains to the Resolver (or to an inbound Resolver endpoint). That forwarding is the
+# servers' own configuration, which no AWS API shows: the finding says it is not verified.
+
+AMAZON_PROVIDED_DNS = "AmazonProvidedDNS"
+_RESOLVER_LINK_LOCAL = ("169.254.169.253", "fd00:ec2::253")
+
+
+def resolver_addresses(snap: VpcSnapshot) -> tuple[str, ...]:
+    """Where the Route 53 Resolver answers in the VPC."""
+    primary = snap.primary_cidr or (snap.cidrs[0] if snap.cidrs else "")
+    try:
+        base = ipaddress.ip_network(primary, strict=False)
+    except ValueError:
+        return _RESOLVER_LINK_LOCAL
+    return _RESOLVER_LINK_LOCAL + (str(base.network_address + 2),)
+
+
+@dataclass(frozen=True)
+class CustomDns:
+    """The VPC's DHCP options name DNS servers that are not the Route 53 Resolver."""
+
+    option_set: str
+    servers: tuple[str, ...]  # the ones that are not the Resolver
+    summary: str  # the finding's
+    fix: tuple[str, ...]
+    detail: str  # the same, shorter, for the dns hop of each service
+
+
+def custom_dns(snap: VpcSnapshot) -> CustomDns | None:
+    """The VPC's custom DNS servers (DHCP options), or None when it resolves through the Route 53
+    Resolver, or the option set was not read (not accused). A set that names no DNS server at all
+    is not judged: nothing is known to stand in the Resolver's way."""
+    dhcp = snap.dhcp
+    if dhcp is None or dhcp.unread:
+        return None
+    resolver = {a.lower() for a in resolver_addresses(snap)} | {AMAZON_PROVIDED_DNS.lower()}
+    custom = tuple(s for s in dhcp.dns_servers if s.lower() not in resolver)
+    if not custom:
+        return None
+    also = f" (besides {AMAZON_PROVIDED_DNS}, which a client may or may not try first)" \
+        if any(s.lower() == AMAZON_PROVIDED_DNS.lower() for s in dhcp.dns_servers) else ""
+    configurations = [{"Key": key, "Values": [AMAZON_PROVIDED_DNS] if key == "domain-name-servers" else list(values)}
+                      for key, values in dhcp.configurations if values]
+    fix = fix_commands("dhcp-custom-dns", {**base_params(snap), "dhcp_options_id": dhcp.id,
+                                           "dhcp_configurations": Json(configurations)})
+    resolver_at = " or ".join(a for a in resolver_addresses(snap) if ":" not in a)
+    summary = (f"VPC {snap.vpc_id}'s DHCP option set {dhcp.id} sends DNS queries to {', '.join(custom)}{also}: "
+               "interface endpoints' private DNS names (and private hosted zones) are answered only by the Route 53 "
+               f"Resolver ({resolver_at}), so they resolve to the endpoints only if these servers forward "
+               "amazonaws.com (the endpoints' service names) to it or to an inbound Resolver endpoint; whether they "
+               f"do cannot be seen from the AWS API, so this is not verified. Either forward those names, or give "
+               f"the VPC an option set with {AMAZON_PROVIDED_DNS} (the commands keep every other option)")
+    detail = (f"DHCP option set {dhcp.id} sends DNS to {', '.join(custom)}: the name reaches the endpoint only if "
+              f"they forward amazonaws.com to the Route 53 Resolver ({resolver_at}), which the API cannot show "
+              "(not verified)")
+    return CustomDns(dhcp.id, custom, summary, fix, detail)
+
+
+def resolves_privately(snap: VpcSnapshot, short: str, typ: str) -> bool:
+    """Whether a need's traffic finds its endpoint by a private DNS name: every interface service,
+    and S3 when an interface endpoint with private DNS for all resolvers is its path."""
+    if typ == INTERFACE:
+        return True
+    return short == "s3" and s3_interface_path(snap, service_name(short, snap.region, GATEWAY)) is not None
+
+
 def own_group_ref(snap: VpcSnapshot) -> str | Shell:
     """The tool's endpoint group as a command argument: its id, or looked up by name."""
     own = snap.own_security_group or snap.named_security_group
@@ -797,6 +1013,10 @@ class _Judge:
                 self.interface(need.service)
             else:
                 self.gateway(need.service)
+        self.custom_dns()
+        for path in efs_paths(self.snap, self.w, self.subnets):
+            self.add(efs_service(path.file_system), path.subnet, path.hop, path.level, path.detail, path.fix,
+                     path.problem)
         order = {h: i for i, h in enumerate(HOP_ORDER)}
         services = [ANY_SERVICE] + [n.service for n in self.requirements.needs]
         position = {s: i for i, s in enumerate(services)}
@@ -825,6 +1045,29 @@ class _Judge:
         if fatal or used or not self.alt_for(sid, short):
             return FAIL
         return WARN
+
+    def custom_dns(self) -> None:
+        """Custom DNS servers (DHCP options) on the dns hop of every service found by a private DNS
+        name, from every subnet: a warning (it cannot be verified), kept beside what the hop
+        already says, never hiding a failure."""
+        found = custom_dns(self.snap)
+        if found is None:
+            return
+        shorts = [n.service for n in self.requirements.needs if resolves_privately(self.snap, n.service, n.type)]
+        for short in shorts:
+            for sid in self.subnets:
+                at = next((i for i, c in enumerate(self.checks)
+                           if c.service == short and c.subnet == sid and c.hop == DNS), None)
+                if at is None:
+                    self.add(short, sid, DNS, WARN, found.detail, found.fix, "dhcp-custom-dns")
+                    continue
+                c = self.checks[at]
+                if c.level == PASS:
+                    self.checks[at] = Check(short, sid, DNS, WARN, f"{c.detail}, but {found.detail}", found.fix,
+                                            "dhcp-custom-dns")
+                else:
+                    self.checks[at] = replace(c, detail=f"{c.detail}; {found.detail}",
+                                              fix=tuple(dict.fromkeys(c.fix + found.fix)))
 
     # ------------------------------------------------------------ the way out and what no endpoint serves
 

@@ -43,8 +43,16 @@ from vpce_remediator.engine import (
 from vpce_remediator.facts import ServiceOffer, SubnetInfo, VpcSnapshot
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
+from vpce_remediator.reach import resolves_privately
 from vpce_remediator.registries import with_account_facts
-from vpce_remediator.snapshot import VPCS_PER_READ, describe_subnets, read_vpc, read_vpcs, tags_of
+from vpce_remediator.snapshot import (
+    VPCS_PER_READ,
+    describe_subnets,
+    read_dhcp_options,
+    read_vpc,
+    read_vpcs,
+    tags_of,
+)
 
 STATUSES = (COMPLIANT, REMEDIATED, NON_COMPLIANT, IGNORED)
 
@@ -205,6 +213,7 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
                      and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
         snaps = read_vpcs(clients.ec2, evaluated, clients.region, "",
                           {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
+        snaps = _with_dhcp_options(clients.ec2, snaps, by_vpc)
         for i, vpc_id in enumerate(chunk, start=start + 1):
             described_vpc = described.get(vpc_id)
             if described_vpc is None:
@@ -215,6 +224,20 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
             report(i, len(by_vpc), "VPCs")
     return ScanResult(clients.region, settings.mode, found.clusters, tuple(scans), tuple(unplaced),
                       _since(before, clients.calls))
+
+
+def _with_dhcp_options(ec2: Any, snaps: dict[str, VpcSnapshot],
+                       by_vpc: Mapping[str, list[tuple[Workload, str]]]) -> dict[str, VpcSnapshot]:
+    """The snapshots with their DHCP option sets, for the VPCs where a workload finds a service by
+    a private DNS name: one `DescribeDhcpOptions` for the chunk, so a scan (and the Config rule's
+    periodic run) judges custom DNS servers in every such VPC, a compliant one too, where the
+    event path reads the set only when its plan has something else to say."""
+    wanted = {snap.dhcp_options_id for vpc_id, snap in snaps.items()
+              if any(resolves_privately(snap, n.service, n.type)
+                     for w, _ in by_vpc.get(vpc_id, ()) for n in required_endpoints(w).needs)}
+    sets = read_dhcp_options(ec2, wanted)
+    return {v: snap.with_dhcp(sets[snap.dhcp_options_id]) if snap.dhcp_options_id in sets else snap
+            for v, snap in snaps.items()}
 
 
 def _silent(done: int, total: int, what: str) -> None:

@@ -13,12 +13,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from rules.formats import is_efs_file_system_id
 from vpce_remediator.aws import error_code, paginate
 from vpce_remediator.facts import (
     INTERFACE_ENDPOINTS_QUOTA,
     OWNER_TAG,
+    DhcpOptions,
     EndpointInfo,
     EndpointQuota,
+    FileSystem,
+    MountTarget,
     PrefixList,
     PrivateZone,
     RouteTableInfo,
@@ -261,6 +265,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             prefix_lists={e.service_name: PrefixList(prefix_routes[e.id], ())
                           for e in endpoints[vpc_id] if e.id in prefix_routes},
             ipv6_cidrs=_ipv6_blocks(vpc.get("Ipv6CidrBlockAssociationSet", [])),
+            dhcp_options_id=str(vpc.get("DhcpOptionsId") or ""), primary_cidr=str(vpc.get("CidrBlock") or ""),
         )
     return out
 
@@ -443,3 +448,83 @@ def zone_records(route53: Any, zone_id: str) -> frozenset[str]:
             if r.get("Type") in _ADDRESS_TYPES:
                 names.add(str(r["Name"]).replace("\\052", "*").rstrip(".").lower())
     return frozenset(names)
+
+
+# ---------------------------------------------------------------- EFS and DHCP options (read when a rule asks)
+
+# What EFS answers for a file system this account cannot read: refused, not in this account and
+# Region, or not an id at all (EFS API reference, DescribeMountTargets errors).
+_EFS_UNREADABLE = _DENIED + ("FileSystemNotFound", "AccessPointNotFound", "BadRequest", "ValidationException")
+# A mount target whose groups EFS will not give: gone, or not (yet) in a state that has them.
+_MOUNT_TARGET_UNREADABLE = _DENIED + ("MountTargetNotFound", "IncorrectMountTargetState", "BadRequest")
+
+
+def read_file_systems(efs: Any, file_system_ids: Iterable[str], azs: Iterable[str]) -> list[FileSystem]:
+    """Each file system's mount targets (`DescribeMountTargets`, one paginated call each) and the
+    security groups of those a task in one of `azs` mounts through (`DescribeMountTargetSecurityGroups`,
+    one call per mount target: the mount target description carries no groups). When a file system
+    lacks a mount target in one of `azs`, one other mount target's groups are read as well, for the
+    create command to copy. A file system the account cannot read is returned with why (`unread`)."""
+    wanted = frozenset(azs)
+    out = []
+    for fs_id in sorted(set(file_system_ids)):
+        if not is_efs_file_system_id(fs_id):  # from a task definition: never sent as it is
+            out.append(FileSystem(fs_id, unread="not an EFS file system id"))
+            continue
+        try:
+            described = [m for page in paginate(efs, "describe_mount_targets", FileSystemId=fs_id)
+                         for m in page.get("MountTargets", [])]
+        except ClientError as e:
+            code = error_code(e)
+            if code not in _EFS_UNREADABLE:
+                raise
+            log.warning("efs:DescribeMountTargets %s for %s: not checked", code, fs_id)
+            out.append(FileSystem(fs_id, unread=f"DescribeMountTargets answered {code}"))
+            continue
+        targets = [MountTarget(str(m["MountTargetId"]), str(m.get("SubnetId", "")),
+                               str(m.get("AvailabilityZoneName", "")), str(m.get("VpcId", "")),
+                               str(m.get("LifeCycleState", "available")), ip=str(m.get("IpAddress", "")))
+                   for m in described]
+        live = [m for m in targets if m.live]
+        read = {m.id for m in live if m.az in wanted}
+        if {a for a in wanted} - {m.az for m in live if m.az in wanted}:
+            read |= {m.id for m in sorted(live, key=lambda m: m.id)[:1]}
+        out.append(FileSystem(fs_id, tuple(replace(m, group_ids=_mount_target_groups(efs, m.id)) if m.id in read
+                                           else m for m in targets)))
+    return out
+
+
+def _mount_target_groups(efs: Any, mount_target_id: str) -> tuple[str, ...] | None:
+    try:
+        return tuple(efs.describe_mount_target_security_groups(MountTargetId=mount_target_id).get("SecurityGroups")
+                     or ())
+    except ClientError as e:
+        code = error_code(e)
+        if code not in _MOUNT_TARGET_UNREADABLE:
+            raise
+        log.warning("efs:DescribeMountTargetSecurityGroups %s for %s: not checked", code, mount_target_id)
+        return None
+
+
+def read_dhcp_options(ec2: Any, option_set_ids: Iterable[str]) -> dict[str, DhcpOptions]:
+    """The DHCP option sets by id, in one `DescribeDhcpOptions` (filtered by id, so one deleted set
+    does not fail the read). A set not returned, or a refused read, comes back with why (`unread`)."""
+    ids = sorted({i for i in option_set_ids if i.startswith("dopt-")})
+    if not ids:
+        return {}
+    found: dict[str, DhcpOptions] = {}
+    try:
+        for i in range(0, len(ids), FILTER_VALUES):
+            for page in paginate(ec2, "describe_dhcp_options",
+                                 Filters=[{"Name": "dhcp-options-id", "Values": ids[i:i + FILTER_VALUES]}]):
+                for d in page.get("DhcpOptions", []):
+                    found[d["DhcpOptionsId"]] = DhcpOptions(d["DhcpOptionsId"], tuple(
+                        (str(c.get("Key", "")), tuple(str(v.get("Value", "")) for v in c.get("Values", [])))
+                        for c in d.get("DhcpConfigurations", [])))
+    except ClientError as e:
+        code = error_code(e)
+        if code not in _DENIED:
+            raise
+        log.warning("ec2:DescribeDhcpOptions %s: custom DNS servers not checked", code)
+        return {i: DhcpOptions(i, unread=f"DescribeDhcpOptions answered {code}") for i in ids}
+    return {i: found.get(i) or DhcpOptions(i, unread="not found") for i in ids}

@@ -29,7 +29,7 @@ from vpce_remediator.report import EVENT_REPORT_ACTIONS
 from vpce_remediator.samples import load_event
 
 ENGINE_SERVICES = ("ec2:", "ecs:", "autoscaling:", "dynamodb:", "config:", "securityhub:", "organizations:", "route53:",
-                   "route53profiles:", "servicequotas:", "guardduty:", "ecr:")
+                   "route53profiles:", "servicequotas:", "guardduty:", "ecr:", "elasticfilesystem:")
 WRITE_VERBS = ("Create", "Modify", "Authorize", "Delete", "Put", "Update", "Revoke", "Replace", "Associate")
 DECLARED = (set(READ_ACTIONS) | {a for actions in PERMISSIONS.values() for a in actions} | set(LOCK_ACTIONS)
             | set(EVENT_REPORT_ACTIONS) | set(ORGANIZATION_ACTIONS))
@@ -141,7 +141,8 @@ def iam_action(op: str) -> str:
     return f"{IAM_PREFIX.get(service, service)}:{name}"
 
 
-IAM_PREFIX = {"service-quotas": "servicequotas"}  # where botocore's name and IAM's prefix differ
+# where botocore's name and IAM's prefix differ
+IAM_PREFIX = {"service-quotas": "servicequotas", "efs": "elasticfilesystem"}
 
 
 def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
@@ -171,7 +172,8 @@ def test_everything_the_engine_calls_is_declared(aws: Any) -> None:
     assert called <= DECLARED, sorted(called - DECLARED)
     assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:CreateSecurityGroup",
             "autoscaling:DescribeAutoScalingGroups", "dynamodb:PutItem",
-            "organizations:DescribeOrganization"} <= called  # the replay reached them
+            "organizations:DescribeOrganization", "elasticfilesystem:DescribeMountTargets",
+            "elasticfilesystem:DescribeMountTargetSecurityGroups"} <= called  # the replay reached them
 
 
 def test_everything_the_config_rule_calls_is_declared(aws: Any) -> None:

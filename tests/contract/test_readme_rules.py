@@ -50,7 +50,7 @@ DOCUMENTED_BY: dict[str, str] = {
     "cross-region-s3-output": "FireLens S3 bucket in another Region",
     "other-registry": "image in another registry",
     "fargate-new-region": "Fargate in a Region opened after 23 Dec 2023",
-    "efs": "EFS volumes",
+    "efs": "| EFS volume |",
     "windows-foreign-layers": "Windows images",
 }
 

@@ -22,7 +22,10 @@ from hypothesis import strategies as st
 from rules import Workload, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
+    DhcpOptions,
     EndpointInfo,
+    FileSystem,
+    MountTarget,
     PrefixList,
     PrivateZone,
     RouteTableInfo,
@@ -524,3 +527,165 @@ def test_private_nat_and_central_egress_routes_are_judged_alike(route: tuple[str
     eps = (interface("logs"), gateway())
 
     assert agree(vpc(endpoints=eps, route=route), workload()) == agree(vpc(endpoints=eps), workload())
+
+
+# ---------------------------------------------------------------- EFS volumes and DHCP options (issue 14)
+
+
+FS = "fs-0000000a"
+EFS = "efs:" + FS
+NFS_SG, NFS_CLOSED_SG = "sg-000000f1", "sg-000000f2"
+DHCP_ID = "dopt-0000000a"
+
+
+def efs_workload(image: str = ECR_IMAGE, public_ip: bool = False, **kw: Any) -> Workload:
+    return replace(workload(image, public_ip), efs_volumes=True, efs_file_systems=(FS,), **kw)
+
+
+def mount_target(subnet: str, group: str = NFS_SG, **kw: Any) -> MountTarget:
+    fields: dict[str, Any] = {"id": "fsmt-0000000" + subnet[-1], "subnet_id": subnet, "az": SUBNETS[subnet].az,
+                              "vpc_id": VPC, "state": "available", "group_ids": (group,),
+                              "ip": SUBNETS[subnet].cidr.replace("0/24", "25")}
+    fields.update(kw)
+    return MountTarget(**fields)
+
+
+def with_efs(snap: VpcSnapshot, *targets: MountTarget, unread: str = "") -> VpcSnapshot:
+    """The snapshot with the file system read, and the mount targets' groups: one lets NFS in from
+    the task's group, one lets nothing in."""
+    groups = {**snap.security_groups,
+              NFS_SG: SecurityGroupInfo(NFS_SG, "efs", (SgRule("tcp", 2049, 2049, (), (TASK_SG,)),), False, egress=()),
+              NFS_CLOSED_SG: SecurityGroupInfo(NFS_CLOSED_SG, "efs-closed", (), False, egress=())}
+    return replace(snap, security_groups=groups).with_file_systems([FileSystem(FS, tuple(targets), unread)])
+
+
+def with_dns_servers(snap: VpcSnapshot, *servers: str) -> VpcSnapshot:
+    return replace(snap, dhcp_options_id=DHCP_ID).with_dhcp(DhcpOptions(DHCP_ID, (
+        ("domain-name-servers", servers), ("domain-name", ("corp.example.com",)))))
+
+
+def test_a_mount_target_in_each_workload_az_and_nfs_open_is_no_finding_for_both() -> None:
+    assert agree(with_efs(vpc(), mount_target(A), mount_target(B)), efs_workload()) == set()
+
+
+def test_a_workload_az_without_a_mount_target_fails_the_mount_target_hop_for_both() -> None:
+    snap = with_efs(vpc(), mount_target(A))
+
+    assert agree(snap, efs_workload()) == {(B, EFS, "mount-target")}
+    plan = plan_remediation([WorkloadNeeds(efs_workload(), required_endpoints(efs_workload()))], snap)
+    finding = next(f for f in plan.findings if f.problem == "efs-mount-target-missing")
+    assert finding.resource_id == f"arn:aws:elasticfilesystem:{REGION}:123456789012:file-system/{FS}"
+    assert finding.fix[-1] == (f"aws efs create-mount-target --region {REGION} --file-system-id {FS} "
+                               f"--subnet-id {B} --security-groups {NFS_SG}")
+    assert not plan.actions  # report only, whatever the mode
+
+
+def test_a_mount_target_group_without_nfs_from_the_task_fails_the_nfs_hop_for_both() -> None:
+    snap = with_efs(vpc(), mount_target(A, NFS_CLOSED_SG), mount_target(B))
+
+    assert agree(snap, efs_workload()) == {(A, EFS, "nfs")}
+    plan = plan_remediation([WorkloadNeeds(efs_workload(), required_endpoints(efs_workload()))], snap)
+    finding = next(f for f in plan.findings if f.problem == "efs-nfs-closed")
+    assert finding.fix == (f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id {NFS_CLOSED_SG} "
+                           "--ip-permissions '[{\"IpProtocol\":\"tcp\",\"FromPort\":2049,\"ToPort\":2049,"
+                           f"\"UserIdGroupPairs\":[{{\"GroupId\":\"{TASK_SG}\"}}]}}]'",)
+
+
+def test_a_task_group_without_nfs_egress_fails_the_nfs_hop_for_both() -> None:
+    snap = with_efs(vpc(egress=(SgRule("tcp", 443, 443, ("0.0.0.0/0",)),)), mount_target(A), mount_target(B))
+
+    assert agree(snap, efs_workload()) == {(A, EFS, "nfs"), (B, EFS, "nfs")}
+    plan = plan_remediation([WorkloadNeeds(efs_workload(), required_endpoints(efs_workload()))], snap)
+    fix = next(f for f in plan.findings if f.problem == "efs-nfs-closed").fix
+    assert fix and all(c.startswith(f"aws ec2 authorize-security-group-egress --region {REGION} --group-id {TASK_SG}")
+                       and '"FromPort":2049' in c for c in fix)
+
+
+def test_a_nat_route_changes_nothing_for_nfs() -> None:
+    assert agree(with_efs(vpc(nat=True), mount_target(A)), efs_workload()) >= {(B, EFS, "mount-target")}
+
+
+def test_a_file_system_the_account_cannot_read_is_not_accused() -> None:
+    snap = with_efs(vpc(), unread="DescribeMountTargets answered AccessDeniedException")
+
+    assert agree(snap, efs_workload()) == set()
+    plan = plan_remediation([WorkloadNeeds(efs_workload(), required_endpoints(efs_workload()))], snap)
+    assert any("AccessDeniedException" in n and FS in n for n in plan.notes) and not plan.findings
+
+
+def test_the_planner_asks_for_the_file_systems_it_has_not_read() -> None:
+    plan = plan_remediation([WorkloadNeeds(efs_workload(), required_endpoints(efs_workload()))], vpc())
+
+    assert plan.needs_file_systems == {FS} and not plan.findings
+    assert not plan_remediation([WorkloadNeeds(workload(), required_endpoints(workload()))], vpc()).needs_file_systems
+
+
+@pytest.mark.parametrize("servers, warned", [
+    (("10.0.0.53", "10.0.1.53"), True), (("AmazonProvidedDNS", "10.9.9.9"), True),
+    (("AmazonProvidedDNS",), False), (("10.0.0.2",), False), (("169.254.169.253",), False),
+])
+def test_custom_dns_servers_warn_the_dns_hop_of_every_interface_service_for_both(
+        servers: tuple[str, ...], warned: bool) -> None:
+    snap = with_dns_servers(vpc(), *servers)
+
+    expected = {(s, svc, "dns") for s in (A, B) for svc in INTERFACES} if warned else set()
+    assert agree(snap, workload()) == expected
+    plan = plan_remediation([WorkloadNeeds(workload(), required_endpoints(workload()))], snap)
+    findings = [f for f in plan.findings if f.problem == "dhcp-custom-dns"]
+    assert len(findings) == int(warned)
+    if warned:
+        assert findings[0].resource_id == VPC and "not verified" in findings[0].summary
+        assert findings[0].fix[-1].startswith(f"aws ec2 associate-dhcp-options --region {REGION} --vpc-id {VPC} "
+                                              "--dhcp-options-id \"$(aws ec2 create-dhcp-options")
+        assert '{"Key":"domain-name-servers","Values":["AmazonProvidedDNS"]}' in findings[0].fix[-1]
+        assert '{"Key":"domain-name","Values":["corp.example.com"]}' in findings[0].fix[-1]
+        checks = [c for c in judge(snap, workload(), required_endpoints(workload())) if c.hop == "dns"]
+        assert {c.level for c in checks} == {"warn"} and all("not verified" in c.detail for c in checks)
+        # Endpoints that are there stay present: the caveat is the finding's, not theirs.
+        assert {st.status for st in plan.services} == {"present"}
+
+
+def test_custom_dns_servers_keep_a_dns_failure_a_failure() -> None:
+    snap = with_dns_servers(vpc(dns_hostnames=False), "10.0.0.53")
+
+    assert agree(snap, workload()) == {(s, svc, "dns") for s in (A, B) for svc in INTERFACES}
+    assert {c.level for c in judge(snap, workload(), required_endpoints(workload())) if c.hop == "dns"} == {"fail"}
+
+
+def test_the_planner_reads_the_dhcp_options_only_when_it_has_something_to_say() -> None:
+    w = workload()
+    needs = [WorkloadNeeds(w, required_endpoints(w))]
+    unread = replace(vpc(), dhcp_options_id=DHCP_ID)
+
+    assert not plan_remediation(needs, unread).needs_dhcp  # compliant: no read
+    assert plan_remediation(needs, replace(unread, endpoints=HEALTHY[1:])).needs_dhcp  # an endpoint to create
+    assert not plan_remediation(needs, replace(vpc(endpoints=HEALTHY[1:]), dhcp_options_id="default")).needs_dhcp
+    # Nothing found by a private DNS name (a Docker Hub image, S3 by its gateway): the set does not matter.
+    hub = replace(workload(HUB_IMAGE), containers=(ContainerSpec("web", HUB_IMAGE),))
+    assert not plan_remediation([WorkloadNeeds(hub, required_endpoints(hub))], replace(unread, endpoints=())).needs_dhcp
+
+
+@st.composite
+def network_estates(draw: st.DrawFn) -> tuple[VpcSnapshot, Workload]:
+    """The drawn estates of above, with EFS volumes (mount targets per AZ, open or closed groups,
+    unreadable) and DHCP options (none read, AmazonProvidedDNS, the Resolver's address, custom)."""
+    snap, w = draw(estates())
+    if draw(st.booleans()):
+        targets = [mount_target(s, draw(st.sampled_from([NFS_SG, NFS_CLOSED_SG])),
+                                state=draw(st.sampled_from(["available", "creating", "deleting"])))
+                   for s in (A, B) if draw(st.booleans())]
+        snap = with_efs(snap, *targets, unread=draw(st.sampled_from(["", "DescribeMountTargets answered FileSystemNotFound"])))
+        w = replace(w, efs_volumes=True, efs_file_systems=(FS,))
+    servers = draw(st.sampled_from([None, ("AmazonProvidedDNS",), ("10.0.0.2",), ("10.0.0.53",),
+                                    ("AmazonProvidedDNS", "192.168.1.1")]))
+    if servers is not None:
+        snap = with_dns_servers(snap, *servers)
+    return snap, w
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network_estates())
+def test_drawn_estates_with_efs_and_dhcp_options_agree(estate: tuple[VpcSnapshot, Workload]) -> None:
+    doctor, planner = doctor_says(*estate), planner_says(*estate)
+
+    assert planner == doctor, {"planner only": sorted(planner - doctor), "doctor only": sorted(doctor - planner)}

@@ -25,6 +25,7 @@ from vpce_remediator.fixes import (
     quote,
     render,
     replication_merge_query,
+    security_groups_arg,
     shell,
 )
 
@@ -53,6 +54,9 @@ PARAMS: dict[str, Value] = {
     "acl_id": "acl-0eee5555", "rule": 90, "direction": "ingress", "from_port": 1024, "to_port": 65535,
     "cidr": "10.0.2.0/24",
     "client_token": "vpcer-0123456789abcdef0123456789abcdef01234567",
+    "file_system_id": "fs-0123456789abcdef0", "subnet_id": "subnet-0aaa1111",
+    "groups_arg": security_groups_arg(("sg-0ddd4444",)), "dhcp_options_id": "dopt-0fff6666",
+    "dhcp_configurations": Json([{"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]}]),
 }
 
 
@@ -73,7 +77,8 @@ def test_every_kind_renders_complete_commands_with_the_real_ids(kind: str) -> No
 def test_every_placeholder_has_an_aws_format() -> None:
     used = {name for row in PROBLEMS.values() for t in row.fix for name in placeholders(t)}
     # Built by the planner as Json / Shell, never from a string someone else wrote.
-    structured = {"ip_permissions", "credential_arg", "policy_arg", "ip_arg", "dns_arg"}
+    structured = {"ip_permissions", "credential_arg", "policy_arg", "ip_arg", "dns_arg", "groups_arg",
+                  "dhcp_configurations"}
     numbers = {"rule", "from_port", "to_port"}  # ints the rules compute: quoted as digits
 
     assert sorted(used - set(FORMATS) - structured - numbers) == []
