@@ -797,16 +797,16 @@ def fs_label(file_system_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class NfsPath:
-    """One hop (mount-target or nfs) of one file system, from one workload subnet."""
+class NfsPath(Check):
+    """A check of one hop (mount-target or nfs) of one file system from one workload subnet, with the
+    file system's own id (its `service` is `efs_service` of it, escaped for printing)."""
 
-    file_system: str
-    subnet: str
-    hop: str
-    level: Level
-    detail: str
-    fix: tuple[str, ...] = ()
-    problem: str = ""
+    file_system: str = ""
+
+
+def _path(fs_id: str, sid: str, hop: str, level: Level, detail: str, fix: tuple[str, ...] = (),
+          problem: str = "") -> NfsPath:
+    return NfsPath(efs_service(fs_id), sid, hop, level, detail, fix, problem, fs_id)
 
 
 def efs_paths(snap: VpcSnapshot, w: Workload, subnets: Sequence[str]) -> list[NfsPath]:
@@ -819,14 +819,14 @@ def efs_paths(snap: VpcSnapshot, w: Workload, subnets: Sequence[str]) -> list[Nf
         for sid in subnets:
             if fs is None or fs.unread:
                 why = fs.unread if fs is not None else "not read"
-                out.append(NfsPath(fs_id, sid, MOUNT_TARGET, WARN,
+                out.append(_path(fs_id, sid, MOUNT_TARGET, WARN,
                                    f"EFS file system {fs_label(fs_id)}: {why}: not checked"))
                 continue
             mount_target = _mount_target_for(snap, fs, sid)
             if mount_target is None:
                 out.append(_missing_mount_target(snap, fs, sid))
                 continue
-            out.append(NfsPath(fs_id, sid, MOUNT_TARGET, PASS,
+            out.append(_path(fs_id, sid, MOUNT_TARGET, PASS,
                                f"{fs_id} has mount target {mount_target.id} in {az_of(snap, sid)} ({mount_target.state})"))
             out.append(_nfs(snap, w, fs_id, sid, mount_target))
     return out
@@ -864,20 +864,20 @@ def mount_target_fix(snap: VpcSnapshot, fs: FileSystem, sid: str) -> tuple[str, 
 
 
 def _missing_mount_target(snap: VpcSnapshot, fs: FileSystem, sid: str) -> NfsPath:
-    return NfsPath(fs.id, sid, MOUNT_TARGET, FAIL, missing_mount_target_text(snap, fs, [az_of(snap, sid) or "?"]),
+    return _path(fs.id, sid, MOUNT_TARGET, FAIL, missing_mount_target_text(snap, fs, [az_of(snap, sid) or "?"]),
                    mount_target_fix(snap, fs, sid), "efs-mount-target-missing")
 
 
 def _nfs(snap: VpcSnapshot, w: Workload, fs_id: str, sid: str, mt: MountTarget) -> NfsPath:
     if mt.group_ids is None or not mt.group_ids:
-        return NfsPath(fs_id, sid, NFS, WARN, f"security groups of mount target {mt.id} not read: not checked")
+        return _path(fs_id, sid, NFS, WARN, f"security groups of mount target {mt.id} not read: not checked")
     cidrs = task_cidrs(snap, sid, "")
     inbound = ingress_allows_all(snap, mt.group_ids, cidrs, w.security_group_ids, NFS_PORT)
     target = (f"{mt.ip}/32",) if mt.ip and ":" not in mt.ip else ()
     outbound = egress_to(snap, w.security_group_ids, mt.group_ids, target, port=NFS_PORT)
     groups = ", ".join(mt.group_ids)
     if inbound is None:
-        return NfsPath(fs_id, sid, NFS, WARN, f"security group(s) {groups} of mount target {mt.id} not readable in "
+        return _path(fs_id, sid, NFS, WARN, f"security group(s) {groups} of mount target {mt.id} not readable in "
                                               f"{snap.vpc_id}: not checked")
     problems: list[str] = []
     fix: list[str] = []
@@ -891,9 +891,9 @@ def _nfs(snap: VpcSnapshot, w: Workload, fs_id: str, sid: str, mt: MountTarget) 
         problems.append(outbound.detail)
         fix += outbound.fix
     if problems:
-        return NfsPath(fs_id, sid, NFS, FAIL, "; ".join(problems) + f": the mount of {fs_id} times out and the "
+        return _path(fs_id, sid, NFS, FAIL, "; ".join(problems) + f": the mount of {fs_id} times out and the "
                                                                     "task fails to start", tuple(fix), "efs-nfs-closed")
-    return NfsPath(fs_id, sid, NFS, PASS, f"TCP {NFS_PORT} open from the task to mount target {mt.id} ({groups})")
+    return _path(fs_id, sid, NFS, PASS, f"TCP {NFS_PORT} open from the task to mount target {mt.id} ({groups})")
 
 
 def efs_resource(snap: VpcSnapshot, file_system_id: str) -> str:
