@@ -13,7 +13,7 @@ from dataclasses import replace
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules import Workload
-from rules.refs import parse_image
+from rules.refs import PUBLIC_REGISTRIES, parse_image
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.guardduty import with_guardduty
 
@@ -39,14 +39,23 @@ def with_cache_rules(clients: Clients, workloads: Iterable[Workload]) -> list[Wo
     return out
 
 
+# The prefixes a pull-through cache rule is given by convention (the ones this tool's own fixes
+# print: rules/refs.py), "azure-..." included. A repository path starting with another word is a
+# team's own namespace far more often than a cache: reading the rules for it would cost every such
+# cold event a call (the budget is 8), so a cache under a custom prefix gets no first-pull note.
+_CONVENTIONAL = frozenset(p for p, _, _ in PUBLIC_REGISTRIES.values() if p)
+
+
 def _may_use_cache(w: Workload) -> bool:
-    """An image of the account's own ECR in its Region under a repository path: the path's first
-    part may be a cache rule's prefix. (A public registry's image is judged without the rules: the
-    read would cost every such cold event a call to say only which prefix to use.)"""
+    """An image of the account's own ECR in its Region under a path whose first part is a
+    conventional cache prefix. (A public registry's image is judged without the rules: the read
+    would cost every such cold event a call to say only which prefix to use.)"""
     for c in w.containers:
         ref = parse_image(c.image)
-        if ref.kind == "ecr" and ref.region == w.region and ref.account == w.account and \
-                "/" in c.image.split("/", 1)[-1]:
+        path = c.image.split("/", 1)[-1]
+        head = path.split("/", 1)[0]
+        if ref.kind == "ecr" and ref.region == w.region and ref.account == w.account and "/" in path and \
+                (head in _CONVENTIONAL or head.startswith("azure-")):
             return True
     return False
 

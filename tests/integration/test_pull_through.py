@@ -1,7 +1,7 @@
 """ECR pull-through cache rules (issue 14): an image under a cache prefix is an image of the
 account's own ECR, served by the ECR endpoints, but ECR's first pull of each image through
 interface endpoints needs a NAT route out (ECR guide, VPC endpoint considerations): a note says so.
-The rules are read only for an image under a repository path, once per container.
+The rules are read only for an image under a conventional cache prefix, once per container.
 
 moto has no pull-through cache rules (DescribePullThroughCacheRules: NotImplementedError in process,
 500 from moto_server; DESIGN.md §7): the call is played with `botocore.stub.Stubber` on the ECR
@@ -50,8 +50,8 @@ def test_an_image_under_a_cache_rule_gets_the_ecr_endpoints_and_a_first_pull_not
                for n in notes), notes
 
 
-def test_an_image_under_no_cache_rule_gets_no_note(aws: Any) -> None:
-    event = _event(aws, f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:1")
+def test_an_image_under_a_conventional_prefix_no_rule_has_gets_no_note(aws: Any) -> None:
+    event = _event(aws, f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/quay/prometheus/node-exporter:1")
     clients = Clients(region=REGION)
     stub = _stubbed(clients, [{"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io"}])
 
@@ -59,6 +59,16 @@ def test_an_image_under_no_cache_rule_gets_no_note(aws: Any) -> None:
 
     stub.assert_no_pending_responses()
     assert "pull-through" not in str(outcome.to_dict())
+
+
+def test_a_team_namespace_reads_no_rule(aws: Any) -> None:
+    # team/web: a path, but not a conventional cache prefix: the cold event keeps its call budget.
+    clients = Clients(region=REGION)
+
+    evaluate_event(_event(aws, f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:1"), clients,
+                   Settings(mode="report"))
+
+    assert not clients.calls["ecr.DescribePullThroughCacheRules"]
 
 
 def test_an_image_without_a_repository_path_reads_no_rule(aws: Any) -> None:
