@@ -105,3 +105,12 @@ class Workload:
     pull_through: tuple[tuple[str, str], ...] = ()
     # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
     inherited: tuple[tuple[str, EndpointType, str], ...] = field(default=())  # (service, type, reason)
+
+    @property
+    def cluster(self) -> str:
+        """Its cluster's name, from its ARN (`...:task/CLUSTER/ID`, `...:service/CLUSTER/NAME`,
+        `...:cluster/NAME`); "" when the ARN does not say (an old-format task ARN)."""
+        parts = self.arn.split(":", 5)[-1].split("/")
+        if parts[0] == "cluster" and len(parts) == 2:
+            return parts[1]
+        return parts[1] if parts[0] in ("task", "service") and len(parts) >= 3 else ""

@@ -44,7 +44,7 @@ def _told(clients: Clients, w: Workload) -> Workload:
     runtime, automated = setting
     if not runtime:
         return replace(w, guardduty_agent=False)
-    tag = cluster_tag(clients, cluster_of(w)) if w.kind in ("task", "service") else None
+    tag = cluster_tag(clients, w.cluster or None)
     return replace(w, guardduty_agent=agent_deployed(runtime, automated, tag))
 
 
@@ -86,13 +86,6 @@ def cluster_tag(clients: Clients, cluster: str | None) -> str | None:
         return None
     tags = {t.get("key", ""): t.get("value", "") for t in (found[0].get("tags", []) if found else [])}
     return tags.get(MANAGED_TAG, "")
-
-
-def cluster_of(w: Workload) -> str | None:
-    """The cluster of a task or service, from its ARN (`...:task/CLUSTER/ID`, `...:service/CLUSTER/NAME`)."""
-    resource = w.arn.split(":", 5)[-1]
-    parts = resource.split("/")
-    return parts[1] if len(parts) >= 3 and parts[0] in ("task", "service") else None
 
 
 def forget() -> None:

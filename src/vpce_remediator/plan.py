@@ -974,7 +974,7 @@ class _Builder:
         ecs_creates = sorted(short_name(a.service, self.snap.region) for a in self.actions
                              if a.kind == CREATE_INTERFACE and short_name(a.service, self.snap.region) in ECS_CREATE_ORDER)
         clusters = sorted({c for w in self.workloads if w.launch_type in ("EC2", "MANAGED_INSTANCES")
-                           and (c := _cluster_of(w))})
+                           and (c := w.cluster)})
         for cluster in clusters if ecs_creates else ():
             commands = render_fix(AGENT_RESTART, {**self.base, "cluster": cluster}).commands
             if not commands:
@@ -1056,14 +1056,6 @@ class _Builder:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _cluster_of(w: Workload) -> str:
-    """The cluster of a task, service or cluster workload, from its ARN ("" when it does not say)."""
-    parts = w.arn.split(":", 5)[-1].split("/")
-    if parts[0] == "cluster" and len(parts) == 2:
-        return parts[1]
-    return parts[1] if parts[0] in ("task", "service") and len(parts) >= 3 else ""
 
 
 def _policy_arg(policy: str | None) -> Shell:

@@ -67,6 +67,15 @@ def _ecs_service_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
     }
 
 
+def _cluster_fields(request_name: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """A cluster call's fields: the response is the cluster; the request names it by `request_name`."""
+    return {
+        "cluster": (STR, ("responseElements.cluster.clusterArn", f"requestParameters.{request_name}")),
+        "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
+                                      "requestParameters.capacityProviders")),
+    }
+
+
 # Drift: calls that undo the wiring. The VPC is found from the ids, so they share one row shape.
 _DRIFT = TriggerSpec("drift", {}, harvest=True)
 # RevokeSecurityGroupIngress may name its group by `groupName` alone (the EC2 API reference allows
@@ -89,19 +98,11 @@ TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
     ("ecs.amazonaws.com", "StartTask"): TriggerSpec("task", _ecs_task_fields()),
     ("ecs.amazonaws.com", "CreateService"): TriggerSpec("service", _ecs_service_fields()),
     ("ecs.amazonaws.com", "UpdateService"): TriggerSpec("service", _ecs_service_fields()),
-    ("ecs.amazonaws.com", "CreateCluster"): TriggerSpec("cluster", {
-        "cluster": (STR, ("responseElements.cluster.clusterArn", "requestParameters.clusterName")),
-        "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
-                                      "requestParameters.capacityProviders")),
-    }),
+    ("ecs.amazonaws.com", "CreateCluster"): TriggerSpec("cluster", _cluster_fields("clusterName")),
     # Capacity providers are usually attached after CreateCluster (the console's CreateCluster
     # records carry `capacityProviders: []`). The request lists every provider the cluster keeps
     # (ECS API reference: one omitted is disassociated), and the response is the cluster.
-    ("ecs.amazonaws.com", "PutClusterCapacityProviders"): TriggerSpec("cluster", {
-        "cluster": (STR, ("responseElements.cluster.clusterArn", "requestParameters.cluster")),
-        "capacity_providers": (STRS, ("responseElements.cluster.capacityProviders",
-                                      "requestParameters.capacityProviders")),
-    }),
+    ("ecs.amazonaws.com", "PutClusterCapacityProviders"): TriggerSpec("cluster", _cluster_fields("cluster")),
     ("ec2.amazonaws.com", "CreateSubnet"): TriggerSpec("subnet", {
         "subnet_id": (STR, ("responseElements.subnet.subnetId",
                             "responseElements.CreateSubnetResponse.subnet.subnetId")),
