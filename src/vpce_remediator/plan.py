@@ -989,6 +989,12 @@ class _Builder:
         group, private DNS on (S3's for every resolver: no gateway can serve another Region's S3)."""
         for service, (leg, where, reasons) in sorted(self.cross_wanted.items()):
             subnets = cross_region_subnets(self.snap, sorted(where))
+            if not subnets:  # every workload AZ is one AWS gives no cross-Region access: a create would fail
+                self.notes.append(f"{service} (ServiceRegion {leg.region}): the workloads' AZs "
+                                  f"({', '.join(sorted({self.az(s) for s in where}))}) are all ones AWS does not "
+                                  "support for cross-Region access: no cross-Region endpoint can be placed")
+                self.states.append(ServiceState(service, INTERFACE, tuple(reasons), "unavailable"))
+                continue
             summary = (f"no cross-Region {service} interface endpoint in {self.snap.vpc_id} (ServiceRegion "
                        f"{leg.region}); needed by {_first(tuple(reasons))}; costs "
                        f"{prices.endpoint_vs_nat(len(subnets))} plus inter-Region data transfer")

@@ -689,3 +689,15 @@ def test_drawn_estates_with_efs_and_dhcp_options_agree(estate: tuple[VpcSnapshot
     doctor, planner = doctor_says(*estate), planner_says(*estate)
 
     assert planner == doctor, {"planner only": sorted(planner - doctor), "doctor only": sorted(doctor - planner)}
+
+
+def test_no_cross_region_endpoint_is_planned_where_every_workload_az_is_unsupported() -> None:
+    # use1-az3 is one of the AZ IDs AWS lists without cross-Region access: no create is wasted there.
+    only = {A: replace(SUBNETS[A], az_id="use1-az3"), B: replace(SUBNETS[B], az_id="use1-az3")}
+    snap = vpc(endpoints=HEALTHY, subnets=only)
+    w = workload(CROSS_IMAGE)
+
+    plan = plan_remediation([WorkloadNeeds(w, required_endpoints(w))], snap, cross_region=True)
+
+    assert not [a for a in plan.actions if a.service_region]
+    assert any("support for cross-Region access" in n for n in plan.notes)
