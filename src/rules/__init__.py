@@ -5,11 +5,13 @@ from rules.needs import (
     EndpointNeed,
     Requirements,
     WorkloadProblem,
+    placed_requirements,
     required_endpoints,
 )
 from rules.workload import ContainerSpec, ExecConfig, LogConfig, Workload
 
 __all__ = [
     "GATEWAY", "INTERFACE", "ContainerSpec", "EndpointNeed", "ExecConfig", "LogConfig",
-    "Requirements", "Workload", "WorkloadProblem", "required_endpoints",
+    "Requirements", "Workload", "WorkloadProblem", "placed_requirements",
+    "required_endpoints",
 ]

@@ -136,12 +136,16 @@ class NeedRule:
     services: tuple[tuple[str, EndpointType], ...]
     match: Callable[[Workload], Iterable[str]]  # yields reasons
     source: str  # where AWS documents it
+    # Made by the ECS agent and Docker on an EC2 container instance (image pulls, secrets, awslogs,
+    # files from S3), not by the task: from the instance's subnets and groups (`placed_requirements`).
+    by_agent: bool = False
 
 
 @dataclass(frozen=True)
 class ProblemRule:
     id: str
     match: Callable[[Workload], Iterable[WorkloadProblem]]
+    by_agent: bool = False  # as NeedRule.by_agent
 
 
 @dataclass(frozen=True)
@@ -626,17 +630,17 @@ _GMSA = ("ECS API reference, ContainerDefinition credentialSpecs (\"ARNs in SSM 
 
 NEED_RULES: tuple[NeedRule, ...] = (
     NeedRule("ecr-image", _ECR_SET, lambda w: _ecr_images(w, legacy=False),
-             "ECR: interface VPC endpoints (AWS PrivateLink); layers come from S3"),
+             "ECR: interface VPC endpoints (AWS PrivateLink); layers come from S3", by_agent=True),
     NeedRule("ecr-image-fargate-legacy", (("ecr.dkr", INTERFACE), ("s3", GATEWAY)),
              lambda w: _ecr_images(w, legacy=True),
-             "ECR: Fargate platform 1.3.0 and earlier need only ecr.dkr and S3"),
+             "ECR: Fargate platform 1.3.0 and earlier need only ecr.dkr and S3", by_agent=True),
     NeedRule("guardduty-runtime-agent", _ECR_SET, _guardduty_agent,
-             "ECS: Runtime Monitoring prerequisites, connecting to the ECR repository of the GuardDuty agent"),
+             "ECS: Runtime Monitoring prerequisites, connecting to the ECR repository of the GuardDuty agent", by_agent=True),
     NeedRule("ecs-container-instances", _ECS_SET, _ecs_agent_on_instances,
-             "ECS: interface VPC endpoints; Fargate tasks do not need them"),
+             "ECS: interface VPC endpoints; Fargate tasks do not need them", by_agent=True),
     NeedRule("service-connect", (("ecs-agent", INTERFACE),), _service_connect,
              "ECS: Service Connect needs the ecs-agent endpoint"),
-    NeedRule("awslogs", (("logs", INTERFACE),), _awslogs, "CloudWatch Logs: interface endpoints"),
+    NeedRule("awslogs", (("logs", INTERFACE),), _awslogs, "CloudWatch Logs: interface endpoints", by_agent=True),
     NeedRule("firelens-cloudwatch", (("logs", INTERFACE),), _firelens_output("logs"),
              "FireLens to CloudWatch Logs"),
     NeedRule("firelens-firehose", (("kinesis-firehose", INTERFACE),), _firelens_output("kinesis-firehose"),
@@ -649,17 +653,17 @@ NEED_RULES: tuple[NeedRule, ...] = (
              "s3 plugins: \"ARN of an IAM role to assume (for cross account access)\"; Fluentd "
              "cloudwatch_logs: aws_sts_role_arn): an STS AssumeRole in the output's Region"),
     NeedRule("s3-files", (("s3", GATEWAY),), _s3_files,
-             "FireLens config file / environment files stored in S3"),
+             "FireLens config file / environment files stored in S3", by_agent=True),
     NeedRule("secretsmanager-secret", (("secretsmanager", INTERFACE),), _secrets("secretsmanager"),
-             "ECS: secrets and repositoryCredentials from Secrets Manager"),
+             "ECS: secrets and repositoryCredentials from Secrets Manager", by_agent=True),
     NeedRule("ssm-parameter", (("ssm", INTERFACE),), _secrets("ssm"),
-             "ECS: secrets from SSM Parameter Store"),
+             "ECS: secrets from SSM Parameter Store", by_agent=True),
     NeedRule("log-secret-secretsmanager", (("secretsmanager", INTERFACE),), _log_secrets("secretsmanager"),
-             _SECRETS_LOGCONFIG),
-    NeedRule("log-secret-ssm", (("ssm", INTERFACE),), _log_secrets("ssm"), _SECRETS_LOGCONFIG),
-    NeedRule("gmsa-credspec-ssm", (("ssm", INTERFACE),), _credspec_store("ssm"), _GMSA),
-    NeedRule("gmsa-credspec-s3", (("s3", GATEWAY),), _credspec_store("s3"), _GMSA),
-    NeedRule("gmsa-domainless-secret", (("secretsmanager", INTERFACE),), _credspec_secret, _GMSA),
+             _SECRETS_LOGCONFIG, by_agent=True),
+    NeedRule("log-secret-ssm", (("ssm", INTERFACE),), _log_secrets("ssm"), _SECRETS_LOGCONFIG, by_agent=True),
+    NeedRule("gmsa-credspec-ssm", (("ssm", INTERFACE),), _credspec_store("ssm"), _GMSA, by_agent=True),
+    NeedRule("gmsa-credspec-s3", (("s3", GATEWAY),), _credspec_store("s3"), _GMSA, by_agent=True),
+    NeedRule("gmsa-domainless-secret", (("secretsmanager", INTERFACE),), _credspec_secret, _GMSA, by_agent=True),
     NeedRule("ecs-exec", (("ssmmessages", INTERFACE),), _exec,
              "ECS Exec needs ssmmessages (not ssm, not ec2messages)"),
     NeedRule("ecs-exec-kms", (("kms", INTERFACE),), _exec_kms, "ECS Exec with a KMS key"),
@@ -683,8 +687,10 @@ NEED_RULES: tuple[NeedRule, ...] = (
 )
 
 PROBLEM_RULES: tuple[ProblemRule, ...] = (
-    ProblemRule("unreachable-image", _unreachable_images),
-    ProblemRule("cross-region-secret", _cross_region_secrets),
+    ProblemRule("unreachable-image", _unreachable_images, by_agent=True),
+    ProblemRule("cross-region-secret", _cross_region_secrets, by_agent=True),
+    # Task side though awslogs is the agent's: one rule judges awslogs and FireLens alike, and its
+    # finding (no endpoint of this Region serves it) does not depend on the subnet.
     ProblemRule("cross-region-logs", _cross_region_logs),
     ProblemRule("cross-region-kms-key", _cross_region_kms),
     ProblemRule("cross-region-firehose", _cross_region_firelens("kinesis-firehose")),
@@ -704,22 +710,44 @@ NOTE_RULES: tuple[NoteRule, ...] = (
 
 def required_endpoints(workload: Workload) -> Requirements:
     """Every endpoint service the workload needs with its reasons, plus what no endpoint serves."""
+    return _requirements(workload, None)
+
+
+def placed_requirements(workload: Workload) -> tuple[tuple[Workload, Requirements], ...]:
+    """The workload's needs by the network that makes the calls. An EC2 launch type task with its
+    own network interface (awsvpc) whose container instances are known is two: the task, from its
+    subnets and groups, and its container instances, from theirs, for what the ECS agent and Docker
+    do on the host (image pulls, secrets, awslogs, files from S3, the ECS endpoints: the
+    `by_agent` rules). Any other workload is itself with all its needs."""
+    instances = workload.on_instances()
+    if instances is None:
+        return ((workload, required_endpoints(workload)),)
+    return ((workload, _requirements(workload, False)), (instances, _requirements(workload, True)))
+
+
+def _requirements(workload: Workload, by_agent: bool | None) -> Requirements:
+    """The needs of the rules on one side (`by_agent`; None: both): the agent's reasons say so."""
     reasons: dict[tuple[str, EndpointType], list[str]] = {}
     for rule in NEED_RULES:
+        if by_agent is not None and rule.by_agent != by_agent:
+            continue
         found = list(rule.match(workload))
         if not found:
             continue
+        if by_agent:
+            found = [r if "container instances" in r else f"{r}, from its container instances" for r in found]
         for service in rule.services:
             bucket = reasons.setdefault(service, [])
             bucket.extend(r for r in found if r not in bucket)
     # What an enclosing scope already asks for (a new subnet inherits the VPC's endpoints), kept
     # whatever the service, so an endpoint made under an older table is still covered.
-    for svc, typ, reason in workload.inherited:
+    for svc, typ, reason in workload.inherited if by_agent is not True else ():
         bucket = reasons.setdefault((svc, typ), [])
         if reason not in bucket:
             bucket.append(reason)
     needs = tuple(EndpointNeed(svc, typ, tuple(rs)) for (svc, typ), rs in sorted(reasons.items()))
-    problems = tuple(p for rule in PROBLEM_RULES for p in rule.match(workload))
-    notes = tuple(dict.fromkeys(n for rule in NOTE_RULES for n in rule.match(workload)))
+    problems = tuple(p for rule in PROBLEM_RULES if by_agent is None or rule.by_agent == by_agent
+                     for p in rule.match(workload))
+    # Notes change nothing: said once, with the task.
+    notes = tuple(dict.fromkeys(n for rule in NOTE_RULES for n in rule.match(workload))) if by_agent is not True else ()
     return Requirements(needs, problems, notes)
-

@@ -5,7 +5,7 @@ alone) and read by the rules. Nothing here talks to AWS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, cast, get_args
 
 # ECS's launch types. EXTERNAL (ECS Anywhere) runs outside the VPC, so no rule asks anything of it.
@@ -96,6 +96,14 @@ class Workload:
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     assign_public_ip: bool | None = None  # None: unknown (EC2 instances, bridge networking)
+    # An EC2 launch type awsvpc task's container instances: their subnets, security groups and
+    # whether every one of them has a public IP. The ECS agent and Docker on the instance pull the
+    # images, fetch the secrets and ship awslogs from there, not from the task's interface (ECS
+    # developer guide: "Amazon ECS interface VPC endpoints"; task networking for EC2). () when not
+    # known (no instance registered, or not read) or not apart from the task's own network.
+    instance_subnet_ids: tuple[str, ...] = ()
+    instance_security_group_ids: tuple[str, ...] = ()
+    instance_public_ip: bool | None = None
     task_definition_arn: str | None = None
     # Whether GuardDuty Runtime Monitoring adds its agent sidecar to the tasks (rules/guardduty.py):
     # None when not known (not read: it changes nothing for a workload that needs ECR anyway).
@@ -105,6 +113,15 @@ class Workload:
     pull_through: tuple[tuple[str, str], ...] = ()
     # Services an enclosing scope already asks for (a new subnet inherits the VPC's endpoints).
     inherited: tuple[tuple[str, EndpointType, str], ...] = field(default=())  # (service, type, reason)
+
+    def on_instances(self) -> Workload | None:
+        """The same workload seen from its container instances' network (`instance_subnet_ids`), for
+        what the agent does on the host; None when the task's network is the only one known."""
+        if self.launch_type != EC2 or not self.instance_subnet_ids or not self.subnet_ids:
+            return None
+        return replace(self, name=f"{self.name} (container instances)", subnet_ids=self.instance_subnet_ids,
+                       security_group_ids=self.instance_security_group_ids, assign_public_ip=self.instance_public_ip,
+                       instance_subnet_ids=(), instance_security_group_ids=(), instance_public_ip=None, inherited=())
 
     @property
     def cluster(self) -> str:

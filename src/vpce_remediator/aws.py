@@ -59,6 +59,9 @@ READ_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeNetworkInterfaceAttribute",
     # the VPC's DHCP option set (custom DNS servers): read only when a plan has something to say
     "ec2:DescribeDhcpOptions",
+    # an EC2 launch type awsvpc workload's container instances (the agent pulls, fetches secrets and
+    # ships awslogs from their subnets and groups): read only for such a workload, once per cluster
+    "ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ec2:DescribeInstances",
 )
 
 

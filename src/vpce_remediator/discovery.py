@@ -2,7 +2,8 @@
 
 Two layers. The building blocks describe one API item as a workload: `TaskDefinitions`,
 `service_workload`, `build_workload`, `launch_type_of`, `default_launch_type`, `cluster_config`,
-`cluster_instance_subnets`, `provider_subnets`, `assigns_public_ip` and `exec_config`. Every door
+`cluster_instance_subnets`, `provider_subnets`, `instance_network`, `assigns_public_ip` and
+`exec_config`. Every door
 uses them (`resolve` for an event, `scan` for a region, `doctor` for one service), so every door sees
 the same workload: one launch-type rule, one ECS Exec rule, one subnet fallback. Change them here
 and every door follows; their signatures are an API inside the package, kept stable for those callers.
@@ -47,6 +48,9 @@ class TaskDefinitions:
     def __init__(self, ecs: Any) -> None:
         self.ecs = ecs
         self.cache: dict[str, dict[str, Any]] = {}
+        # The run's reads of container instances (`instance_network`), by cluster and instances
+        # named: a scan of many EC2 services in one cluster reads its instances once.
+        self.instances: dict[tuple[str, tuple[str, ...]], InstanceNetwork] = {}
 
     def get(self, ref: str) -> dict[str, Any] | None:
         """The task definition `ref` names (ARN or family[:revision]), or None when ECS has none."""
@@ -59,6 +63,58 @@ class TaskDefinitions:
                 raise
             self.cache[ref] = self.cache[td["taskDefinitionArn"]] = td
         return self.cache[ref]
+
+
+@dataclass(frozen=True)
+class InstanceNetwork:
+    """Where a cluster's EC2 container instances are: their subnets and security groups, and
+    whether every one of them has a public IP (None: not known)."""
+
+    subnets: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    public_ip: bool | None = None
+
+
+_INSTANCES_PER_DESCRIBE = 100  # DescribeContainerInstances limit
+
+
+def instance_network(clients: Clients, tds: TaskDefinitions, cluster: str | None,
+                     instance_arns: Iterable[str] = ()) -> InstanceNetwork:
+    """The network of the container instances an EC2 launch type awsvpc workload runs on: those
+    named (a task's `containerInstanceArn`), else every ACTIVE one of its cluster (a service's
+    tasks may be placed on any), read from ECS and EC2 (`DescribeInstances`: subnet, groups,
+    public IP). With none registered, the cluster's Auto Scaling capacity providers' subnets
+    (groups not known). Read for EC2 awsvpc workloads only, once per cluster in a run."""
+    name = cluster or "default"
+    key = (name, tuple(sorted(instance_arns)))
+    if key in tds.instances:
+        return tds.instances[key]
+    ecs = clients.ecs
+    try:
+        arns = list(key[1]) or [a for page in paginate(ecs, "list_container_instances", cluster=name, status="ACTIVE",
+                                                       PaginationConfig=_PAGE)
+                                for a in page.get("containerInstanceArns", [])]
+        ids = [str(ci["ec2InstanceId"]) for chunk in _chunks(arns, _INSTANCES_PER_DESCRIBE)
+               for ci in ecs.describe_container_instances(cluster=name, containerInstances=chunk).get(
+                   "containerInstances", []) if ci.get("ec2InstanceId")]
+    except ClientError as e:
+        if error_code(e) != "ClusterNotFoundException":
+            raise
+        ids = []
+    instances = [i for chunk in _chunks(sorted(set(ids)), _FILTER_VALUES)
+                 for page in paginate(clients.ec2, "describe_instances",
+                                      Filters=[{"Name": "instance-id", "Values": chunk}])
+                 for r in page.get("Reservations", []) for i in r.get("Instances", [])
+                 if (i.get("State") or {}).get("Name") not in ("terminated", "shutting-down")]
+    if instances:
+        found = InstanceNetwork(
+            tuple(dict.fromkeys(str(i["SubnetId"]) for i in instances if i.get("SubnetId"))),
+            tuple(dict.fromkeys(str(g["GroupId"]) for i in instances for g in i.get("SecurityGroups", []))),
+            all(bool(i.get("PublicIpAddress")) for i in instances))
+    else:
+        found = InstanceNetwork(cluster_instance_subnets(clients, cluster_config(clients, name)))
+    tds.instances[key] = found
+    return found
 
 
 EXTERNAL = "EXTERNAL"
@@ -90,6 +146,7 @@ def service_workload(s: Mapping[str, Any], region: str, account: str, clients: C
     subnets = tuple(net.get("subnets", []))
     if not subnets and launch != EXTERNAL:
         subnets = cluster_instance_subnets(clients, cluster or cluster_config(clients, s["clusterArn"]))
+    instances = instance_network(clients, tds, s["clusterArn"]) if launch == EC2 and net.get("subnets") else None
     connect = primary.get("serviceConnectConfiguration") or s.get("serviceConnectConfiguration") or (
         {"enabled": bool(t and t.service_connect)})
     return build_workload("service", s["serviceArn"], s["serviceName"], region, account, launch, td,
@@ -97,7 +154,7 @@ def service_workload(s: Mapping[str, Any], region: str, account: str, clients: C
                           public_ip=assigns_public_ip(net.get("assignPublicIp"), launch, net.get("subnets")),
                           platform=primary.get("platformVersion") or s.get("platformVersion"),
                           exec_=exec_config(exec_on, cluster), service_connect=bool(connect.get("enabled")),
-                          service_connect_log=_log_config(connect.get("logConfiguration")))
+                          service_connect_log=_log_config(connect.get("logConfiguration")), instances=instances)
 
 
 def launch_type_of(launch_type: str | None, providers: Iterable[str]) -> str | None:
@@ -179,8 +236,11 @@ def exec_config(enabled: bool | None, cluster: dict[str, Any] | None) -> ExecCon
 def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account: str, launch: str,
                    td: dict[str, Any], *, subnets: Iterable[str], groups: Iterable[str],
                    public_ip: bool | None, platform: str | None, exec_: ExecConfig | None,
-                   service_connect: bool = False, service_connect_log: LogConfig | None = None) -> Workload:
-    """The rules' `Workload` from a described task definition and the network it runs in."""
+                   service_connect: bool = False, service_connect_log: LogConfig | None = None,
+                   instances: InstanceNetwork | None = None) -> Workload:
+    """The rules' `Workload` from a described task definition and the network it runs in (and, for
+    an EC2 launch type awsvpc task, its container instances')."""
+    on = instances or InstanceNetwork()
     return Workload(
         kind=kind, arn=arn, name=name, region=region, account=account, launch_type=as_launch_type(launch),
         containers=tuple(_container(c) for c in td.get("containerDefinitions", [])),
@@ -191,6 +251,7 @@ def build_workload(kind: WorkloadKind, arn: str, name: str, region: str, account
         efs_volumes=any("efsVolumeConfiguration" in v for v in td.get("volumes", [])),
         efs_file_systems=_efs_file_systems(td),
         subnet_ids=tuple(subnets), security_group_ids=tuple(groups), assign_public_ip=public_ip,
+        instance_subnet_ids=on.subnets, instance_security_group_ids=on.groups, instance_public_ip=on.public_ip,
         task_definition_arn=td["taskDefinitionArn"],
     )
 
@@ -358,9 +419,13 @@ def _task_workload(task: Mapping[str, Any], clients: Clients, tds: TaskDefinitio
     details = {d.get("name"): d.get("value") for a in task.get("attachments", [])
                if a.get("type") == "ElasticNetworkInterface" for d in a.get("details", [])}
     eni = enis.get(details.get("networkInterfaceId") or "", {})
+    instances = None
     if details.get("subnetId"):
         subnets: tuple[str, ...] = (details["subnetId"],)
         public_ip: bool | None = bool((eni.get("Association") or {}).get("PublicIp"))
+        if launch == EC2:
+            instances = instance_network(clients, tds, task["clusterArn"],
+                                         [task["containerInstanceArn"]] if task.get("containerInstanceArn") else [])
     elif launch == EXTERNAL:
         subnets, public_ip = (), None  # on the customer's own servers: in no VPC
     else:  # bridge or host networking: the container instances' subnets
@@ -369,7 +434,8 @@ def _task_workload(task: Mapping[str, Any], clients: Clients, tds: TaskDefinitio
     return build_workload("task", task["taskArn"], f"{td['family']}:{td['revision']}", clients.region,
                           _account(task["taskArn"]), launch, td, subnets=subnets,
                           groups=tuple(g["GroupId"] for g in eni.get("Groups", [])), public_ip=public_ip,
-                          platform=task.get("platformVersion"), exec_=exec_config(exec_on, cluster))
+                          platform=task.get("platformVersion"), exec_=exec_config(exec_on, cluster),
+                          instances=instances)
 
 
 def _task_interfaces(ec2: Any, tasks: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from rules import GATEWAY, INTERFACE, Workload, placed_requirements, required_endpoints
 from rules.partitions import service_name
 from vpce_remediator.act import DENIED
 from vpce_remediator.aws import Clients, error_code, paginate
@@ -111,21 +111,29 @@ class Diagnosis:
     workload: Workload
     vpc_id: str
     vpc_name: str
-    subnets: Mapping[str, SubnetInfo]  # the workload's
+    subnets: Mapping[str, SubnetInfo]  # the workload's (and its container instances')
     checks: list[Check]
     api_calls: dict[str, int] = field(default_factory=dict)
+    # An EC2 awsvpc task's container instances (`Workload.on_instances`), with the hops of what the
+    # agent does from there (image pulls, secrets, awslogs, the ECS endpoints): None when not apart.
+    instances: Workload | None = None
+    instance_checks: list[Check] = field(default_factory=list)
+
+    @property
+    def all_checks(self) -> list[Check]:
+        return self.checks + self.instance_checks
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return all(c.ok for c in self.all_checks)
 
     @property
     def fix(self) -> tuple[str, ...]:
         """Every fix of a hop that does not pass, as one list to paste: in order, each command once."""
-        return ordered_fix(c.fix for c in self.checks if c.level != PASS)
+        return ordered_fix(c.fix for c in self.all_checks if c.level != PASS)
 
     def count(self, level: str) -> int:
-        return sum(1 for c in self.checks if c.level == level)
+        return sum(1 for c in self.all_checks if c.level == level)
 
     def to_dict(self) -> dict[str, Any]:
         w = self.workload
@@ -136,6 +144,9 @@ class Diagnosis:
             "summary": {level: self.count(level) for level in (PASS, WARN, FAIL)},
             "workload": {"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
                          "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)},
+            **({"container_instances": {
+                "subnets": list(self.instances.subnet_ids), "security_groups": list(self.instances.security_group_ids),
+                "checks": [c.to_dict() for c in self.instance_checks]}} if self.instances else {}),
             "vpc_id": self.vpc_id,
             "api_calls": {"total": sum(self.api_calls.values()), "by_operation": dict(sorted(self.api_calls.items()))},
         }
@@ -152,10 +163,14 @@ def diagnose(clients: Clients, target: Target) -> Diagnosis:
         missing = [g for g in target.security_groups if g not in snap.security_groups]
         if missing:
             raise BadInput(f"security group(s) {', '.join(missing)} not found in {snap.vpc_id} ({clients.region})")
-    checks = judge(snap, workload, required_endpoints(workload))
+    # The task's hops, and (EC2 awsvpc) its container instances' for what the agent does there.
+    [(task, needs), *on_instances] = placed_requirements(workload)
+    checks = judge(snap, task, needs)
+    instances, instance_checks = (on_instances[0][0], judge(snap, *on_instances[0])) if on_instances else (None, [])
     calls = {op: n - before.get(op, 0) for op, n in clients.calls.items() if n - before.get(op, 0)}
     return Diagnosis(workload, snap.vpc_id, snap.tags.get("Name", ""),
-                     {s: snap.subnets[s] for s in workload.subnet_ids}, checks, calls)
+                     {s: snap.subnets[s] for s in (*workload.subnet_ids, *workload.instance_subnet_ids)
+                      if s in snap.subnets}, checks, calls, instances, instance_checks)
 
 
 # ---------------------------------------------------------------- the workload
@@ -208,7 +223,7 @@ def read_facts(clients: Clients, workload: Workload) -> VpcSnapshot:
     private hosted zones, the S3 prefix list."""
     ec2 = clients.ec2
     region = clients.region
-    subnets = describe_subnets(ec2, workload.subnet_ids)
+    subnets = describe_subnets(ec2, (*workload.subnet_ids, *workload.instance_subnet_ids))
     missing = [s for s in workload.subnet_ids if s not in subnets]
     if missing:
         raise BadInput(f"subnet(s) {', '.join(missing)} not found in {region}")
@@ -293,19 +308,49 @@ def _unless_denied(read: Any) -> Any:
 
 
 def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
-    """The hops as a table: one row per service and hop, one mark column per subnet, then the fixes."""
+    """The hops as a table: one row per service and hop, one mark column per subnet (a second table
+    for an EC2 awsvpc task's container instances), then the fixes."""
     w = d.workload
-    label = {sid: str(i) for i, sid in enumerate(w.subnet_ids, start=1)}
     vpc = f"{d.vpc_id} ({d.vpc_name})" if d.vpc_name else d.vpc_id
-    lines = [f"doctor: {w.kind} {w.name} [{w.launch_type}] in VPC {vpc}",
-             "  subnets: " + "   ".join(f"[{label[s]}] {s} {d.subnets[s].az} {d.subnets[s].cidr}"
-                                        for s in w.subnet_ids if s in d.subnets),
-             f"  security groups: {', '.join(w.security_group_ids) or '(the container instances)'}", ""]
-    rows: dict[tuple[str, str], dict[str, Check]] = {}
-    for c in d.checks:
-        rows.setdefault((c.service, c.hop), {})[c.subnet] = c
     fix = d.fix
     numbers = {cmd: i for i, cmd in enumerate(fix, start=1)}
+    lines = [f"doctor: {w.kind} {w.name} [{w.launch_type}] in VPC {vpc}"]
+    broken: list[str] = []
+    warned: list[str] = []
+    _table(lines, d, w, d.checks, marks, numbers, broken, warned, "")
+    if d.instances is not None:
+        lines.append("  on its container instances (the ECS agent and Docker: image pulls, secrets, awslogs, "
+                     "the ECS endpoints):")
+        _table(lines, d, d.instances, d.instance_checks, marks, numbers, broken, warned, " (instances)")
+    legend = f"{marks[PASS]} pass, {marks[WARN]} works but mind it, {marks[FAIL]} broken"
+    subnet_count = len(w.subnet_ids) + (len(d.instances.subnet_ids) if d.instances else 0)
+    tally = f"{len(d.all_checks)} checks over {subnet_count} subnet(s); {legend}"
+    if broken:
+        lines.append(f"  {len(broken)} broken hop(s): {', '.join(broken)} ({tally})")
+    else:
+        lines.append(f"  every hop passes ({tally})")
+    if warned:
+        lines.append(f"  {len(warned)} warning(s): " + ", ".join(warned))
+    if fix:
+        lines.append("  fix, in order (paste as is: prerequisites first, each command once):")
+        width = len(str(len(fix))) + 2
+        for number, cmd in enumerate(fix, start=1):
+            lines.append(f"  {'[' + str(number) + ']':>{width}} $ {cmd}")
+    lines.append(f"  AWS API calls: {sum(d.api_calls.values())}")
+    return "\n".join(lines)
+
+
+def _table(lines: list[str], d: Diagnosis, w: Workload, checks: Sequence[Check], marks: Mapping[str, str],
+           numbers: Mapping[str, int], broken: list[str], warned: list[str], where: str) -> None:
+    """One network's table (the task's, or its container instances'), its broken and warned hops
+    added to `broken` and `warned` (named with `where`)."""
+    label = {sid: str(i) for i, sid in enumerate(w.subnet_ids, start=1)}
+    lines += ["  subnets: " + "   ".join(f"[{label[s]}] {s} {d.subnets[s].az} {d.subnets[s].cidr}"
+                                        for s in w.subnet_ids if s in d.subnets),
+              f"  security groups: {', '.join(w.security_group_ids) or '(the container instances)'}", ""]
+    rows: dict[tuple[str, str], dict[str, Check]] = {}
+    for c in checks:
+        rows.setdefault((c.service, c.hop), {})[c.subnet] = c
     svc_width = max([len("SERVICE")] + [len(_service_label(s)) for s, _ in rows])
     hop_width = max([len("HOP")] + [len(h) for _, h in rows])
     mark_width = max(len(m) for m in marks.values()) + 1
@@ -315,26 +360,11 @@ def render(d: Diagnosis, marks: Mapping[str, str] = MARKS) -> str:
         cells = "".join(f"{marks[by_subnet[s].level] if s in by_subnet else '-':<{mark_width}}" for s in w.subnet_ids)
         lines.append(f"  {_service_label(service):<{svc_width}}  {hop:<{hop_width}}  {cells} "
                      f"{_row_detail(by_subnet, label, numbers)}".rstrip())
+        if any(c.level == FAIL for c in by_subnet.values()):
+            broken.append(f"{_service_label(service)} {hop}{where}")
+        elif any(c.level == WARN for c in by_subnet.values()):
+            warned.append(f"{_service_label(service)} {hop}{where}")
     lines.append("")
-    broken = [key for key, by_subnet in rows.items() if any(c.level == FAIL for c in by_subnet.values())]
-    warned = [key for key, by_subnet in rows.items() if key not in broken
-              and any(c.level == WARN for c in by_subnet.values())]
-    legend = f"{marks[PASS]} pass, {marks[WARN]} works but mind it, {marks[FAIL]} broken"
-    tally = f"{len(d.checks)} checks over {len(w.subnet_ids)} subnet(s); {legend}"
-    if broken:
-        names = ", ".join(f"{_service_label(s)} {h}" for s, h in broken)
-        lines.append(f"  {len(broken)} broken hop(s): {names} ({tally})")
-    else:
-        lines.append(f"  every hop passes ({tally})")
-    if warned:
-        lines.append(f"  {len(warned)} warning(s): " + ", ".join(f"{_service_label(s)} {h}" for s, h in warned))
-    if fix:
-        lines.append("  fix, in order (paste as is: prerequisites first, each command once):")
-        width = len(str(len(fix))) + 2
-        for number, cmd in enumerate(fix, start=1):
-            lines.append(f"  {'[' + str(number) + ']':>{width}} $ {cmd}")
-    lines.append(f"  AWS API calls: {sum(d.api_calls.values())}")
-    return "\n".join(lines)
 
 
 def _service_label(service: str) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rules import GATEWAY, INTERFACE, Workload, required_endpoints
+from rules import GATEWAY, INTERFACE, Workload, placed_requirements, required_endpoints
 from rules.partitions import is_aws_service_name, short_name
 from rules.workload import EndpointType
 from vpce_remediator.act import (
@@ -288,7 +288,10 @@ class Outcome:
                             **({"source": t.source} if isinstance(t, Trigger) else {})}
         out["mode"] = self.mode
         out["workloads"] = [{"kind": w.kind, "name": w.name, "arn": w.arn, "launch_type": w.launch_type,
-                             "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids)}
+                             "subnets": list(w.subnet_ids), "security_groups": list(w.security_group_ids),
+                             **({"container_instances": {"subnets": list(w.instance_subnet_ids),
+                                                         "security_groups": list(w.instance_security_group_ids)}}
+                                if w.on_instances() else {})}
                             for w in self.workloads]
         out["required"] = [{"service": r.service, "type": r.type, "reasons": list(r.reasons), "status": r.status,
                             "endpoint_id": r.endpoint_id, "vpc_id": r.vpc_id,
@@ -353,7 +356,7 @@ def _event_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[
         return VpcOutcome(vpc_id, mode, ignored=ignored)
     snap = read_vpc(ec2, vpc, trigger.region, trigger.account, resolved.subnets)
     trust = trust_for(lock)
-    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_account_facts(clients, workloads)]
+    needs = workload_needs(with_account_facts(clients, workloads))
     if resolved.new_subnet is not None:
         if any(e.tagged for e in snap.endpoints):  # which of them the tool keeps decides what to inherit
             snap = trust.apply(ec2, snap)
@@ -371,6 +374,12 @@ def _event_vpc(clients: Clients, trigger: Trigger, vpc_id: str, workloads: list[
 
 
 # ---------------------------------------------------------------- one VPC, for every door
+
+
+def workload_needs(workloads: Iterable[Workload]) -> list[WorkloadNeeds]:
+    """What each workload needs, by the network that asks (`rules.placed_requirements`: an EC2
+    awsvpc task's agent calls from its container instances): what every door plans over."""
+    return [WorkloadNeeds(view, requirements) for w in workloads for view, requirements in placed_requirements(w)]
 
 
 def vpc_mode(clients: Clients, settings: Settings, vpc_id: str, tags: Mapping[str, str],

@@ -6,6 +6,7 @@ UpdateService record usually holds just the fields that changed. The workloads a
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from vpce_remediator.discovery import (
     default_launch_type,
     describe_vpcs,
     exec_config,
+    instance_network,
     launch_type_of,
     provider_subnets,
     service_workload,
@@ -60,7 +62,7 @@ def resolve(trigger: Trigger, clients: Clients, lock: VpcLock | None = None) -> 
                    "subnet": _resolve_subnet}[trigger.kind]
         resolved = handler(trigger, clients, TaskDefinitions(clients.ecs))
     if resolved.ignored is None and not resolved.subnets:
-        ids = {s for w in resolved.workloads for s in w.subnet_ids}
+        ids = {s for w in resolved.workloads for s in (*w.subnet_ids, *w.instance_subnet_ids)}
         resolved.subnets = describe_subnets(clients.ec2, ids)
         if ids and not resolved.subnets:
             # Deleted since the call (CloudTrail delivers minutes later): nothing left to wire.
@@ -69,6 +71,10 @@ def resolve(trigger: Trigger, clients: Clients, lock: VpcLock | None = None) -> 
 
 
 # ---------------------------------------------------------------- tasks and services
+
+
+# A container instance as a record names it (an ARN or its id): anything else is not sent to ECS.
+_CONTAINER_INSTANCE = re.compile(r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:container-instance/)?[A-Za-z0-9_/-]{1,255}$")
 
 
 def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
@@ -91,10 +97,15 @@ def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolve
         if not subnets:
             return Resolved(ignored=f"task {name} has no awsvpc subnets and its cluster no Auto Scaling "
                                     "capacity provider: no subnet to evaluate")
+    # An EC2 awsvpc task: the agent pulls, fetches secrets and ships awslogs from its instance.
+    instances = instance_network(clients, tds, t.cluster, [a for a in t.container_instances
+                                                           if _CONTAINER_INSTANCE.match(a)]) \
+        if launch == EC2 and t.subnets else None
     workload = build_workload("task", arn, name, t.region, t.account, launch, td, subnets=subnets,
                               groups=t.security_groups,
                               public_ip=assigns_public_ip(t.assign_public_ip, launch, t.subnets),
-                              platform=t.platform_version, exec_=exec_config(t.execute_command, cluster))
+                              platform=t.platform_version, exec_=exec_config(t.execute_command, cluster),
+                              instances=instances)
     return Resolved([workload])
 
 

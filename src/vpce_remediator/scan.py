@@ -39,10 +39,11 @@ from vpce_remediator.engine import (
     plan_vpc,
     planned_findings,
     vpc_mode,
+    workload_needs,
 )
 from vpce_remediator.facts import ServiceOffer, SubnetInfo, VpcSnapshot
 from vpce_remediator.lock import VpcLock
-from vpce_remediator.plan import Action, Finding, Plan, WorkloadNeeds
+from vpce_remediator.plan import Action, Finding, Plan
 from vpce_remediator.reach import resolves_privately
 from vpce_remediator.registries import with_account_facts
 from vpce_remediator.snapshot import (
@@ -185,7 +186,8 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
     VPC once. A workload none of whose subnets still exists is listed as not evaluated, with why."""
     before = Counter(clients.calls)
     report = progress or _silent
-    subnets = describe_subnets(clients.ec2, {s for w, _ in found.workloads for s in w.subnet_ids})
+    subnets = describe_subnets(clients.ec2, {s for w, _ in found.workloads
+                                             for s in (*w.subnet_ids, *w.instance_subnet_ids)})
     unplaced: list[WorkloadScan] = []
     if vpc_ids is None:
         unplaced += [WorkloadScan(w, cluster, None, reason=why) for w, cluster, why in found.unreadable]
@@ -270,7 +272,8 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
         return VpcScan(vpc_id, name, mode, tuple(WorkloadScan(w, cluster, vpc_id, reason=ignored)
                                                  for w, cluster in workloads), ignored=ignored)
     vpc_subnets = {s: i for s, i in subnets.items() if i.vpc_id == vpc_id}
-    needs = [WorkloadNeeds(w, required_endpoints(w)) for w in with_account_facts(clients, [w for w, _ in workloads])]
+    placed = [workload_needs([w]) for w in with_account_facts(clients, [w for w, _ in workloads])]
+    needs = [wn for views in placed for wn in views]
     snap = replace(snap, account=account) if snap is not None else \
         read_vpc(ec2, vpc, clients.region, account, vpc_subnets)
 
@@ -281,9 +284,9 @@ def _scan_vpc(clients: Clients, settings: Settings, vpc: dict[str, Any], workloa
     snap = evaluation.snapshot
     offers.update(snap.offers)
     scans = []
-    for wn, (w, cluster) in zip(needs, workloads, strict=True):
+    for views, (w, cluster) in zip(placed, workloads, strict=True):
         # The VPC's offers cover every workload's services, so this plan makes no call.
-        _, own = plan_vpc(ec2, [wn], snap, settings)
+        _, own = plan_vpc(ec2, views, snap, settings)
         scans.append(WorkloadScan(w, cluster, vpc_id, _attributed(evaluation.outcome, own, snap)))
     return VpcScan(vpc_id, name, mode, tuple(scans), evaluation.outcome)
 

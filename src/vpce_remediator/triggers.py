@@ -51,6 +51,9 @@ def _ecs_task_fields() -> dict[str, tuple[str, tuple[str, ...]]]:
         "execute_command": (BOOL, ("requestParameters.enableExecuteCommand",
                                    "responseElements.tasks[0].enableExecuteCommand")),
         "task_arns": (STRS, ("responseElements.tasks[].taskArn",)),
+        # EC2 launch type: the instances the tasks were placed on (StartTask names them itself).
+        "container_instances": (STRS, ("responseElements.tasks[].containerInstanceArn",
+                                       "requestParameters.containerInstances")),
     }
 
 
@@ -136,6 +139,7 @@ class Trigger:
     execute_command: bool | None = None
     service_connect: bool | None = None
     task_arns: tuple[str, ...] = ()
+    container_instances: tuple[str, ...] = ()
     subnet_id: str | None = None
     vpc_id: str | None = None
     resource_ids: tuple[str, ...] = ()  # drift: every EC2 id the record names
@@ -195,7 +199,8 @@ def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignore
         values[fname] = _extract(detail, fname, ftype, paths)
     if values.get("assign_public_ip") is not None:
         values["assign_public_ip"] = values["assign_public_ip"].upper()
-    for tuple_field in ("subnets", "security_groups", "capacity_providers", "task_arns"):
+    for tuple_field in ("subnets", "security_groups", "capacity_providers", "task_arns",
+                        "container_instances"):
         if tuple_field in values:
             values[tuple_field] = tuple(values[tuple_field] or ())
     values = {k: v for k, v in values.items() if v is not None}

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules import Workload, required_endpoints
+from rules import Workload, placed_requirements, required_endpoints
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
     DhcpOptions,
@@ -115,12 +115,13 @@ DEFAULT_ROUTES: tuple[tuple[str, str] | None, ...] = (
 
 def doctor_says(snap: VpcSnapshot, w: Workload) -> set[tuple[str, str, str]]:
     """(subnet, service, hop) doctor does not pass, for a problem (not mere information)."""
-    return {(c.subnet, c.service, c.hop) for c in judge(snap, w, required_endpoints(w))
+    return {(c.subnet, c.service, c.hop) for view, needs in placed_requirements(w) for c in judge(snap, view, needs)
             if c.problem and c.hop not in ONE_DOOR_HOPS}
 
 
 def planner_says(snap: VpcSnapshot, w: Workload) -> set[tuple[str, str, str]]:
-    plan = plan_remediation([WorkloadNeeds(w, required_endpoints(w))], snap, enforce_on_nat_routed=True)
+    plan = plan_remediation([WorkloadNeeds(view, needs) for view, needs in placed_requirements(w)], snap,
+                            enforce_on_nat_routed=True)
     assert not plan.needs_offers and not plan.needs_zones, "the estate gives the planner everything it reads"
     return {(v.subnet, v.service, v.hop) for v in plan.verdicts if v.workload == w.arn and v.hop not in ONE_DOOR_HOPS}
 
@@ -194,6 +195,20 @@ def test_closed_workload_egress_fails_every_service_for_both() -> None:
     found = agree(vpc(egress=()), workload())
 
     assert found == {(s, svc, "sg-egress") for s in (A, B) for svc in (*INTERFACES, "s3")}
+
+
+def test_an_ec2_awsvpc_tasks_closed_host_group_fails_the_agents_services_on_the_hosts_subnet_for_both() -> None:
+    # The task in A with an open group; its container instances in B behind a closed one.
+    w = replace(workload(), launch_type="EC2", subnet_ids=(A,), instance_subnet_ids=(B,),
+                instance_security_group_ids=(CLOSED_SG,), instance_public_ip=False)
+    snap = vpc()
+    ecs = {P + s: ServiceOffer(P + s, ("Interface",), frozenset(i.az for i in SUBNETS.values()),
+                               dns_name=f"{s}.{REGION}.amazonaws.com") for s in ("ecs", "ecs-agent", "ecs-telemetry")}
+    found = agree(replace(snap, offers={**snap.offers, **ecs}), w)
+
+    egress = {f for f in found if f[2] == "sg-egress"}
+    assert egress == {(B, svc, "sg-egress") for svc in (*INTERFACES, "s3", "ecs", "ecs-agent", "ecs-telemetry")}
+    assert not {f for f in found if f[0] == A}  # the task pulls nothing itself
 
 
 def test_an_ecr_dkr_policy_denying_the_pull_fails_for_both() -> None:
@@ -376,7 +391,8 @@ def v6_vpc(a: str, b: str, ip_types: frozenset[str] = BOTH, eigw: bool = False, 
 
 
 def commands_of(snap: VpcSnapshot, w: Workload) -> list[str]:
-    plan = plan_remediation([WorkloadNeeds(w, required_endpoints(w))], snap, enforce_on_nat_routed=True)
+    plan = plan_remediation([WorkloadNeeds(view, needs) for view, needs in placed_requirements(w)], snap,
+                            enforce_on_nat_routed=True)
     return ([c for a in plan.actions for c in a.fix] + [c for f in plan.findings for c in f.fix]
             + [c for check in judge(snap, w, required_endpoints(w)) for c in check.fix])
 

@@ -1312,3 +1312,53 @@ def test_an_azure_registry_with_a_long_name_gets_a_prefix_ecr_accepts() -> None:
     assert problem.param("upstream") == host and problem.param("credentials") == "yes"
     prefix = problem.param("prefix")
     assert prefix.startswith("azure-contoso") and 2 <= len(prefix) <= 30 and not prefix.endswith("-")
+
+
+# ---------------------------------------------------------------- EC2 awsvpc: the agent's calls are the host's
+
+
+def _ec2_awsvpc(**kw: object) -> Workload:
+    xray = ctr("xray-daemon", "public.ecr.aws/xray/aws-xray-daemon:3.3")
+    app = ctr("web", log=LogConfig("awslogs", (("awslogs-group", "/ecs/web"),)), secrets=(SM_ARN, SSM_ARN),
+              environment_files_s3=("arn:aws:s3:::cfg/web.env",))
+    base = Workload(kind="service", arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/web", name="web",
+                    region=REGION, account=ACCOUNT, launch_type="EC2", containers=(app, xray),
+                    execute_command=ExecConfig(), subnet_ids=("subnet-task",), security_group_ids=("sg-task",),
+                    instance_subnet_ids=("subnet-host",), instance_security_group_ids=("sg-host",))
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_an_ec2_awsvpc_task_is_judged_from_two_networks() -> None:
+    [(task, task_needs), (hosts, host_needs)] = rules.placed_requirements(_ec2_awsvpc())
+
+    assert (task.subnet_ids, task.security_group_ids) == (("subnet-task",), ("sg-task",))
+    assert (hosts.subnet_ids, hosts.security_group_ids) == (("subnet-host",), ("sg-host",))
+    assert {n.service for n in task_needs.needs} == {"ssmmessages", "xray"}
+    assert {n.service for n in host_needs.needs} == {*ECR_SET, *ECS_SET, "logs", "secretsmanager", "ssm"}
+    assert all(r.endswith("from its container instances") or "container instances" in r
+               for n in host_needs.needs for r in n.reasons)
+    # Together they are what the workload needs from one network, no more, no less.
+    whole = required_endpoints(_ec2_awsvpc())
+    assert {(n.service, n.type) for n in whole.needs} == \
+        {(n.service, n.type) for r in (task_needs, host_needs) for n in r.needs}
+    assert host_needs.notes == () and task_needs.notes == whole.notes
+
+
+@pytest.mark.parametrize("change", [
+    {"instance_subnet_ids": ()},  # the instances are not known: one network, as before
+    {"launch_type": "FARGATE"},  # Fargate's agent shares the task's interface
+    {"subnet_ids": ()},  # bridge or host networking: the subnets are the instances' already
+])
+def test_only_a_known_ec2_awsvpc_host_splits_the_needs(change: dict[str, object]) -> None:
+    w = _ec2_awsvpc(**change)
+    [(view, needs)] = rules.placed_requirements(w)
+    assert view == w and needs == required_endpoints(w)
+
+
+def test_each_agent_side_rule_is_the_ecs_agents_or_dockers_work() -> None:
+    agent = {r.id for r in NEED_RULES if r.by_agent} | {r.id for r in PROBLEM_RULES if r.by_agent}
+    assert agent == {
+        "ecr-image", "ecr-image-fargate-legacy", "guardduty-runtime-agent", "ecs-container-instances", "awslogs",
+        "s3-files", "secretsmanager-secret", "ssm-parameter", "log-secret-secretsmanager", "log-secret-ssm",
+        "gmsa-credspec-ssm", "gmsa-credspec-s3", "gmsa-domainless-secret", "unreachable-image",
+        "cross-region-secret"}

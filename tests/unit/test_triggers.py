@@ -43,6 +43,9 @@ EXPECTED: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         "cluster": "prod", "task_definition": WEB_TD, "subnets": SUBNETS, "security_groups": SGS,
         "assign_public_ip": "DISABLED", "launch_type": "EC2", "execute_command": False,
         "task_arns": (TASK_ARN + "2ab428eff474558394c468962e9007de", TASK_ARN + "2c7541c7afaf5a02b8150a0f03d96aa2"),
+        # The instances the record placed the tasks on: their network is where the agent pulls from.
+        "container_instances": ("arn:aws:ecs:us-east-1:123456789012:container-instance/prod/8e7c32447b1d5fbc8f20bfc8de096496",
+                                "arn:aws:ecs:us-east-1:123456789012:container-instance/prod/a9f3dfc23d165f0299ba4739204d42e6"),
     }),
     # Services carry only what finds them: resolve re-reads task definition and network from DescribeServices.
     "ecs-CreateService": (ECS, "CreateService", "service", {
@@ -462,7 +465,8 @@ def mutated_events(draw: st.DrawFn) -> Any:
     return event
 
 
-_TUPLE_FIELDS = ("subnets", "security_groups", "capacity_providers", "task_arns", "resource_ids")
+_TUPLE_FIELDS = ("subnets", "security_groups", "capacity_providers", "task_arns", "resource_ids",
+                 "container_instances")
 _BOOL_FIELDS = ("execute_command", "service_connect")
 
 
