@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the stubs are a dev dependency only: the Lambda package doe
     from mypy_boto3_route53profiles import Route53ProfilesClient
     from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_service_quotas import ServiceQuotasClient
+    from mypy_boto3_sts import STSClient
 
 # Every read the engine can make, as IAM actions. The template grants exactly these plus the write
 # actions in `act.PERMISSIONS` and the lock's in `lock.LOCK_ACTIONS` (tests/contract checks both ways).
@@ -145,6 +146,11 @@ class Clients:
     @cached_property
     def organizations(self) -> OrganizationsClient:
         return cast("OrganizationsClient", self.client("organizations"))
+
+    @cached_property
+    def sts(self) -> STSClient:
+        """The central account's STS: it assumes the member roles (`accounts.MemberAccounts`)."""
+        return cast("STSClient", self.client("sts"))
 
     @property
     def total_calls(self) -> int:

@@ -1,0 +1,122 @@
+"""Member accounts of an AWS Organization, reached from the central account by `sts:AssumeRole`.
+
+The organization path runs one engine in a central (delegated administrator) account; each
+member account holds a role the engine assumes (`org/member.yaml`, deployed by a service-managed
+StackSet). Everything the engine reads or writes for a member is done with that member's
+credentials, so nothing is ever written in another account than the one an event is about, and
+Security Hub findings and Config evaluations come from the account they are for (AWS requires
+both). Credentials are cached per account for their lifetime, less a margin.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rules.partitions import partition_of
+from vpce_remediator.aws import Clients, error_code, error_message
+
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# IAM role names (and an optional path): the role ARN is built from it and the event's account.
+ROLE_NAME = re.compile(r"^(/[\w+=,.@-]+)*/?[\w+=,.@-]{1,64}$")
+SESSION_NAME = "vpce-remediator"
+# Credentials are refreshed this long before AWS says they expire: a run in flight keeps working.
+REFRESH_MARGIN_SECONDS = 300.0
+SESSION_SECONDS = 3600  # AssumeRole's default, asked for explicitly
+
+
+class AccountUnreachable(Exception):
+    """The member role of an account cannot be assumed (no role yet, trust refused, not an account
+    id): the account is not evaluated, and nothing is written for it."""
+
+    def __init__(self, account: str, reason: str) -> None:
+        super().__init__(f"account {account}: {reason}")
+        self.account = account
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MemberRole:
+    """The role the central engine assumes in each member account, and the ExternalId its trust
+    policy may require."""
+
+    name: str
+    external_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not ROLE_NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not an IAM role name")
+
+    def arn(self, account: str, region: str) -> str:
+        path = self.name if self.name.startswith("/") else f"/{self.name}"
+        return f"arn:{partition_of(region).id}:iam::{account}:role{path}"
+
+
+class MemberAccounts:
+    """The member accounts' `Clients`, each made from `AssumeRole` credentials taken with the
+    central `base` clients' STS (counted there: `sts.AssumeRole`), cached per account and Region
+    until `REFRESH_MARGIN_SECONDS` before they expire. Safe to share between threads (a scan of
+    many accounts at once)."""
+
+    def __init__(self, base: Clients, role: MemberRole, clock: Callable[[], float] = time.time) -> None:
+        self.base = base
+        self.role = role
+        self.clock = clock
+        self._credentials: dict[str, tuple[float, dict[str, Any]]] = {}  # account -> (expires at, credentials)
+        self._clients: dict[tuple[str, str], tuple[float, Clients]] = {}
+        self._lock = threading.Lock()
+
+    def clients(self, account: str, region: str | None = None) -> Clients:
+        """The clients of `account` in `region` (the base's by default). Raises `AccountUnreachable`
+        when `account` is not an account id or its member role cannot be assumed."""
+        region = region or self.base.region
+        if not isinstance(account, str) or not ACCOUNT_ID.match(account):
+            raise AccountUnreachable(str(account)[:40], "not a 12-digit AWS account id")
+        with self._lock:
+            expires, credentials = self._fresh_credentials(account, region)
+            cached = self._clients.get((account, region))
+            if cached is not None and cached[0] == expires:
+                return cached[1]
+            made = Clients(region=region, endpoint_url=self.base.endpoint_url, pace=self.base.pace,
+                           session=_session_from(self.base, credentials, region))
+            self._clients[(account, region)] = (expires, made)
+            return made
+
+    def _fresh_credentials(self, account: str, region: str) -> tuple[float, dict[str, Any]]:
+        cached = self._credentials.get(account)
+        if cached is not None and cached[0] - REFRESH_MARGIN_SECONDS > self.clock():
+            return cached
+        args: dict[str, Any] = {"RoleArn": self.role.arn(account, region), "RoleSessionName": SESSION_NAME,
+                                "DurationSeconds": SESSION_SECONDS}
+        if self.role.external_id:
+            args["ExternalId"] = self.role.external_id
+        try:
+            answer = self.base.sts.assume_role(**args)
+        except ClientError as e:
+            raise AccountUnreachable(account, f"cannot assume {args['RoleArn']} ({error_code(e)}: "
+                                              f"{error_message(e)[:200]}): is the member stack deployed there?") from e
+        credentials: dict[str, Any] = dict(answer["Credentials"])
+        expiration = credentials.get("Expiration")
+        expires = expiration.timestamp() if isinstance(expiration, datetime) else self.clock() + SESSION_SECONDS
+        self._credentials[account] = (expires, credentials)
+        return expires, credentials
+
+
+def _session_from(base: Clients, credentials: dict[str, Any], region: str) -> Any:
+    """A boto3 session on the assumed credentials that shares the base session's service-model
+    loader: a new session per account would parse each model's JSON again (~0.3 s a client)."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    core.register_component("data_loader", base.session._session.get_component("data_loader"))
+    return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                 aws_secret_access_key=credentials["SecretAccessKey"],
+                                 aws_session_token=credentials["SessionToken"], region_name=region,
+                                 botocore_session=core)
