@@ -7,8 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from vpce_remediator.accounts import members_from_env
 from vpce_remediator.aws import Clients
-from vpce_remediator.config_rule import evaluate_config_event
+from vpce_remediator.config_rule import evaluate_config_event, evaluate_in_member
 from vpce_remediator.engine import Settings
 
 logger = Logger(service="vpce-remediator")
@@ -17,6 +18,9 @@ logger = Logger(service="vpce-remediator")
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     security_hub = os.environ.get("SECURITY_HUB", "true").lower() == "true"
-    result = evaluate_config_event(event, Clients(), Settings.from_env(), security_hub).to_dict()
+    clients = Clients()
+    members = members_from_env(clients)  # the organization rule: evaluated in the invoking account
+    result = evaluate_in_member(event, members, Settings.from_env(), security_hub) if members else \
+        evaluate_config_event(event, clients, Settings.from_env(), security_hub).to_dict()
     logger.info("evaluated", extra=result)
     return result

@@ -9,10 +9,11 @@ both). Credentials are cached per account for their lifetime, less a margin.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,3 +121,12 @@ def _session_from(base: Clients, credentials: dict[str, Any], region: str) -> An
                                  aws_secret_access_key=credentials["SecretAccessKey"],
                                  aws_session_token=credentials["SessionToken"], region_name=region,
                                  botocore_session=core)
+
+
+def members_from_env(clients: Clients, env: Mapping[str, str] = os.environ) -> MemberAccounts | None:
+    """The organization path's member accounts when the central template sets `MEMBER_ROLE_NAME`
+    (and `MEMBER_EXTERNAL_ID`, empty for none); None in a single-account stack."""
+    name = env.get("MEMBER_ROLE_NAME") or ""
+    if not name:
+        return None
+    return MemberAccounts(clients, MemberRole(name, env.get("MEMBER_EXTERNAL_ID") or None))

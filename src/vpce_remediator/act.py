@@ -102,11 +102,13 @@ class Pacer:
             self.tokens -= 1
 
 
-_PROCESS_PACER = Pacer()  # shared by the invocations of a warm Lambda
+# Shared by the invocations of a warm Lambda; one per account and Region, whose bucket it paces (the
+# organization path's engine writes in many accounts, each with its own bucket).
+_PROCESS_PACERS: dict[tuple[str, str], Pacer] = {}
 
 
-def process_pacer() -> Pacer:
-    return _PROCESS_PACER
+def process_pacer(account: str = "", region: str = "") -> Pacer:
+    return _PROCESS_PACERS.setdefault((account, region), Pacer())
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from vpce_remediator.accounts import AccountUnreachable, MemberAccounts, members_from_env
 from vpce_remediator.aws import Clients
 from vpce_remediator.engine import Settings, evaluate_trigger
 from vpce_remediator.errors import BadInput
@@ -156,16 +157,20 @@ class BatchRun:
     def __init__(self, clients: Clients, settings: Settings, lock: VpcLock | None = None,
                  config_rule: str | None = None, security_hub: bool = False,
                  idempotency_table: str | None = None, context: Any = None,
-                 memory: Recent | None = None, shared: SharedVerdicts | None = None) -> None:
+                 memory: Recent | None = None, shared: SharedVerdicts | None = None,
+                 members: MemberAccounts | None = None) -> None:
         self.clients = clients
+        # The organization path: each record is evaluated in its own account, with its member
+        # role's credentials (None: a single-account stack, whose own clients do everything).
+        self.members = members
         self.settings = settings
         self.lock = lock
         self.config_rule = config_rule
         self.security_hub = security_hub
         self.seen: dict[str, dict[str, Any]] = {}
         self.by_workload: dict[str, str] = {}  # workload key -> event id evaluated for it
-        self.findings: dict[str, list[Finding]] = {}  # per VPC, from every record of the batch
-        self.account = ""
+        # (account, Region) -> VPC -> its findings, from every record of the batch
+        self.findings: dict[tuple[str, str], dict[str, list[Finding]]] = {}
         self.evaluations = 0
         self.errors: list[Exception] = []  # why each failed record failed, in order
         self.memory = memory if memory is not None else Recent()
@@ -184,7 +189,8 @@ class BatchRun:
         return cls(clients, Settings.from_env(), lock, config_rule=os.environ.get("CONFIG_RULE_NAME"),
                    security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true",
                    idempotency_table=table, context=context, memory=CONTAINER_MEMORY,
-                   shared=SharedVerdicts(clients.dynamodb, table, CONTAINER_MEMORY.seconds) if table else None)
+                   shared=SharedVerdicts(clients.dynamodb, table, CONTAINER_MEMORY.seconds) if table else None,
+                   members=members_from_env(clients))
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -192,7 +198,8 @@ class BatchRun:
             event = json.loads(body)
         except ValueError as e:
             raise BadInput(f"record body is not JSON: {e}") from e
-        trigger = parse_event(event, self.settings.own_role_arn)  # BadInput fails this record alone
+        trigger = parse_event(event, self.settings.own_role_arn,  # BadInput fails this record alone
+                              self.members.role.name if self.members else None)
         key = _event_key(event)
         same = workload_key(trigger) if isinstance(trigger, Trigger) else ""
         if key in self.seen:
@@ -245,26 +252,46 @@ class BatchRun:
         """Evaluate the record's event, already parsed as `trigger`; the result in the JSON contract
         (what the idempotency store keeps, and the deduplicated records repeat)."""
         self.evaluations += 1
-        outcome = evaluate_trigger(trigger, self.clients, self.settings, self.lock)
-        for vpc in outcome.vpcs:
-            bucket = self.findings.setdefault(vpc.vpc_id, [])
-            bucket.extend(f for f in vpc.findings if f not in bucket)
+        clients, lock = self.clients, self.lock
+        if self.members is not None and isinstance(trigger, Trigger):
+            try:
+                clients = self.members.clients(trigger.account, trigger.region)
+            except AccountUnreachable as e:
+                return unreachable(e, trigger)
+            lock = lock.for_account(trigger.account) if lock is not None else None
+        outcome = evaluate_trigger(trigger, clients, self.settings, lock)
         if isinstance(outcome.trigger, Trigger) and outcome.trigger.account:
-            self.account = outcome.trigger.account
+            where = self.findings.setdefault((outcome.trigger.account, outcome.trigger.region), {})
+            for vpc in outcome.vpcs:
+                bucket = where.setdefault(vpc.vpc_id, [])
+                bucket.extend(f for f in vpc.findings if f not in bucket)
         return outcome.to_dict()
 
     def finish(self) -> dict[str, Any]:
         """Once per batch: Security Hub findings, and a Config re-evaluation when a problem stays.
 
         The event path sees one workload at a time, so it only upserts findings; the Config rule,
-        which sees whole VPCs, archives the ones that are fixed.
+        which sees whole VPCs, archives the ones that are fixed. On the organization path each
+        account's findings are imported with its own credentials (`BatchImportFindings` takes
+        only findings of the calling account), so Security Hub's administrator aggregates them.
         """
         done: dict[str, Any] = {}
-        open_findings = {vpc: f for vpc, f in self.findings.items() if f}
-        if self.security_hub and open_findings and self.account:
-            done["security_hub"] = SecurityHubReporter(self.clients.securityhub, self.clients.region,
-                                                       self.account).sync({}, open_findings)
-        if open_findings and self.config_rule:
+        reported: dict[str, dict[str, int]] = {}
+        for (account, region), by_vpc in sorted(self.findings.items()):
+            open_findings = {vpc: f for vpc, f in by_vpc.items() if f}
+            if not (self.security_hub and open_findings):
+                continue
+            try:
+                clients = self.members.clients(account, region) if self.members else self.clients
+            except AccountUnreachable as e:  # evaluated minutes ago; the role went since: say so
+                logger.error("findings not imported", extra={"account": account, "error": str(e)})
+                continue
+            reported[account] = SecurityHubReporter(clients.securityhub, region, account).sync({}, open_findings)
+        if reported:
+            done["security_hub"] = reported[next(iter(reported))] if self.members is None else reported
+        # A single-account stack asks its own rule to run again; an organization rule's member
+        # rules are named by Config per account, and its periodic run covers them.
+        if self.config_rule and self.members is None and any(f for v in self.findings.values() for f in v.values()):
             done["config_refresh"] = request_config_refresh(self.clients.config, self.config_rule)
         if done:
             logger.info("batch reported", extra=done)
@@ -291,6 +318,22 @@ class BatchRun:
                 failures.append({"itemIdentifier": message_id})
                 self.errors.append(e)
         return {"batchItemFailures": failures}
+
+
+def unreachable(e: AccountUnreachable, trigger: Trigger) -> dict[str, Any]:
+    """A record for an account whose member role cannot be assumed: not evaluated, nothing written
+    anywhere, one log line and one `UnreachableAccount` metric; not retried (a retry in seconds
+    finds the same role missing; the Config rule's periodic run comes back to the account)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    logger.error("member account unreachable: not evaluated", extra={"account": e.account, "error": e.reason,
+                                                                      "event": trigger.event_id})
+    with single_metric(name="UnreachableAccount", unit=MetricUnit.Count, value=1,
+                       namespace="vpce-remediator") as metric:
+        metric.add_dimension(name="account", value=e.account)
+    return {"status": "ignored", "reason": f"not evaluated: {e}",
+            "event": {"id": trigger.event_id, "name": trigger.name, "source": trigger.source},
+            "account": e.account, "api_calls": {"total": 0, "by_operation": {}}}
 
 
 def _event_key(event: Any) -> str:

@@ -25,10 +25,12 @@ Scenarios:
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from vpce_remediator.accounts import AccountUnreachable, MemberAccounts
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.discovery import discover_service
 from vpce_remediator.engine import IGNORED, Settings
@@ -43,6 +45,8 @@ from vpce_remediator.report import (
     evaluation,
 )
 from vpce_remediator.scan import ScanResult, WorkloadScan, scan_estate, scan_workloads
+
+log = logging.getLogger(__name__)
 
 SERVICE = "AWS::ECS::Service"
 VPC = "AWS::EC2::VPC"
@@ -104,6 +108,21 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
         SecurityHubReporter(clients.securityhub, clients.region, _account(event)).sync(
             run.findings_by_vpc, run.partial_findings, whole_region=whole_region)
     return run
+
+
+def evaluate_in_member(event: dict[str, Any], members: MemberAccounts, settings: Settings,
+                       security_hub: bool = False) -> dict[str, Any]:
+    """An organization rule's invocation, evaluated in the member account it is for (`accountId`):
+    every read, the evaluations (`PutEvaluations` takes only the invoking account's result token)
+    and the Security Hub findings, with that account's member role. An account whose role cannot
+    be assumed gets one log line and nothing else (its evaluations stay as they were)."""
+    account = event.get("accountId") if isinstance(event, dict) else None
+    try:
+        clients = members.clients(str(account or ""))
+    except AccountUnreachable as e:
+        log.error("member account unreachable: not evaluated: %s", e)
+        return {"status": "ignored", "reason": f"not evaluated: {e}", "account": e.account}
+    return {"account": account, **evaluate_config_event(event, clients, settings, security_hub).to_dict()}
 
 
 def _oversized_item(clients: Clients, summary: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,8 @@ class Settings:
             max_endpoints_per_vpc=int(env.get("MAX_ENDPOINTS_PER_VPC") or 20),
             endpoint_policy=env.get("ENDPOINT_POLICY", AUTO) or AUTO,
             cross_region_endpoints=env.get("CROSS_REGION_ENDPOINTS", "false").lower() == "true",
+            # The organization path's central stack knows the organization: no lookup per account.
+            organization_id=env.get("ORGANIZATION_ID") or None,
         )
 
 
@@ -414,7 +416,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
                               lambda: clients.route53profiles, lambda: clients.servicequotas, lambda: clients.efs)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
     # (the Lambda, the CLI, a scan of many VPCs) paces them.
-    pacer = process_pacer() if clients.pace else None
+    pacer = process_pacer(snap.account, snap.region) if clients.pace else None
     vpc_id = snap.vpc_id
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)

@@ -7,6 +7,7 @@ as Powertools idempotency records, so one table serves both) if a function dies 
 """
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from collections.abc import Iterable
@@ -38,10 +39,18 @@ class VpcLock:
         self.wait = wait_seconds
         self.poll = poll_seconds
         self.owner = uuid.uuid4().hex  # this invocation
+        # The organization path keeps every member account's locks and records in the central
+        # table: each account's items are named under its id ("" in a single-account stack).
+        self.ns = ""
 
-    @staticmethod
-    def key(vpc_id: str) -> dict[str, Any]:
-        return {"id": {"S": f"vpc-lock#{vpc_id}"}}
+    def for_account(self, account: str) -> VpcLock:
+        """The same lock and record, for one member account's VPCs (the organization path)."""
+        other = copy.copy(self)
+        other.ns = f"{account}#" if account else ""
+        return other
+
+    def key(self, vpc_id: str) -> dict[str, Any]:
+        return {"id": {"S": f"vpc-lock#{self.ns}{vpc_id}"}}
 
     def acquire(self, vpc_id: str) -> None:
         """Take the lock, waiting up to `wait_seconds`; raises `VpcBusy` after that."""
@@ -71,9 +80,8 @@ class VpcLock:
     # the owned item has no expiration, since forgetting would turn the tool's own into foreign.
     RECORD_DAYS = 400
 
-    @staticmethod
-    def owned_key(vpc_id: str) -> dict[str, Any]:
-        return {"id": {"S": f"owned#{vpc_id}"}}
+    def owned_key(self, vpc_id: str) -> dict[str, Any]:
+        return {"id": {"S": f"owned#{self.ns}{vpc_id}"}}
 
     def remember(self, resource_id: str, vpc_id: str) -> None:
         """Record a resource the tool just created (an endpoint, or its security group `sg-...`)."""
@@ -81,7 +89,7 @@ class VpcLock:
             self.remember_group(resource_id, vpc_id)
             return
         self.dynamodb.put_item(TableName=self.table, Item={
-            "id": {"S": f"endpoint#{resource_id}"}, "vpc": {"S": vpc_id},
+            "id": {"S": f"endpoint#{self.ns}{resource_id}"}, "vpc": {"S": vpc_id},
             "expiration": {"N": str(int(time.time()) + self.RECORD_DAYS * 86400)}})
         self.remember_endpoints([resource_id], vpc_id)
 
@@ -104,7 +112,7 @@ class VpcLock:
         return frozenset(item.get("endpoints", {}).get("SS", ())), item.get("security_group", {}).get("S")
 
     def vpc_of(self, endpoint_id: str) -> str | None:
-        item = self.dynamodb.get_item(TableName=self.table, Key={"id": {"S": f"endpoint#{endpoint_id}"}}).get("Item")
+        item = self.dynamodb.get_item(TableName=self.table, Key={"id": {"S": f"endpoint#{self.ns}{endpoint_id}"}}).get("Item")
         return item["vpc"]["S"] if item and "vpc" in item else None
 
     def release(self, vpc_id: str) -> None:

@@ -159,8 +159,10 @@ class Ignored:
     name: str = ""
 
 
-def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignored:
-    """Turn an EventBridge event into a `Trigger`, or say why it is ignored.
+def parse_event(event: Any, own_role_arn: str | None = None, member_role: str | None = None) -> Trigger | Ignored:
+    """Turn an EventBridge event into a `Trigger`, or say why it is ignored. `member_role` (the
+    organization path): the name of the role the engine assumes in every member account; a call
+    made by that role in any account is the engine's own, as `own_role_arn` is in one account.
 
     Raises `BadInput` (one line) when the event is not the shape EventBridge delivers.
     """
@@ -184,6 +186,8 @@ def parse_event(event: Any, own_role_arn: str | None = None) -> Trigger | Ignore
     actor = _actor(detail)
     if own_role_arn and actor == own_role_arn:
         return Ignored(f"{name} was made by this remediator's own role", event_id, name)
+    if member_role and actor and _is_role(actor, member_role):
+        return Ignored(f"{name} was made by this remediator's member role", event_id, name)
     spec = TRIGGERS.get((source, name))
     if spec is None:
         return Ignored(f"{source} {name} is not an event this tool handles", event_id, name)
@@ -242,6 +246,15 @@ def _harvest(node: Any, found: list[str], depth: int = 0) -> None:
             _harvest(value, found, depth + 1)
 
 
+def _is_role(arn: str, role: str) -> bool:
+    """Whether `arn` is the IAM role `role` (a name, or a /path/name) of any account and partition."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return False
+    path = parts[5].removeprefix("role")
+    return path == (role if role.startswith("/") else f"/{role}")
+
+
 def _actor(detail: dict[str, Any]) -> str | None:
     identity = detail.get("userIdentity")
     if not isinstance(identity, dict):
@@ -285,4 +298,4 @@ def workload_key(trigger: Trigger) -> str:
         parts = (trigger.name, trigger.resource_ids, trigger.group_name)
     else:
         parts = (trigger.subnet_id, trigger.vpc_id)
-    return f"{trigger.region}|{trigger.kind}|{parts!r}"
+    return f"{trigger.account}|{trigger.region}|{trigger.kind}|{parts!r}"

@@ -438,3 +438,11 @@ def test_fargate_workloads_get_no_agent_restart_note() -> None:
     plan = plan_remediation([web()], snapshot(interface_quota=EndpointQuota("L-29B6F2EB", 50)))
 
     assert not [n for n in plan.notes if "restart the ECS agent" in n]
+
+
+def test_the_central_stack_names_the_organization_so_no_account_looks_it_up() -> None:
+    from vpce_remediator.engine import Settings
+
+    assert Settings.from_env({}).organization_id is None  # resolved per account, by a lookup
+    scope = Settings.from_env({"ORGANIZATION_ID": "o-a1b2c3d4e5"}).policy_scope("111111111111")
+    assert (scope.mode, scope.organization_id, scope.exact) == ("organization", "o-a1b2c3d4e5", True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from vpce_remediator.errors import BadInput
 from vpce_remediator.samples import EVENTS_DIR, load_event
-from vpce_remediator.triggers import DETAIL_TYPE, TRIGGERS, Ignored, Trigger, parse_event
+from vpce_remediator.triggers import DETAIL_TYPE, TRIGGERS, Ignored, Trigger, parse_event, workload_key
 
 SAMPLES = sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
 FAILED_SAMPLES = [s for s in SAMPLES if "errorCode" in load_event(s)["detail"]]
@@ -489,3 +489,26 @@ def test_any_junk_is_a_trigger_ignored_or_bad_input(event: Any, own_role: str | 
                 assert value is None or isinstance(value, bool), name
             else:
                 assert value is None or isinstance(value, str), name
+
+
+@pytest.mark.parametrize(("issuer", "ignored"), [
+    ("arn:aws:iam::222222222222:role/vpce-remediator-member", True),  # the member role, any account
+    ("arn:aws-cn:iam::222222222222:role/vpce-remediator-member", True),
+    ("arn:aws:iam::222222222222:role/teams/vpce-remediator-member", False),  # another role of that name
+    ("arn:aws:iam::222222222222:role/vpce-remediator-member-2", False),
+    ("arn:aws:iam::222222222222:user/vpce-remediator-member", False),
+])
+def test_the_member_roles_own_calls_are_ignored_in_every_account(issuer: str, ignored: bool) -> None:
+    event = load_event("ecs-RunTask", {"detail.userIdentity.sessionContext.sessionIssuer.arn": issuer})
+
+    parsed = parse_event(event, member_role="vpce-remediator-member")
+
+    assert isinstance(parsed, Ignored) is ignored
+    assert isinstance(parse_event(event), Trigger)  # the single-account stack has no member role
+
+
+def test_the_same_workload_in_two_accounts_is_two_evaluations() -> None:
+    a = parse_event(load_event("ecs-RunTask", {"account": "111111111111", "detail.recipientAccountId": "111111111111"}))
+    b = parse_event(load_event("ecs-RunTask", {"account": "222222222222", "detail.recipientAccountId": "222222222222"}))
+    assert isinstance(a, Trigger) and isinstance(b, Trigger)
+    assert workload_key(a) != workload_key(b)
