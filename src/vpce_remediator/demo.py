@@ -268,7 +268,10 @@ def run_demo(as_json: bool = False) -> int:
                 where = f"private DNS {dns}, {len(e.get('SubnetIds', []))} subnets, SG " + ", ".join(
                     g["GroupId"] for g in e.get("Groups", []))
             print(f"  {e['VpcId']}  {e['ServiceName']:<40} {e['VpcEndpointType']:<9} {where}")
-    last = totals.get("3. remediate again", -1)
+        from vpce_remediator.demo_org import run_org_act
+
+        org_again = run_org_act(boto3, "vpce-remediator-state")
+    last = totals.get("3. remediate again", -1) + org_again
     print(f"\nThe last pass made {last} write calls: "
           + ("nothing left to change." if last == 0 else "NOT IDEMPOTENT."))
     print(f"Demo finished in {time.monotonic() - started:.1f} s.")

@@ -329,11 +329,15 @@ def evaluate_trigger(trigger: Trigger | Ignored, clients: Clients, settings: Set
     """The engine on an event already parsed (the queue door parses each record once, to deduplicate)."""
     if isinstance(trigger, Ignored):
         return Outcome(trigger, not_evaluated=trigger.reason)
+    # This event's calls only: a batch (and the organization path's cached member clients) reuses
+    # one `Clients` for many records.
+    before = dict(clients.calls)
     resolved = resolve(trigger, clients, lock)
     vpcs = () if resolved.ignored is not None else tuple(
         _event_vpc(clients, trigger, vpc_id, workloads, resolved, settings, lock)
         for vpc_id, workloads in _by_vpc(resolved).items())
-    return Outcome(trigger, tuple(resolved.workloads), vpcs, dict(clients.calls), resolved.ignored)
+    calls = {op: n - before.get(op, 0) for op, n in clients.calls.items() if n - before.get(op, 0)}
+    return Outcome(trigger, tuple(resolved.workloads), vpcs, calls, resolved.ignored)
 
 
 def _by_vpc(resolved: Resolved) -> dict[str, list[Workload]]:
