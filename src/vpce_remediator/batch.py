@@ -354,7 +354,8 @@ def _idempotent(function: Any, clients: Clients, table: str, context: Any) -> An
         idempotent_function,
     )
 
-    config = IdempotencyConfig(event_key_jmespath="detail.eventID || id", expires_after_seconds=IDEMPOTENCY_SECONDS)
+    # The account rides in the key: the organization path keeps every member's records in one table.
+    config = IdempotencyConfig(event_key_jmespath="[account, detail.eventID || id]", expires_after_seconds=IDEMPOTENCY_SECONDS)
     if context is not None:
         config.register_lambda_context(context)
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=clients.dynamodb)

@@ -182,3 +182,18 @@ def test_an_organization_rule_invocation_for_an_unreachable_account_puts_nothing
 
     assert result["status"] == "ignored" and "12-digit" in result["reason"]
     assert central.total_calls == 0
+
+
+def test_one_event_id_in_two_accounts_is_two_evaluations_under_idempotency(aws: Any) -> None:
+    a, b = seed(A, "10.1.0.0/16"), seed(B, "10.2.0.0/16")
+    for e in (a["event"], b["event"]):
+        e["detail"]["eventID"] = "the-same-event-id"
+    central = Clients(region=REGION)
+    members = MemberAccounts(central, MemberRole(ROLE))
+    lock = state_lock(central)
+
+    results = [BatchRun(central, Settings(mode="remediate"), lock, members=members, idempotency_table=lock.table)
+               .process(json.dumps(e)) for e in (a["event"], b["event"])]
+
+    assert [r["status"] for r in results] == ["remediated", "remediated"]
+    assert endpoints_in(a["session"]) and endpoints_in(b["session"])
