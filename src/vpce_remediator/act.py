@@ -102,11 +102,17 @@ class Pacer:
             self.tokens -= 1
 
 
-_PROCESS_PACER = Pacer()  # shared by the invocations of a warm Lambda
+# One pacer per account and Region, shared by the invocations of a warm Lambda: EC2's buckets are
+# per account and Region, so a fleet scan's accounts (and one account's Regions) never wait on
+# each other's tokens.
+_PROCESS_PACERS: dict[tuple[str, str], Pacer] = {}
+_PACERS_GUARD = threading.Lock()
 
 
-def process_pacer() -> Pacer:
-    return _PROCESS_PACER
+def process_pacer(account: str = "", region: str = "") -> Pacer:
+    """The process's pacer for the endpoint writes of `account` in `region`."""
+    with _PACERS_GUARD:
+        return _PROCESS_PACERS.setdefault((account, region), Pacer())
 
 
 @dataclass(frozen=True)

@@ -414,7 +414,7 @@ def evaluate_vpc(clients: Clients, settings: Settings, mode: str, needs: Sequenc
                               lambda: clients.route53profiles, lambda: clients.servicequotas, lambda: clients.efs)
     # Endpoint writes share a bucket of 4 tokens refilled at 0.3/s: a run against a real account
     # (the Lambda, the CLI, a scan of many VPCs) paces them.
-    pacer = process_pacer() if clients.pace else None
+    pacer = process_pacer(snap.account, clients.region) if clients.pace else None
     vpc_id = snap.vpc_id
     if mode == "remediate" and plan.actions and lock is not None:
         lock.acquire(vpc_id)
