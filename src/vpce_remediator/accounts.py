@@ -30,6 +30,9 @@ SESSION_NAME = "vpce-remediator"
 # Credentials are refreshed this long before AWS says they expire: a run in flight keeps working.
 REFRESH_MARGIN_SECONDS = 300.0
 SESSION_SECONDS = 3600  # AssumeRole's default, asked for explicitly
+# STS answers that a retry can help: the account is not unreachable, the call was.
+_RETRYABLE = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
+                        "InternalError", "InternalFailure"})
 
 
 class AccountUnreachable(Exception):
@@ -71,7 +74,8 @@ class MemberAccounts:
         self.clock = clock
         self._credentials: dict[str, tuple[float, dict[str, Any]]] = {}  # account -> (expires at, credentials)
         self._clients: dict[tuple[str, str], tuple[float, Clients]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the dicts; each account's AssumeRole has its own lock
+        self._account_locks: dict[str, threading.Lock] = {}
 
     def clients(self, account: str, region: str | None = None) -> Clients:
         """The clients of `account` in `region` (the base's by default). Raises `AccountUnreachable`
@@ -80,6 +84,9 @@ class MemberAccounts:
         if not isinstance(account, str) or not ACCOUNT_ID.match(account):
             raise AccountUnreachable(str(account)[:40], "not a 12-digit AWS account id")
         with self._lock:
+            account_lock = self._account_locks.setdefault(account, threading.Lock())
+        # One AssumeRole per account at a time; accounts do not wait on each other.
+        with account_lock:
             expires, credentials = self._fresh_credentials(account, region)
             cached = self._clients.get((account, region))
             if cached is not None and cached[0] == expires:
@@ -100,6 +107,8 @@ class MemberAccounts:
         try:
             answer = self.base.sts.assume_role(**args)
         except ClientError as e:
+            if error_code(e) in _RETRYABLE:
+                raise  # STS throttled past botocore's retries: the record is retried, not given up
             raise AccountUnreachable(account, f"cannot assume {args['RoleArn']} ({error_code(e)}: "
                                               f"{error_message(e)[:200]}): is the member stack deployed there?") from e
         credentials: dict[str, Any] = dict(answer["Credentials"])

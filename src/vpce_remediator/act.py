@@ -102,13 +102,17 @@ class Pacer:
             self.tokens -= 1
 
 
-# Shared by the invocations of a warm Lambda; one per account and Region, whose bucket it paces (the
-# organization path's engine writes in many accounts, each with its own bucket).
+# One pacer per account and Region, shared by the invocations of a warm Lambda: EC2's buckets are
+# per account and Region, so a fleet scan's accounts (and one account's Regions) never wait on
+# each other's tokens.
 _PROCESS_PACERS: dict[tuple[str, str], Pacer] = {}
+_PACERS_GUARD = threading.Lock()
 
 
 def process_pacer(account: str = "", region: str = "") -> Pacer:
-    return _PROCESS_PACERS.setdefault((account, region), Pacer())
+    """The process's pacer for the endpoint writes of `account` in `region`."""
+    with _PACERS_GUARD:
+        return _PROCESS_PACERS.setdefault((account, region), Pacer())
 
 
 @dataclass(frozen=True)

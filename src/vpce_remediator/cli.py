@@ -14,6 +14,8 @@
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
                          [--max-endpoints-per-vpc N] [--cross-region-endpoints]
                          [--state-table TABLE]
+                         [--org [--ou OU_ID,...] | --accounts ID,...] [--regions R,...]
+                         [--role-name NAME] [--external-id ID] [--max-workers N]
     vpce-remediator adopt --vpc VPC_ID --state-table TABLE [--endpoint VPCE_ID ...] [--yes]
                           [--region R] [--profile P] [--endpoint-url URL] [--json]
 
@@ -23,7 +25,8 @@ endpoints tagged by an earlier version as the tool's, once an operator confirms 
                          [--endpoint-policy auto|organization|account|aws-default]
 
 Exit codes: 0 processed (whatever the compliance), 1 AWS error, 2 bad input; doctor: 0 every hop
-passes, 3 a hop fails.
+passes, 3 a hop fails; a fleet scan (--org, --accounts, --regions): 1 when an account-Region could
+not be scanned (its role unreachable, or an AWS error), after the whole table.
 """
 from __future__ import annotations
 
@@ -35,6 +38,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpce_remediator.errors import BadInput
+
+# The fleet's default role name (accounts.py would import botocore; --help stays instant).
+DEFAULT_ROLE_NAME = "vpce-remediator-member"
+FLEET_FLAGS = ("org", "ou", "accounts", "regions", "role_name", "external_id", "max_workers")
 
 if TYPE_CHECKING:  # the CLI imports the engine when a command runs, so --help stays instant
     from vpce_remediator.aws import Clients
@@ -77,6 +84,28 @@ def _parser() -> argparse.ArgumentParser:
                       help="also create cross-Region endpoints (the stack's CrossRegionEndpoints)")
     scan.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
                       help="interface endpoints the tool keeps in one VPC at most (default 20)")
+    fleet = scan.add_argument_group(
+        "a fleet", "scan many accounts and Regions at once (any of these flags): one table, one --json "
+                   "document; each member account through its member role, your own with your credentials; "
+                   "--state-table is the central stack's (in your account); exit 1 when an account-Region "
+                   "could not be scanned")
+    fleet.add_argument("--org", action="store_true",
+                       help="every ACTIVE account of the organization (run from the management account or a "
+                            "delegated administrator: organizations:ListAccounts)")
+    fleet.add_argument("--ou", action="append", metavar="OU_ID,...",
+                       help="with --org (implied): only the accounts of these OUs (or root r-...) and of every OU "
+                            "nested under them, as a StackSet's OU targets (ListAccountsForParent, "
+                            "ListOrganizationalUnitsForParent)")
+    fleet.add_argument("--accounts", action="append", metavar="ID,...", help="these 12-digit account ids")
+    fleet.add_argument("--regions", action="append", metavar="R,...",
+                       help="scan each account in these Regions (default: --region, or your configured one); "
+                            "the member StackSet's Regions are the natural choice")
+    fleet.add_argument("--role-name", metavar="NAME",
+                       help=f"the member role to assume in each account (default {DEFAULT_ROLE_NAME})")
+    fleet.add_argument("--external-id", metavar="ID", help="the ExternalId the member roles' trust policy requires")
+    fleet.add_argument("--max-workers", metavar="N",
+                       help="account-Regions scanned at once, 1 to 32 (default 8: each has its own throttle "
+                            "buckets; more threads mostly add memory and GIL contention)")
     adopt = sub.add_parser("adopt", help="record endpoints tagged managed-by=vpce-remediator (by an earlier "
                                          "version) as the tool's own, once you confirm each")
     adopt.add_argument("--vpc", required=True, metavar="VPC_ID")
@@ -184,6 +213,8 @@ def _scan(args: argparse.Namespace) -> int:
     from vpce_remediator.engine import Settings
     from vpce_remediator.scan import TerminalProgress, render, scan_estate
 
+    if any(getattr(args, flag) not in (None, False) for flag in FLEET_FLAGS):  # given, even empty
+        return _fleet_scan(args)
     vpcs = {v for arg in args.vpc or () for v in _ids(arg)} or None
     bad = sorted(v for v in vpcs or () if not v.startswith("vpc-"))
     if bad:
@@ -203,6 +234,82 @@ def _scan(args: argparse.Namespace) -> int:
         progress.close()
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
     return 0
+
+
+def _fleet_scan(args: argparse.Namespace) -> int:
+    """`scan` over accounts x Regions. Every flag is checked before the first AWS call."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from vpce_remediator import fleet
+    from vpce_remediator.accounts import MemberAccounts, MemberRole
+    from vpce_remediator.aws import Clients
+    from vpce_remediator.engine import Settings
+    from vpce_remediator.scan import TerminalProgress
+
+    org = args.org or bool(args.ou)
+    try:
+        if args.vpc:
+            raise BadInput("--vpc scans one account's VPCs: not with --org, --accounts or --regions")
+        if org and args.accounts:
+            raise BadInput("--org (or --ou) and --accounts: give one of them")
+        if args.accounts is None and not org and (args.role_name is not None or args.external_id is not None):
+            raise BadInput("--role-name and --external-id need --org or --accounts (the member role is assumed "
+                           "in other accounts)")
+        accounts = fleet.account_ids(_many(args.accounts)) if args.accounts else ()
+        parents = fleet.parent_ids(_many(args.ou))
+        role = MemberRole(fleet.role_name(args.role_name or DEFAULT_ROLE_NAME),
+                          fleet.external_id(args.external_id) if args.external_id is not None else None)
+        workers = fleet.worker_count(args.max_workers) if args.max_workers is not None else fleet.DEFAULT_MAX_WORKERS
+        asked = _many(args.regions)
+        if args.regions and not asked:
+            raise BadInput("--regions: no Region given")
+        clients = Clients(region=args.region or None, profile=args.profile, endpoint_url=args.endpoint_url,
+                          pace=args.endpoint_url is None)
+        if not clients.region:
+            if not asked:
+                raise BadInput("no Region: give --region or --regions (or configure one)")
+            clients = Clients(region=asked[0], profile=args.profile, endpoint_url=args.endpoint_url,
+                              pace=args.endpoint_url is None)
+        regions = fleet.region_names(asked or (clients.region,), clients.region)
+    except BadInput as e:
+        return _fail(2, str(e), args.json)
+    except BotoCoreError as e:  # a profile that does not exist, say
+        return _aws_fail(e, args.json)
+    progress = TerminalProgress()
+    try:
+        settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
+                            max_endpoints_per_vpc=args.max_endpoints_per_vpc,
+                            endpoint_policy=args.endpoint_policy,
+                            cross_region_endpoints=args.cross_region_endpoints)
+        # Without --org or --accounts (--regions alone): your own account, in each Region.
+        result = fleet.scan_fleet(clients, MemberAccounts(clients, role), settings, regions, accounts, org,
+                                  parents, progress, _lock(clients, args.state_table), workers)
+    except BadInput as e:
+        return _fail(2, str(e), args.json)
+    except ClientError as e:
+        # Only the caller's own calls get here (identity, organization): each pair's error is its row.
+        from vpce_remediator.aws import error_code, error_message
+
+        return _fail(1, f"AWS error {error_code(e) or '?'} on {e.operation_name}: {error_message(e) or e}",
+                     args.json, code=error_code(e))
+    except BotoCoreError as e:
+        return _aws_fail(e, args.json)
+    finally:
+        progress.close()
+    print(json.dumps(result.to_dict(), indent=2) if args.json else fleet.render(result))
+    missed = result.not_scanned
+    if missed:
+        kinds = ", ".join(f"{sum(e.status == s for e in missed)} {s}" for s in (fleet.UNREACHABLE, fleet.FAILED)
+                          if any(e.status == s for e in missed))
+        print(f"vpce-remediator: {len(missed)} of {len(result.entries)} account-Region(s) not scanned ({kinds})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _many(values: Sequence[str] | None) -> tuple[str, ...]:
+    """Comma-separated values of a flag given any number of times."""
+    return tuple(v for value in values or () for v in _ids(value))
 
 
 def _lock(clients: Clients, table: str | None) -> VpcLock | None:

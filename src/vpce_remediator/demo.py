@@ -40,7 +40,7 @@ def container(name: str, image: str, secrets: tuple[str, ...] = ()) -> dict[str,
 
 
 def private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool = True,
-                 nat: bool = False) -> dict[str, Any]:
+                 nat: bool = False, region: str = REGION) -> dict[str, Any]:
     vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
@@ -50,14 +50,14 @@ def private_vpc(ec2: Any, name: str, cidr: str, azs: str, dns_hostnames: bool = 
     subnets = []
     for i, az in enumerate(azs):
         sn = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{octets[0]}.{octets[1]}.{i + 1}.0/24",
-                               AvailabilityZone=REGION + az)["Subnet"]["SubnetId"]
+                               AvailabilityZone=region + az)["Subnet"]["SubnetId"]
         ec2.associate_route_table(RouteTableId=rtb, SubnetId=sn)
         subnets.append(sn)
     if nat:
         igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
         public = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{octets[0]}.{octets[1]}.100.0/24",
-                                   AvailabilityZone=REGION + azs[0])["Subnet"]["SubnetId"]
+                                   AvailabilityZone=region + azs[0])["Subnet"]["SubnetId"]
         public_rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
         ec2.create_route(RouteTableId=public_rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
         ec2.associate_route_table(RouteTableId=public_rtb, SubnetId=public)

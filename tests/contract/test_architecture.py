@@ -12,7 +12,7 @@ PURE_CONTRACT = "The planner, the reachability rules and the event parser import
 # Modules outside the pure contract: the AWS adapters, the doors, and what they alone use.
 NOT_HELD_PURE = frozenset({
     "accounts", "act", "aws", "batch", "cli", "config_rule", "demo", "doctor", "engine", "lock", "report",
-    "discovery", "guardduty", "registries", "resolve", "scan", "snapshot", "trust",
+    "discovery", "fleet", "guardduty", "registries", "resolve", "scan", "snapshot", "trust",
     "errors", "render", "samples",  # boto-free today, but shaped by the doors
 })
 

@@ -197,3 +197,16 @@ def test_one_event_id_in_two_accounts_is_two_evaluations_under_idempotency(aws: 
 
     assert [r["status"] for r in results] == ["remediated", "remediated"]
     assert endpoints_in(a["session"]) and endpoints_in(b["session"])
+
+
+def test_sts_throttled_past_the_retries_leaves_the_record_to_be_retried(aws: Any) -> None:
+    c = seed(C, "10.3.0.0/16")
+    central = Clients(region=REGION)
+    batch = central_run(central)
+    with Stubber(central.sts) as sts:  # moto never throttles; botocore's retries are spent on these
+        for _ in range(6):
+            sts.add_client_error("assume_role", "Throttling", "Rate exceeded", 400)
+        response = batch.process_records([record := sqs_record(json.dumps(c["event"]))])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert endpoints_in(c["session"]) == []
