@@ -312,6 +312,7 @@ def seed_member(boto3: Any, account: str, name: str, cidr: str) -> tuple[dict[st
     ecs.create_cluster(clusterName=name)
     image = f"{account}.dkr.ecr.{REGION}.amazonaws.com/{name}:1"
     td = register_task_definition(ecs, name, [container(name, image)])
+    create_service(ecs, name, name, name, net, "FARGATE")  # what the cross-account scan finds
     base = "detail.requestParameters.networkConfiguration.awsvpcConfiguration"
     event = load_event("ecs-RunTask", {
         f"{base}.subnets": net["subnets"], f"{base}.securityGroups": [net["sg"]],
@@ -354,4 +355,11 @@ def run_org_act(boto3: Any, table: str) -> int:
         print(f"  account {account}: {len(eps)} endpoints in {net['vpc']}: {', '.join(names)}")
     print(f"  the central account assumed each member role once: {central.calls['sts.AssumeRole']} AssumeRole calls, "
           f"{sum(n for op, n in central.calls.items() if op.startswith(('ec2.', 'ecs.')))} EC2/ECS calls of its own")
+    from vpce_remediator import fleet
+
+    print("\n$ vpce-remediator scan --accounts " + ",".join(MEMBERS) + f" --regions {REGION}")
+    started = time.monotonic()
+    result = fleet.scan_fleet(central, members, Settings(mode="report"), [REGION], list(MEMBERS))
+    print(fleet.render(result))
+    print(f"(the cross-account scan took {time.monotonic() - started:.2f} s)")
     return second
