@@ -359,7 +359,7 @@ def run_org_act(boto3: Any, table: str) -> int:
 
     print("\n$ vpce-remediator scan --accounts " + ",".join(MEMBERS) + f" --regions {REGION}")
     started = time.monotonic()
-    result = fleet.scan_fleet(central, members, Settings(mode="report"), [REGION], list(MEMBERS))
-    print(fleet.render(result))
+    fleet_result = fleet.scan_fleet(central, members, Settings(mode="report"), [REGION], list(MEMBERS))
+    print(fleet.render(fleet_result))
     print(f"(the cross-account scan took {time.monotonic() - started:.2f} s)")
     return second
