@@ -293,7 +293,7 @@ def test_the_central_queue_admits_only_the_central_rule_and_the_alarm_watches_th
     (statement,) = raw["QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["EventRule", "Arn"]}}}
-    assert raw["EventRule"]["Properties"]["EventBusName"] == {"Ref": "EventBus"}
+    assert raw["EventRule"]["Properties"]["EventBusName"] == {"Fn::GetAtt": ["EventBus", "Name"]}
     alarm = raw["DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
 
