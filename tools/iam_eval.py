@@ -78,8 +78,9 @@ def _cfn_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]
 _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
-def load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml, or another template of the repository (org/member.yaml, org/central.yaml)."""
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
 
 
 class _NoManagedPolicies:
@@ -87,14 +88,14 @@ class _NoManagedPolicies:
         return {}
 
 
-def translate(parameters: Mapping[str, str]) -> dict[str, Any]:
+def translate(parameters: Mapping[str, Any], path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as CloudFormation receives it: SAM's transform applied (code from a dummy S3 object)."""
     import boto3
     from samtranslator.metrics.metrics import Metrics
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
-    template = load_template()
+    template = load_template(path)
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://artifacts/event.zip"
@@ -112,7 +113,7 @@ _NO_VALUE = object()
 
 @dataclass
 class _Stack:
-    parameters: dict[str, str]
+    parameters: dict[str, Any]
     template: dict[str, Any]
     conditions: dict[str, bool] = field(default_factory=dict)
 
@@ -190,16 +191,32 @@ def resolved_template(mode: str = "report", excluded_vpc_ids: str = "") -> dict[
 
 @functools.lru_cache(maxsize=16)
 def _resolved_json(mode: str, excluded_vpc_ids: str) -> str:
-    raw = load_template()
+    parameters = stack_parameters(load_template(), {"Mode": mode, "ExcludedVpcIds": excluded_vpc_ids})
+    return json.dumps(resolve(translate(parameters), parameters))
+
+
+def stack_parameters(raw: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter's value as CloudFormation would take it: the default unless overridden, and
+    refused (ValueError) where the AllowedPattern does not match, as CloudFormation refuses it."""
     parameters = {k: str(v.get("Default", "")) for k, v in raw["Parameters"].items()}
-    parameters.update(Mode=mode, ExcludedVpcIds=excluded_vpc_ids)
+    parameters.update(overrides)
     for name, spec in raw["Parameters"].items():
         if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], parameters[name]):
             raise ValueError(f"CloudFormation refuses {name}={parameters[name]!r}")
-    stack = _Stack(parameters, translate(parameters))
+    return parameters
+
+
+def resolve(template: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, Any]:
+    """A (translated) template's resources for these parameters: conditions applied, intrinsics
+    resolved (a resource's Ref is `<name>-physical-id`, a GetAtt a fake ARN naming it)."""
+    # A CommaDelimitedList parameter is a list wherever it is referenced.
+    types = {name: spec.get("Type") for name, spec in template.get("Parameters", {}).items()}
+    values = {name: value.split(",") if types.get(name) == "CommaDelimitedList" else value
+              for name, value in parameters.items()}
+    stack = _Stack(values, dict(template))
     resources = {name: stack.resolve(r) for name, r in stack.template["Resources"].items()
                  if "Condition" not in r or stack.condition(r["Condition"])}
-    return json.dumps({"Resources": resources})
+    return {"Resources": resources}
 
 
 def role_statements(template: Mapping[str, Any], role: str = "FunctionRole") -> list[dict[str, Any]]:
