@@ -55,7 +55,7 @@ test: $(STAMP) $(AWSCLI_STAMP)
 	$(BIN)/ruff check src tests tools
 	PYTHONPATH=src $(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml org/central.yaml org/member.yaml
 	$(BIN)/pytest
 
 # What it survives, in figures: damaged events, duplicates, concurrency, throttles, own events, drift.

@@ -350,7 +350,9 @@ def test_central_functions_run_the_same_code_with_the_same_settings_plus_the_mem
         assert mine["Handler"] == theirs["Handler"]
         assert (CENTRAL.parent / mine["CodeUri"]).resolve() == (ROOT / theirs["CodeUri"]).resolve()
         assert set(mine["Environment"]["Variables"]) == set(theirs["Environment"]["Variables"]) | {
-            "MEMBER_ROLE_NAME", "MEMBER_EXTERNAL_ID"}
+            "MEMBER_ROLE_NAME", "MEMBER_EXTERNAL_ID", "ORGANIZATION_ID"}
+        # Settings.from_env reads it: the endpoint policies' organization, never looked up per account.
+        assert mine["Environment"]["Variables"]["ORGANIZATION_ID"] == {"Ref": "OrganizationId"}
         assert mine["Environment"]["Variables"]["SECURITY_HUB"] == theirs["Environment"]["Variables"]["SECURITY_HUB"]
     assert (ROOT / "src" / "handlers" / "queue.py").is_file() and (ROOT / "src" / "handlers" / "config.py").is_file()
 
