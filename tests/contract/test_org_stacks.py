@@ -22,10 +22,8 @@ What moto's CloudFormation does not create, and where each is checked instead:
 from __future__ import annotations
 
 import ast
-import io
 import json
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import pytest
 from account import REGION
 from iam_eval import load_template, stack_parameters, translate
 from test_events_and_template import FAILED_SAMPLES, OK_SAMPLES, OWN_ROLE_PATH
+from test_stack import code_package
 
 from vpce_remediator.samples import load_event
 
@@ -74,15 +73,6 @@ def _document(policy: Any) -> Any:
         return ast.literal_eval(policy)
 
 
-def _code_package(aws: Any) -> None:
-    s3 = aws.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket="artifacts")
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as z:
-        z.writestr("handlers/queue.py", "def handler(event, context):\n    return {}\n")
-    s3.put_object(Bucket="artifacts", Key="event.zip", Body=package.getvalue())
-
-
 def _for_moto(translated: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The template without what moto cannot create, and the StackSet resource taken out; the
     StackSet's parameter values become outputs, so that moto resolves them as CloudFormation would."""
@@ -111,7 +101,7 @@ def deploy(aws: Any, mode: str) -> Org:
     parameters = stack_parameters(load_template(CENTRAL), {
         "OrganizationId": organization["Id"], "OrganizationalUnitIds": ou, "Mode": mode})
     template, stack_set = _for_moto(translate(parameters, CENTRAL))
-    _code_package(aws)
+    code_package(aws)
     cfn = aws.client("cloudformation", region_name=REGION)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

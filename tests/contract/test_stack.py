@@ -23,12 +23,7 @@ def deploy(aws: Any, mode: str, excluded_vpc_ids: str = "") -> dict[str, Any]:
     """Translate and create the stack; return {logical id: physical id} and the outputs."""
     parameters = {"Mode": mode, "ExcludedVpcIds": excluded_vpc_ids}
     translated = _without_config_rule(translate(parameters))  # the translation tests/contract/test_iam.py evaluates
-    s3 = aws.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket="artifacts")
-    package = io.BytesIO()
-    with zipfile.ZipFile(package, "w") as z:
-        z.writestr("handlers/queue.py", "def handler(event, context):\n    return {}\n")
-    s3.put_object(Bucket="artifacts", Key="event.zip", Body=package.getvalue())
+    code_package(aws)
     cfn = aws.client("cloudformation", region_name=REGION)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the two resource types moto skips
@@ -42,6 +37,16 @@ def deploy(aws: Any, mode: str, excluded_vpc_ids: str = "") -> dict[str, Any]:
                  if r["LogicalResourceId"]}
     return {"resources": resources, "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]},
             "template": translated}
+
+
+def code_package(aws: Any) -> None:
+    """The functions' code, as `sam deploy` uploads it, in the bucket the translated template names."""
+    s3 = aws.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as z:
+        z.writestr("handlers/queue.py", "def handler(event, context):\n    return {}\n")
+    s3.put_object(Bucket="artifacts", Key="event.zip", Body=package.getvalue())
 
 
 RULE_ARN = f"arn:aws:config:{REGION}:123456789012:config-rule/config-rule-abc123"
