@@ -92,7 +92,7 @@ class MemberAccounts:
             if cached is not None and cached[0] == expires:
                 return cached[1]
             made = Clients(region=region, endpoint_url=self.base.endpoint_url, pace=self.base.pace,
-                           session=_session_from(self.base, credentials, region))
+                           session=session_from(self.base, credentials, region))
             self._clients[(account, region)] = (expires, made)
             return made
 
@@ -118,7 +118,7 @@ class MemberAccounts:
         return expires, credentials
 
 
-def _session_from(base: Clients, credentials: dict[str, Any], region: str) -> Any:
+def session_from(base: Clients, credentials: dict[str, Any], region: str) -> Any:
     """A boto3 session on the assumed credentials that shares the base session's service-model
     loader: a new session per account would parse each model's JSON again (~0.3 s a client)."""
     import boto3

@@ -26,12 +26,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules.partitions import PARTITIONS
-from vpce_remediator.accounts import ACCOUNT_ID, ROLE_NAME, AccountUnreachable, MemberAccounts, _session_from
+from vpce_remediator.accounts import ACCOUNT_ID, ROLE_NAME, AccountUnreachable, MemberAccounts, session_from
 from vpce_remediator.aws import Clients, error_code, error_message, paginate
 from vpce_remediator.engine import COMPLIANT, IGNORED, NON_COMPLIANT, REMEDIATED, Settings
 from vpce_remediator.errors import BadInput
 from vpce_remediator.lock import VpcBusy, VpcLock
-from vpce_remediator.scan import STATUSES, ScanResult, _vpc_label, _workload_line, scan_estate
+from vpce_remediator.scan import STATUSES, ScanResult, scan_estate, vpc_label, workload_line
 
 # What the caller (the central account, not the member role) needs beyond sts:GetCallerIdentity,
 # which needs no permission: the organization's accounts for --org (ListAccounts; the two others
@@ -335,7 +335,7 @@ def caller_clients(base: Clients, region: str) -> Clients:
     if credentials is None:
         raise AccountUnreachable("caller", "no credentials")
     frozen = credentials.get_frozen_credentials()
-    session = _session_from(base, {"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key,
+    session = session_from(base, {"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key,
                                    "SessionToken": frozen.token}, region)
     return Clients(region=region, endpoint_url=base.endpoint_url, pace=base.pace, session=session)
 
@@ -378,12 +378,12 @@ def render(result: FleetResult) -> str:
         for w in e.scan.workloads:
             by_vpc.setdefault(w.vpc_id, []).append(w)
         for v in e.scan.vpcs:
-            lines += ["", f"  {_account_label(e.account, e.name)} {e.region} {_vpc_label(v)}: {v.status.upper()}"
+            lines += ["", f"  {_account_label(e.account, e.name)} {e.region} {vpc_label(v)}: {v.status.upper()}"
                       + (f" ({v.ignored})" if v.ignored else "")]
-            lines += ["  " + _workload_line(w) for w in by_vpc.get(v.vpc_id, [])]
+            lines += ["  " + workload_line(w) for w in by_vpc.get(v.vpc_id, [])]
         if by_vpc.get(None):
             lines += ["", f"  {_account_label(e.account, e.name)} {e.region}, not evaluated (no network to read):"]
-            lines += ["  " + _workload_line(w) for w in by_vpc[None]]
+            lines += ["  " + workload_line(w) for w in by_vpc[None]]
     if counts[NON_COMPLIANT]:
         lines += ["", "  Fix commands: --json (each finding's `fix`, under entries[].scan)"]
     caller = sum(result.api_calls.values())

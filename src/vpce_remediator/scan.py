@@ -406,7 +406,7 @@ def render(result: ScanResult) -> str:
              f"{counts[REMEDIATED]} remediated, {counts[NON_COMPLIANT]} non-compliant, {counts[IGNORED]} ignored", ""]
     head = ("VPC", "MODE", "WORKLOADS", "COMPLIANT", "REMEDIATED", "NON-COMPLIANT", "FINDINGS")
     table = [head] + [(
-        _vpc_label(v), v.mode, str(len(v.workloads)), *(str(v.counts()[s]) for s in (COMPLIANT, REMEDIATED, NON_COMPLIANT)),
+        vpc_label(v), v.mode, str(len(v.workloads)), *(str(v.counts()[s]) for s in (COMPLIANT, REMEDIATED, NON_COMPLIANT)),
         str(len(v.outcome.findings) if v.outcome else 0) if v.status != IGNORED else "-") for v in result.vpcs]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     for row in table:
@@ -416,12 +416,12 @@ def render(result: ScanResult) -> str:
         by_vpc.setdefault(w.vpc_id, []).append(w)
     for v in result.vpcs:
         lines.append("")
-        lines.append(f"  {_vpc_label(v)}: {v.status.upper()}" + (f" ({v.ignored})" if v.ignored else ""))
-        lines += [_workload_line(w) for w in by_vpc.get(v.vpc_id, [])]
+        lines.append(f"  {vpc_label(v)}: {v.status.upper()}" + (f" ({v.ignored})" if v.ignored else ""))
+        lines += [workload_line(w) for w in by_vpc.get(v.vpc_id, [])]
     if by_vpc.get(None):
         lines.append("")
         lines.append("  not evaluated (no network to read):")
-        lines += [_workload_line(w) for w in by_vpc[None]]
+        lines += [workload_line(w) for w in by_vpc[None]]
     if any(w.status == NON_COMPLIANT for w in result.workloads):
         lines.append("")
         lines.append("  Fix commands: --json (each finding's `fix`); the hop-by-hop view of one service: "
@@ -430,11 +430,11 @@ def render(result: ScanResult) -> str:
     return "\n".join(lines)
 
 
-def _vpc_label(v: VpcScan) -> str:
+def vpc_label(v: VpcScan) -> str:
     return v.vpc_id + (f" ({v.name})" if v.name else "")
 
 
-def _workload_line(w: WorkloadScan) -> str:
+def workload_line(w: WorkloadScan) -> str:
     what = f"{w.workload.kind} {w.cluster}/{w.workload.name}"
     if w.workload.kind == "task":
         what += f" ({w.workload.arn.rsplit('/', 1)[-1][:8]})"
