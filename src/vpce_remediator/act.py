@@ -7,10 +7,8 @@ retried create returns the same endpoint instead of a second one; tag everything
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
@@ -19,6 +17,7 @@ from rules.partitions import short_name, split_service_name
 from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
+from vpce_remediator.pacing import Pacer
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,
@@ -72,47 +71,6 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 # What a cross-Region create also needs (a permission-only action): the template grants it only
 # when CrossRegionEndpoints is on.
 CROSS_REGION_PERMISSION = "vpce:AllowMultiRegion"
-
-
-@dataclass
-class Pacer:
-    """Our own share of EC2's endpoint-mutation bucket (4 tokens, refilling 0.3 a second, shared by
-    CreateVpcEndpoint, ModifyVpcEndpoint and DeleteVpcEndpoints across the account): never spend
-    faster than it refills, so our bursts do not throttle other tools or ourselves. What is left
-    over (another tool's burst) botocore retries, then the queue."""
-
-    capacity: float = 4.0
-    refill_per_second: float = 0.3
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    tokens: float = field(default=4.0)
-    updated: float = field(default=-1.0)
-    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def take(self) -> None:
-        with self._guard:
-            now = self.clock()
-            if self.updated >= 0:
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.refill_per_second)
-            self.updated = now
-            if self.tokens < 1:
-                wait = (1 - self.tokens) / self.refill_per_second
-                self.sleep(wait)
-                self.tokens, self.updated = 1.0, now + wait
-            self.tokens -= 1
-
-
-# One pacer per account and Region, shared by the invocations of a warm Lambda: EC2's buckets are
-# per account and Region, so a fleet scan's accounts (and one account's Regions) never wait on
-# each other's tokens.
-_PROCESS_PACERS: dict[tuple[str, str], Pacer] = {}
-_PACERS_GUARD = threading.Lock()
-
-
-def process_pacer(account: str = "", region: str = "") -> Pacer:
-    """The process's pacer for the endpoint writes of `account` in `region`."""
-    with _PACERS_GUARD:
-        return _PROCESS_PACERS.setdefault((account, region), Pacer())
 
 
 @dataclass(frozen=True)

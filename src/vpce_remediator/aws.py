@@ -90,10 +90,28 @@ class Clients:
                       config=Config(retries={"mode": "standard", "max_attempts": 6},
                                     user_agent_extra="vpce-remediator"))
         client.meta.events.register("before-call", self._count)
+        if self.pace:
+            client.meta.events.register("before-call", self._wait_for_token)
         return client
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def _wait_for_token(self, model: Any, **_: Any) -> None:
+        """Reads keep to their bucket's refill (`pacing`): a concurrent scan would otherwise run
+        a bucket dry in a second and spend the rest in botocore's backoff."""
+        from vpce_remediator.pacing import read_pacer
+
+        pacer = read_pacer(self._identity, self.region, model.service_model.service_name, model.name)
+        if pacer is not None:
+            pacer.take()
+
+    @cached_property
+    def _identity(self) -> str:
+        # The buckets are the account's; the access key stands for it (one per account and process:
+        # the member sessions are cached per account, the Lambda's role has one).
+        credentials = self.session.get_credentials()
+        return str(getattr(credentials, "access_key", "") or "")
 
     @cached_property
     def ec2(self) -> EC2Client:
@@ -117,7 +135,10 @@ class Clients:
 
     @cached_property
     def route53profiles(self) -> Route53ProfilesClient:
-        return cast("Route53ProfilesClient", self.client("route53profiles"))
+        client = self.client("route53profiles")
+        # Registered first, so its False stops botocore's own handler from retrying such an answer.
+        client.meta.events.register_first("needs-retry.route53profiles", _not_retried_unless_from_aws)
+        return cast("Route53ProfilesClient", client)
 
     @cached_property
     def servicequotas(self) -> ServiceQuotasClient:
@@ -168,6 +189,20 @@ def _session(profile: str | None, region: str | None) -> Session:
     import boto3  # deferred: importing boto3 is most of a cold start
 
     return boto3.session.Session(profile_name=profile, region_name=region)
+
+
+def _not_retried_unless_from_aws(response: tuple[Any, Any] | None = None, **_: Any) -> bool | None:
+    """False (do not retry) for a 5xx answer that carries no AWS request id: not AWS's but an
+    emulator's or a proxy's error page (moto_server answers Route 53 Profiles, which it lacks, with
+    an HTML 500), which a retry cannot change; botocore's "standard" mode would otherwise sleep
+    through five backoffs (~1.5 s) per call. None leaves the decision to botocore."""
+    if response is None:
+        return None
+    http = response[0]
+    headers = {k.lower() for k in getattr(http, "headers", {}) or {}}
+    if getattr(http, "status_code", 0) >= 500 and not headers & {"x-amzn-requestid", "x-amz-request-id"}:
+        return False
+    return None
 
 
 def paginate(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,7 @@
                            [--profile P] [--endpoint-url URL] [--json]
     vpce-remediator scan [--vpc VPC_ID ...] [--mode report|remediate] [--region R] [--profile P]
                          [--endpoint-url URL] [--json] [--enforce-on-nat-routed-subnets]
-                         [--max-endpoints-per-vpc N] [--cross-region-endpoints]
+                         [--max-endpoints-per-vpc N] [--cross-region-endpoints] [--pace]
                          [--state-table TABLE]
                          [--org [--ou OU_ID,...] | --accounts ID,...] [--regions R,...]
                          [--role-name NAME] [--external-id ID] [--max-workers N]
@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="also create cross-Region endpoints (the stack's CrossRegionEndpoints)")
     scan.add_argument("--max-endpoints-per-vpc", type=int, default=20, metavar="N",
                       help="interface endpoints the tool keeps in one VPC at most (default 20)")
+    scan.add_argument("--pace", action="store_true",
+                      help="keep every call to AWS's default throttle buckets with --endpoint-url too (always "
+                           "so against AWS itself; an emulator modelling AWS's throttles, say)")
     fleet = scan.add_argument_group(
         "a fleet", "scan many accounts and Regions at once (any of these flags): one table, one --json "
                    "document; each member account through its member role, your own with your credentials; "
@@ -222,7 +225,7 @@ def _scan(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url,
-                          pace=args.endpoint_url is None)
+                          pace=args.endpoint_url is None or args.pace)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc,
                             endpoint_policy=args.endpoint_policy,
@@ -264,12 +267,12 @@ def _fleet_scan(args: argparse.Namespace) -> int:
         if args.regions and not asked:
             raise BadInput("--regions: no Region given")
         clients = Clients(region=args.region or None, profile=args.profile, endpoint_url=args.endpoint_url,
-                          pace=args.endpoint_url is None)
+                          pace=args.endpoint_url is None or args.pace)
         if not clients.region:
             if not asked:
                 raise BadInput("no Region: give --region or --regions (or configure one)")
             clients = Clients(region=asked[0], profile=args.profile, endpoint_url=args.endpoint_url,
-                              pace=args.endpoint_url is None)
+                              pace=args.endpoint_url is None or args.pace)
         regions = fleet.region_names(asked or (clients.region,), clients.region)
     except BadInput as e:
         return _fail(2, str(e), args.json)

@@ -26,9 +26,7 @@ from vpce_remediator.act import (
     CROSS_REGION_PERMISSION,
     PERMISSIONS,
     ActionResult,
-    Pacer,
     apply_plan,
-    process_pacer,
 )
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.endpoint_policies import ACCOUNT, AUTO, AWS_DEFAULT, ORGANIZATION, SETTINGS, PolicyScope
@@ -41,6 +39,7 @@ from vpce_remediator.facts import (
 )
 from vpce_remediator.fixes import PROBLEMS, Value, own_sg_lookup, placeholders, render_fix
 from vpce_remediator.lock import VpcLock
+from vpce_remediator.pacing import Pacer, process_pacer
 from vpce_remediator.plan import (
     ADD_ROUTE_TABLES,
     ADD_SECURITY_GROUP,

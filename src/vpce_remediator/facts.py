@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
 OWNER_TAG = ("managed-by", "vpce-remediator")
@@ -379,8 +380,12 @@ class VpcSnapshot:
         return replace(self, zones=tuple(zones), zones_readable=readable)
 
 
+@lru_cache(maxsize=4096)
 def cidr_contains(outer: str, inner: str) -> bool:
-    """Whether every address of `inner` is in `outer` (False for malformed blocks or mixed IP versions)."""
+    """Whether every address of `inner` is in `outer` (False for malformed blocks or mixed IP versions).
+
+    Cached: the planner asks the same pairs (each route and rule against each subnet) for every
+    service of every workload, and parsing a network is most of a scan's CPU time otherwise."""
     try:
         a, b = ipaddress.ip_network(outer, strict=False), ipaddress.ip_network(inner, strict=False)
     except ValueError:

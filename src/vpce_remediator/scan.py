@@ -316,12 +316,13 @@ def _key(action: Action) -> tuple[str, str, str]:
 
 class _ScanClients(Clients):
     """The caller's clients and call counter, with the reads that repeat per service (cluster
-    settings, capacity providers, Auto Scaling groups) answered once per scan."""
+    settings, capacity providers, Auto Scaling groups) or per VPC (the endpoint quota) answered
+    once per scan."""
 
     def __init__(self, base: Clients) -> None:
         # Everything the base holds (session, region, call counter, pacing, clients made so far),
         # so no new session and one count; only the ECS and Auto Scaling clients are wrapped.
-        self.__dict__.update({k: v for k, v in vars(base).items() if k not in ("ecs", "autoscaling")})
+        self.__dict__.update({k: v for k, v in vars(base).items() if k not in ("ecs", "autoscaling", "servicequotas")})
         self._base = base
 
     @cached_property
@@ -335,6 +336,12 @@ class _ScanClients(Clients):
     @cached_property
     def autoscaling(self) -> Any:
         return _Memo(self._base.autoscaling, {"describe_auto_scaling_groups"})
+
+    @cached_property
+    def servicequotas(self) -> Any:
+        # The applied interface-endpoint quota is the account's in the Region: one answer for
+        # every VPC the scan plans creates in, not one read each.
+        return _Memo(self._base.servicequotas, {"get_service_quota"})
 
 
 class _Memo:

@@ -7,6 +7,7 @@ other tool in the account).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -341,6 +342,8 @@ _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 # What an endpoint that does not implement an API answers (moto: 404 "Not yet implemented" in process,
 # a bare 500 from moto_server).
 _UNANSWERED = ("404", "500", "NotImplemented", "UnknownOperationException")
+# Route 53 Profiles clients whose endpoint answered that it does not implement the API.
+_UNANSWERING: weakref.WeakSet[Any] = weakref.WeakSet()
 # The ARN of a hosted zone (`arn:PARTITION:route53:::hostedzone/ID`), as a Profile names its resources.
 _ZONE_ARN = ":route53:::hostedzone/"
 # The record types a client's lookup of a service's name is answered from (aliases are A/AAAA).
@@ -384,8 +387,10 @@ def read_central_zones(route53: Any, profiles: Any | None, vpc_id: str, region: 
         except ClientError as e:
             code = error_code(e)
             if code in _UNANSWERED and what.startswith("route53profiles:"):
-                # An endpoint that does not implement Route 53 Profiles (moto, an emulator): not seen.
+                # An endpoint that does not implement Route 53 Profiles (moto, an emulator): not seen,
+                # and not asked again through this client (a scan asks once, not once per VPC).
                 log.info("%s not answered (%s) for %s: Route 53 Profiles not read", what, code, vpc_id)
+                _UNANSWERING.add(profiles)
                 readable = False
                 return None
             if code not in _DENIED:
@@ -396,7 +401,9 @@ def read_central_zones(route53: Any, profiles: Any | None, vpc_id: str, region: 
 
     direct = allowed(lambda: read_zones(route53, vpc_id, region), "route53:ListHostedZonesByVPC") or ()
     zones = {z.id: z for z in direct}
-    if profiles is not None:
+    if profiles is not None and profiles in _UNANSWERING:
+        readable = False
+    elif profiles is not None:
         carried = allowed(lambda: profile_zone_ids(profiles, vpc_id), "route53profiles:ListProfile*Associations")
         unnamed = {zid: pid for zid, pid in (carried or {}).items() if zid not in zones}
         # A Profile names a zone only by its ARN; zones of this account are named by ListHostedZones,

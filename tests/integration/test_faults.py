@@ -14,10 +14,10 @@ import pytest
 from account import ECR, REGION, by_service, container, endpoints, private_vpc, register_task_definition, run_task_event
 from test_queue_handler import sqs_record
 
-from vpce_remediator.act import Pacer
 from vpce_remediator.aws import Clients
 from vpce_remediator.batch import BatchRun
 from vpce_remediator.engine import Settings, evaluate_event
+from vpce_remediator.pacing import Pacer
 
 
 class FaultyClients(Clients):

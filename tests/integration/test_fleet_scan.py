@@ -33,12 +33,13 @@ from account import PREFIX, REGION, container, create_service, private_vpc, regi
 from moto_authz import fix_get_signatures
 
 from vpce_remediator.accounts import MemberAccounts, MemberRole
-from vpce_remediator.act import PERMISSIONS, process_pacer
+from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.cli import main
 from vpce_remediator.engine import ORGANIZATION_ACTIONS, Settings
 from vpce_remediator.fleet import CALLER_ACTIONS, FleetEntry, FleetResult, render, scan_fleet
 from vpce_remediator.lock import LOCK_ACTIONS, VpcLock
+from vpce_remediator.pacing import process_pacer
 
 CENTRAL = "123456789012"  # moto's default account: the caller's
 A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444"
