@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import threading
 import time
 import uuid
@@ -239,14 +240,17 @@ class Model:
 
     # -- installing it
 
-    def install(self) -> Model:
+    def install(self, in_process_moto: bool = True) -> Model:
         """Every session made from now on sends through the model. botocore's own `before-send`
         handlers (moto's, when it is imported) are taken out and called by the model instead, so
-        that a refused request never reaches them."""
+        that a refused request never reaches them. `in_process_moto` false: the process talks to
+        a moto_server, and moto is not imported for it (0.3 s, which only the process that has
+        moto installed, ours and not Custodian's, would pay)."""
         from botocore import handlers
 
-        with contextlib.suppress(ImportError):  # moto registers its stubber on import: wrap it too
-            import moto.core.models  # noqa: F401
+        if in_process_moto:
+            with contextlib.suppress(ImportError):  # moto registers its stubber on import: wrap it too
+                import moto.core.models  # noqa: F401
         kept = []
         for entry in handlers.BUILTIN_HANDLERS:
             if entry[0] == "before-send":
@@ -267,6 +271,14 @@ class Model:
         self._installed, self._wrapped = [], []
 
     # -- what it saw
+
+    def forget(self) -> None:
+        """Start counting afresh (in a forked child: its parent reports what the parent saw). The
+        lock is made anew too: another thread of the parent may have held it at the fork."""
+        self._guard = threading.Lock()
+        self._buckets.clear()
+        self.requests.clear()
+        self.refused.clear()
 
     def floor_seconds(self) -> float:
         """The least wall time the granted requests could take under the buckets: for each bucket,
@@ -308,7 +320,9 @@ def install_from_env() -> Model | None:
     import atexit
 
     config = json.loads(raw)
-    model = Model(float(config.get("latency_ms", 40)), bool(config.get("throttle", True))).install()
+    # The bench's child processes send to a moto_server: moto in them would only cost time.
+    model = Model(float(config.get("latency_ms", 40)), bool(config.get("throttle", True))).install(
+        in_process_moto=False)
     stats = config.get("stats")
     if stats:
         def write() -> None:
@@ -317,7 +331,19 @@ def install_from_env() -> Model | None:
                 f.write(json.dumps({"pid": os.getpid(), **model.stats()}) + "\n")
 
         atexit.register(write)
+        # c7n-org's workers are forked multiprocessing children, which leave through os._exit, past
+        # atexit: each counts from its fork on and writes its line as multiprocessing ends it.
+        os.register_at_fork(after_in_child=lambda: _forked(model, write))
     return model
+
+
+def _forked(model: Model, write: Callable[[], None]) -> None:
+    model.forget()
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        # Registered after the fork, run once the child's multiprocessing bootstrap has cleared the
+        # finalizers it inherited; a finalizer with a priority runs in the child's exit function.
+        util.register_after_fork(model, lambda _: util.Finalize(None, write, exitpriority=0))
 
 
 def read_stats(path: str) -> dict[str, Any]:

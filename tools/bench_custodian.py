@@ -281,35 +281,49 @@ def side_by_side(endpoint_url: str, region: str, workdir: Path, repeats: int = 3
 # ---------------------------------------------------------------- the estate
 
 
-def seed(endpoint_url: str, n_vpcs: int = 20) -> dict[str, Any]:
+def seed(endpoint_url: str, n_vpcs: int = 20, region: str = REGION,
+         credentials: dict[str, str] | None = None, account: str | None = None) -> dict[str, Any]:
     """Seed `n_vpcs` private VPCs (3 subnets each, 2 Fargate services each) on the server.
 
     Even-indexed VPCs get every endpoint their services need (ecr.api, ecr.dkr, logs with private
     DNS in every subnet and a security group admitting 443 from the tasks, and the S3 gateway);
     odd ones alternate between enableDnsHostnames=false (endpoints all present) and every endpoint
     but ecr.dkr. So both tools should flag exactly the odd half. Returns each VPC's id and kind.
+
+    In `region`, with `credentials` (boto3 client keyword arguments; moto's default account's
+    otherwise): the organization bench seeds each member account through its assumed role. The
+    images are in `account`'s ECR in `region` (the default account's when not given), so that the
+    estate's own Region's endpoints serve them.
     """
     import boto3  # the project venv's; imported here so that importing the module stays light
 
-    from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition
+    from vpce_remediator.demo import ACCOUNT, container, create_service, private_vpc, register_task_definition
 
     url = _local(endpoint_url)
     # Credentials passed to the clients, not set in os.environ: the caller's environment is left alone.
-    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url, **creds)
-    ecs = boto3.client("ecs", region_name=REGION, endpoint_url=url, **creds)
+    creds = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+                            "aws_session_token": "testing"}
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=url, **creds)
+    ecs = boto3.client("ecs", region_name=region, endpoint_url=url, **creds)
     if not 0 < n_vpcs <= 250:
         raise ValueError("n_vpcs must be 1..250 (one 10.N.0.0/16 each)")
     ecs.create_cluster(clusterName="bench")
+    registry = f"{account or ACCOUNT}.dkr.ecr.{region}.amazonaws.com"
+
+    def logged_in_region(name: str) -> dict[str, Any]:
+        c = container(name, f"{registry}/{name}:1")
+        c["logConfiguration"]["options"]["awslogs-region"] = region
+        return c
+
     families = {
-        "web": register_task_definition(ecs, "bench-web", [container("web", f"{ECR}/web:1")]),
-        "worker": register_task_definition(ecs, "bench-worker", [container("worker", f"{ECR}/worker:1")]),
+        "web": register_task_definition(ecs, "bench-web", [logged_in_region("web")]),
+        "worker": register_task_definition(ecs, "bench-worker", [logged_in_region("worker")]),
     }
     vpcs: dict[str, str] = {}
     for i in range(n_vpcs):
         kind = GOOD if i % 2 == 0 else (DNS_OFF if i % 4 == 1 else NO_ECR_DKR)
         name = f"bench-{i:03d}"
-        net = private_vpc(ec2, name, f"10.{i + 1}.0.0/16", "abc")
+        net = private_vpc(ec2, name, f"10.{i + 1}.0.0/16", "abc", region=region)
         for role, family in families.items():
             create_service(ecs, "bench", f"{name}-{role}", family, net, "FARGATE")
         endpoint_sg = ec2.create_security_group(GroupName=f"{name}-endpoints", Description="endpoints",
@@ -320,10 +334,10 @@ def seed(endpoint_url: str, n_vpcs: int = 20) -> dict[str, Any]:
             if service == "ecr.dkr" and kind == NO_ECR_DKR:
                 continue
             ec2.create_vpc_endpoint(VpcId=net["vpc"], VpcEndpointType="Interface", PrivateDnsEnabled=True,
-                                    ServiceName=f"com.amazonaws.{REGION}.{service}", SubnetIds=net["subnets"],
+                                    ServiceName=f"com.amazonaws.{region}.{service}", SubnetIds=net["subnets"],
                                     SecurityGroupIds=[endpoint_sg])
         ec2.create_vpc_endpoint(VpcId=net["vpc"], VpcEndpointType="Gateway",
-                                ServiceName=f"com.amazonaws.{REGION}.s3", RouteTableIds=[net["rtb"]])
+                                ServiceName=f"com.amazonaws.{region}.s3", RouteTableIds=[net["rtb"]])
         if kind == DNS_OFF:
             # Switched off after the endpoints exist, as drift does: AWS refuses private DNS without it.
             ec2.modify_vpc_attribute(VpcId=net["vpc"], EnableDnsHostnames={"Value": False})
