@@ -77,9 +77,13 @@ class MemberAccounts:
         self._lock = threading.Lock()  # guards the dicts; each account's AssumeRole has its own lock
         self._account_locks: dict[str, threading.Lock] = {}
 
-    def clients(self, account: str, region: str | None = None) -> Clients:
+    def clients(self, account: str, region: str | None = None, keep: bool = True) -> Clients:
         """The clients of `account` in `region` (the base's by default). Raises `AccountUnreachable`
-        when `account` is not an account id or its member role cannot be assumed."""
+        when `account` is not an account id or its member role cannot be assumed.
+
+        With `keep` false the clients are made for one use and not cached (the credentials still
+        are): a fleet scan visits each account-Region once, and a dozen clients per pair, kept for
+        the whole run, grow the process by megabytes per account-Region."""
         region = region or self.base.region
         if not isinstance(account, str) or not ACCOUNT_ID.match(account):
             raise AccountUnreachable(str(account)[:40], "not a 12-digit AWS account id")
@@ -93,7 +97,8 @@ class MemberAccounts:
                 return cached[1]
             made = Clients(region=region, endpoint_url=self.base.endpoint_url, pace=self.base.pace,
                            session=session_from(self.base, credentials, region))
-            self._clients[(account, region)] = (expires, made)
+            if keep:
+                self._clients[(account, region)] = (expires, made)
             return made
 
     def _fresh_credentials(self, account: str, region: str) -> tuple[float, dict[str, Any]]:
@@ -124,12 +129,38 @@ def session_from(base: Clients, credentials: dict[str, Any], region: str) -> Any
     import boto3
     import botocore.session
 
-    core = botocore.session.get_session()
+    hooks = _builtin_handlers()
+    core = botocore.session.Session(event_hooks=hooks, include_builtin_handlers=hooks is None)
     core.register_component("data_loader", base.session._session.get_component("data_loader"))
     return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
                                  aws_secret_access_key=credentials["SecretAccessKey"],
                                  aws_session_token=credentials["SessionToken"], region_name=region,
                                  botocore_session=core)
+
+
+_handlers_lock = threading.Lock()
+_handlers_made: tuple[list[Any], Any] | None = None  # (botocore's built-in handler list, an emitter holding them)
+
+
+def _builtin_handlers() -> Any:
+    """A copy of an event emitter holding botocore's built-in handlers, or None (the session then
+    registers them itself). A new botocore session registers each of them (~150) anew, checking
+    every handler's signature: 4 ms of CPU per account-Region of a fleet scan, where copying a
+    registered emitter takes 0.3. Made again when the built-in list has changed (a tool that
+    installs a handler there for every later session: the bench's counters and AWS model)."""
+    import copy
+
+    from botocore import handlers
+    from botocore.session import Session
+
+    global _handlers_made
+    with _handlers_lock:
+        if _handlers_made is None or _handlers_made[0] != handlers.BUILTIN_HANDLERS:
+            # The session's own emitter, under the aliasing layer every session adds (not public:
+            # a botocore without it gets sessions that register the handlers themselves).
+            _handlers_made = (list(handlers.BUILTIN_HANDLERS), getattr(Session(), "_original_handler", None))
+        made = _handlers_made[1]
+        return copy.copy(made) if made is not None else None
 
 
 def members_from_env(clients: Clients, env: Mapping[str, str] = os.environ) -> MemberAccounts | None:

@@ -41,6 +41,7 @@ from vpce_remediator.errors import BadInput
 
 # The fleet's default role name (accounts.py would import botocore; --help stays instant).
 DEFAULT_ROLE_NAME = "vpce-remediator-member"
+FLEET_DEFAULT_WORKERS, FLEET_MAX_WORKERS = 32, 64  # fleet.DEFAULT_MAX_WORKERS and MAX_WORKERS, for --help
 FLEET_FLAGS = ("org", "ou", "accounts", "regions", "role_name", "external_id", "max_workers")
 
 if TYPE_CHECKING:  # the CLI imports the engine when a command runs, so --help stays instant
@@ -107,8 +108,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"the member role to assume in each account (default {DEFAULT_ROLE_NAME})")
     fleet.add_argument("--external-id", metavar="ID", help="the ExternalId the member roles' trust policy requires")
     fleet.add_argument("--max-workers", metavar="N",
-                       help="account-Regions scanned at once, 1 to 32 (default 8: each has its own throttle "
-                            "buckets; more threads mostly add memory and GIL contention)")
+                       help=f"account-Regions scanned at once, 1 to {FLEET_MAX_WORKERS} (default "
+                            f"{FLEET_DEFAULT_WORKERS}: each has its own throttle buckets; past that, threads add "
+                            "memory, ~2.5 MB each, more than speed)")
     adopt = sub.add_parser("adopt", help="record endpoints tagged managed-by=vpce-remediator (by an earlier "
                                          "version) as the tool's own, once you confirm each")
     adopt.add_argument("--vpc", required=True, metavar="VPC_ID")

@@ -42,11 +42,14 @@ CALLER_ACTIONS: tuple[str, ...] = (
 DEFAULT_ROLE_NAME = "vpce-remediator-member"
 # Pairs scanned at once. A pair's scan is a chain of dependent calls (latency-bound, ~50-200 ms
 # each), so threads hide the waiting; every pair has its own buckets, so more threads throttle
-# nothing. What bounds it is this process: each pair holds its own clients (a dozen, a few MB
-# each, with their connection pools) and parsing the answers is CPU work under one GIL, so past
-# ~8 threads on a laptop or a small runner the run gets no faster, only bigger.
-DEFAULT_MAX_WORKERS = 8
-MAX_WORKERS = 32
+# nothing. What bounds it is this process: a pair in flight holds its clients (~2.5 MB) and
+# parsing the answers is CPU work under one GIL (~0.1 s of CPU a pair, over a third of it making
+# the pair's five clients). Measured by tools/bench_org.py (20 accounts x 2 Regions, 40 ms a
+# request, a 2-core machine): 8 workers 9.2 s and 120 MB, 16 8.2 s and 145 MB, 32 7.8 s and
+# 190 MB; there the run is CPU-bound past 16, while at AWS's answer times from a laptop (100 ms
+# and more) 32 still halves the waiting.
+DEFAULT_MAX_WORKERS = 32
+MAX_WORKERS = 64
 
 SCANNED, UNREACHABLE, FAILED = "scanned", "unreachable", "failed"
 VIA_ROLE, VIA_CALLER = "member-role", "caller"
@@ -303,7 +306,7 @@ def _scan_pair(base: Clients, members: MemberAccounts, settings: Settings, lock:
                account: str, region: str, name: str) -> FleetEntry:
     via = VIA_CALLER if account == caller else VIA_ROLE
     try:
-        clients = caller_clients(base, region) if via == VIA_CALLER else members.clients(account, region)
+        clients = caller_clients(base, region) if via == VIA_CALLER else members.clients(account, region, keep=False)
     except AccountUnreachable as e:
         return FleetEntry(account, region, UNREACHABLE, via, reason=e.reason, name=name)
     before = Counter(clients.calls)

@@ -32,7 +32,7 @@ import pytest
 from account import PREFIX, REGION, container, create_service, private_vpc, register_task_definition
 from moto_authz import fix_get_signatures
 
-from vpce_remediator.accounts import MemberAccounts, MemberRole
+from vpce_remediator.accounts import MemberAccounts, MemberRole, session_from
 from vpce_remediator.act import PERMISSIONS
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.cli import main
@@ -356,10 +356,36 @@ def test_pairs_keep_their_order_whatever_the_workers(world: World, two_and_two: 
     assert [(e.account, e.region) for e in many.entries] == [(a, r) for a in (B, D, A) for r in (REGION, WEST)]
 
 
-def test_the_clis_default_role_is_the_fleets() -> None:
+def test_the_clis_default_role_and_worker_counts_are_the_fleets() -> None:
     from vpce_remediator import cli, fleet
 
     assert cli.DEFAULT_ROLE_NAME == fleet.DEFAULT_ROLE_NAME == ROLE
+    assert (cli.FLEET_DEFAULT_WORKERS, cli.FLEET_MAX_WORKERS) == (fleet.DEFAULT_MAX_WORKERS, fleet.MAX_WORKERS)
+
+
+def test_member_sessions_carry_the_handlers_installed_for_every_session_when_they_are_made(world: World) -> None:
+    """Member sessions start from a copy of botocore's built-in handlers (cheaper than registering
+    each anew); a handler installed among them later (the bench's counters and AWS model) is in
+    every member session made afterwards, and gone from those made after it is taken out."""
+    from botocore import handlers
+
+    base = Clients(region=REGION)
+    creds = base.sts.assume_role(RoleArn=role_arn(A), RoleSessionName="test")["Credentials"]
+    heard: list[str] = []
+
+    def hook(model: Any, **_: Any) -> None:
+        heard.append(model.name)
+
+    session_from(base, creds, REGION).client("sts").get_caller_identity()
+    handlers.BUILTIN_HANDLERS.append(("before-call.sts", hook))
+    try:
+        during = session_from(base, creds, REGION).client("sts").get_caller_identity()
+    finally:
+        handlers.BUILTIN_HANDLERS.remove(("before-call.sts", hook))
+    session_from(base, creds, REGION).client("sts").get_caller_identity()
+
+    assert heard == ["GetCallerIdentity"]
+    assert during["Account"] == A  # the member's credentials, on the copied handlers
 
 
 def test_endpoint_writes_are_paced_per_account_and_region() -> None:
@@ -381,12 +407,12 @@ def test_endpoint_writes_are_paced_per_account_and_region() -> None:
     (["--accounts", A, "--external-id", "x"], "--external-id: 2 to 1224 characters"),
     (["--org", "--accounts", A], "--org (or --ou) and --accounts: give one of them"),
     (["--ou", "ou-nope"], "'ou-nope': expected organizational unit ids"),
-    (["--accounts", A, "--max-workers", "0"], "--max-workers: a whole number from 1 to 32"),
-    (["--accounts", A, "--max-workers", "many"], "--max-workers: a whole number from 1 to 32"),
+    (["--accounts", A, "--max-workers", "0"], "--max-workers: a whole number from 1 to 64"),
+    (["--accounts", A, "--max-workers", "many"], "--max-workers: a whole number from 1 to 64"),
     (["--regions", REGION, "--role-name", ROLE], "--role-name and --external-id need --org or --accounts"),
     (["--accounts", A, "--vpc", "vpc-0123"], "--vpc scans one account's VPCs"),
     (["--external-id", ""], "--role-name and --external-id need --org or --accounts"),
-    (["--max-workers", ""], "--max-workers: a whole number from 1 to 32"),
+    (["--max-workers", ""], "--max-workers: a whole number from 1 to 64"),
 ])
 def test_bad_fleet_input_is_one_line_exit_2_before_any_call(capsys: pytest.CaptureFixture[str], args: list[str],
                                                             message: str) -> None:
