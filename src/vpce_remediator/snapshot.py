@@ -158,6 +158,8 @@ def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
     return read_vpcs(ec2, [vpc], region, account, known_subnets)[vpc["VpcId"]]
 
 
+# The two VPC attributes private DNS needs, one `DescribeVpcAttribute` each (a scan starts them early).
+DNS_ATTRIBUTES = ("enableDnsSupport", "enableDnsHostnames")
 # EC2 takes up to 200 values per filter; fewer keeps each page's answer, and the memory, modest.
 VPCS_PER_READ = 50
 
@@ -186,8 +188,9 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
     def owner(item: Mapping[str, Any]) -> str:
         return str(item.get("VpcId") or (ids[0] if len(ids) == 1 else ""))
 
-    dns = {v: (ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"],
-               ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"])
+    support, hostnames = DNS_ATTRIBUTES
+    dns = {v: (ec2.describe_vpc_attribute(VpcId=v, Attribute=support)["EnableDnsSupport"]["Value"],
+               ec2.describe_vpc_attribute(VpcId=v, Attribute=hostnames)["EnableDnsHostnames"]["Value"])
            for v in ids}
     endpoints: dict[str, list[EndpointInfo]] = {v: [] for v in ids}
     for page in paginate(ec2, "describe_vpc_endpoints", Filters=vpc_filter):
