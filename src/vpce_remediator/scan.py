@@ -222,26 +222,30 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
     offers: dict[str, ServiceOffer | None] = {}  # regional answers, shared by every VPC
     scans: list[VpcScan] = []
     order = sorted(by_vpc)
+    snaps: dict[str, VpcSnapshot] = {}
+    prepared: dict[str, _Prepared] = {}
     for start in range(0, len(order), VPCS_PER_READ):
         chunk = order[start:start + VPCS_PER_READ]
         # One read of endpoints, route tables and security groups for the chunk's evaluated VPCs.
         evaluated = [described[v] for v in chunk if v in described and by_vpc[v]
                      and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
-        snaps = read_vpcs(clients.ec2, evaluated, clients.region, "",
-                          {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
-        snaps = _with_dhcp_options(clients.ec2, snaps, by_vpc)
-        prepared = {v["VpcId"]: _prepare(clients, settings, v, by_vpc[v["VpcId"]]) for v in evaluated}
-        for vpc_id, ready in prepared.items():
-            if vpc_id in snaps:
-                _zones_ahead(clients, ready, snaps[vpc_id], offers)
-        for i, vpc_id in enumerate(chunk, start=start + 1):
-            described_vpc = described.get(vpc_id)
-            if described_vpc is None:
-                scans.append(VpcScan(vpc_id, "", "ignore", ignored=f"VPC {vpc_id} not found in {clients.region}"))
-            else:
-                scans.append(_scan_vpc(clients, settings, described_vpc, by_vpc[vpc_id], subnets, offers, lock,
-                                       snaps.get(vpc_id), prepared.get(vpc_id)))
-            report(i, len(by_vpc), "VPCs")
+        read = read_vpcs(clients.ec2, evaluated, clients.region, "",
+                         {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
+        snaps.update(_with_dhcp_options(clients.ec2, read, by_vpc))
+        # Every chunk's zone reads are started before the first VPC is evaluated: Route 53's five
+        # requests a second are the scan's slowest bucket, so it should never sit idle.
+        for v in evaluated:
+            ready = prepared[v["VpcId"]] = _prepare(clients, settings, v, by_vpc[v["VpcId"]])
+            if v["VpcId"] in snaps:
+                _zones_ahead(clients, ready, snaps[v["VpcId"]], offers)
+    for i, vpc_id in enumerate(order, start=1):
+        described_vpc = described.get(vpc_id)
+        if described_vpc is None:
+            scans.append(VpcScan(vpc_id, "", "ignore", ignored=f"VPC {vpc_id} not found in {clients.region}"))
+        else:
+            scans.append(_scan_vpc(clients, settings, described_vpc, by_vpc[vpc_id], subnets, offers, lock,
+                                   snaps.get(vpc_id), prepared.get(vpc_id)))
+        report(i, len(by_vpc), "VPCs")
     return ScanResult(clients.region, settings.mode, found.clusters, tuple(scans), tuple(unplaced),
                       _since(before, clients.calls))
 
