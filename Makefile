@@ -104,7 +104,7 @@ org-deploy: org-build
 bench:
 	$(MAKE) --no-print-directory -j3 $(STAMP) $(SAM_STAMP) custodian-venv
 	$(MAKE) --no-print-directory build
-	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench.py --update-readme
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAM) $(AWSCLI) .venv-custodian .aws-sam .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

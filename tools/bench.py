@@ -623,9 +623,12 @@ def machine() -> dict[str, Any]:
     import boto3
     import moto
 
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.machine()}", "cpu": cpu or platform.processor(),
-            "cpus": os.cpu_count(), "boto3": boto3.__version__, "moto": moto.__version__}
+            "cpus": os.cpu_count(), "boto3": boto3.__version__, "moto": moto.__version__,
+            "commit": commit, "load": round(os.getloadavg()[0], 2)}
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -667,6 +670,34 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join("  ".join(str(c).ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows)
 
 
+README = ROOT / "README.md"
+_BEGIN, _END = "<!-- bench table: written by `make bench` (tools/bench.py --update-readme) -->", "<!-- end of bench table -->"
+
+
+def readme_block(results: dict[str, Any]) -> str:
+    """The README's Performance table and the line saying where and when it was measured."""
+    m = results["machine"]
+    took = results.get("bench_seconds", {}).get("total")
+    return "\n".join([
+        _BEGIN,
+        f"The last run ({m['date']}, {m['cpus']}-core {m['system']}, {m['cpu']}, Python {m['python']}, boto3 "
+        f"{m['boto3']}, moto {m['moto']}{', at ' + m['commit'] if m.get('commit') else ''}; "
+        f"{took:.0f} s of benchmarks; load average {m.get('load', '?')} at the start):" if took is not None else
+        f"The last run ({m['date']}):",
+        "", "```", table(results), "```", _END])
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> bool:
+    """Replace the table between the markers in README.md; False when the markers are missing."""
+    text = readme.read_text()
+    if _BEGIN not in text or _END not in text:
+        return False
+    head, rest = text.split(_BEGIN, 1)
+    _, tail = rest.split(_END, 1)
+    readme.write_text(head + readme_block(results) + tail)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -675,6 +706,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-package", action="store_true")
     parser.add_argument("--latency-ms", type=float, default=40.0,
                         help="the AWS model's latency per request for the modelled figures (default 40)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the table into README.md's Performance section (make bench does)")
+    parser.add_argument("--readme-only", action="store_true",
+                        help="only write README.md's table from --out's results, measuring nothing")
     parser.add_argument("--storm-worker", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=10, help=argparse.SUPPRESS)
@@ -682,6 +717,11 @@ def main(argv: list[str] | None = None) -> int:
     _offline_environment()
     if args.storm_worker:
         return _storm_worker(args.storm_worker, args.events, args.batch)
+    if args.readme_only:
+        if not update_readme(json.loads(Path(args.out).read_text())):
+            print("README.md has no bench table markers", file=sys.stderr)
+            return 1
+        return 0
 
     from moto import mock_aws
 
@@ -719,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     print(table(results))
+    if args.update_readme and not update_readme(results):
+        print("README.md has no bench table markers: not updated", file=sys.stderr)
     print(f"\nwritten to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
           f"in {results['bench_seconds']['total']:.0f} s")
     over = [k for k, v in results["budgets"].items() if not v["ok"]]
