@@ -303,7 +303,8 @@ class Discovery:
 
 
 def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None = None,
-             placed: Callable[[set[str]], None] | None = None) -> Discovery:
+             placed: Callable[[list[tuple[str, ...]]], None] | None = None,
+             built: Callable[[Workload | None, str], None] | None = None) -> Discovery:
     """Every ECS service and running standalone task of the region as engine workloads, with the
     name of its cluster. With `subnet_ids`, an awsvpc workload in none of them is passed over
     before its task definition is read; one without awsvpc subnets (bridge or host networking) is
@@ -311,9 +312,11 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
     VPC, not to every one (an unscoped scan lists it once, as not placed).
 
     Two passes: the ECS reads that find the workloads and their awsvpc subnets, then the task
-    definitions that make them workloads. Between the two, `placed(subnet ids)` hears where they
-    run, so that a scan can start reading those VPCs while the task definitions are read; with a
-    client that reads ahead (a scan's), the describe and task definition reads of a pass are all
+    definitions that make them workloads. Between the two, `placed(subnets of each)` hears where
+    they run (the awsvpc subnets of each service, then of each task, in the order they are made
+    workloads), so that a scan can start reading those VPCs while the task definitions are read;
+    `built(workload or None, cluster)` then hears of each in that order (None: not made one). With
+    a client that reads ahead (a scan's), the describe and task definition reads of a pass are all
     started at once and taken in order, so the result is the same as one after another."""
     ecs = clients.ecs
     region = clients.region
@@ -340,12 +343,14 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
         progress(i, len(clusters), "clusters")
     enis = _task_interfaces(clients.ec2, tasks)
     if placed is not None:
-        placed({n for _, s in services for n in _service_subnets(s)} | {n for t in tasks for n in _task_subnets(t)})
+        placed([tuple(_service_subnets(s)) for _, s in services] + [tuple(_task_subnets(t)) for t in tasks])
     refs = dict.fromkeys([str(s.get("taskDefinition", "")) for _, s in services]
                          + [str(t.get("taskDefinitionArn", "")) for t in tasks])
     _read_ahead(ecs, "describe_task_definition", [{"taskDefinition": ref} for ref in refs if ref])
     for name, s in services:
-        _add_service(clients, name, s, tds, found, subnet_ids)
+        made = _add_service(clients, name, s, tds, found, subnet_ids)
+        if built is not None:
+            built(made, name)
     for t in tasks:
         w = _task_workload(t, clients, tds, enis)
         cluster = t["clusterArn"].rsplit("/", 1)[-1]
@@ -354,6 +359,8 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
                                                 "task", region, t.get("taskDefinitionArn", ""), cluster))
         elif _placed_in(w, subnet_ids):
             found.workloads.append((w, cluster))
+        if built is not None:
+            built(w if w is not None and _placed_in(w, subnet_ids) else None, cluster)
     return found
 
 
@@ -399,13 +406,16 @@ def _add_services(clients: Clients, cluster: str, arns: list[str], tds: TaskDefi
 
 
 def _add_service(clients: Clients, cluster: str, s: Mapping[str, Any], tds: TaskDefinitions, found: Discovery,
-                 subnet_ids: set[str] | None) -> None:
+                 subnet_ids: set[str] | None) -> Workload | None:
+    """The service as a workload, added to `found` (or as unreadable); returned when added."""
     w = service_workload(s, clients.region, _account(s["serviceArn"]), clients, tds)
     if w is None:
         found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
                                             clients.region, s.get("taskDefinition", ""), cluster))
     elif _placed_in(w, subnet_ids):
         found.workloads.append((w, cluster))
+        return w
+    return None
 
 
 def _service_subnets(service: Mapping[str, Any]) -> list[str]:

@@ -54,6 +54,7 @@ from vpce_remediator.snapshot import (
     VPCS_PER_READ,
     describe_subnets,
     read_dhcp_options,
+    read_dns,
     read_vpc,
     read_vpcs,
     tags_of,
@@ -185,8 +186,8 @@ def scan_estate(clients: Clients, settings: Settings, vpc_ids: set[str] | None =
         # Scanning a few VPCs: their subnets (one read) spare the task definitions of workloads elsewhere.
         scope = None if vpc_ids is None else vpc_subnet_ids(view.ec2, vpc_ids)
         early = _EarlyVpcs(view, settings, vpc_ids)
-        result = scan_workloads(view, settings, discover(view, report, scope, early.placed), vpc_ids, report, lock,
-                                early)
+        found = discover(view, report, scope, early.placed, early.built)
+        result = scan_workloads(view, settings, found, vpc_ids, report, lock, early)
     finally:
         ahead.close()
     return replace(result, api_calls=_since(before, clients.calls))
@@ -229,14 +230,15 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
         # One read of endpoints, route tables and security groups for the chunk's evaluated VPCs.
         evaluated = [described[v] for v in chunk if v in described and by_vpc[v]
                      and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
-        read = read_vpcs(clients.ec2, evaluated, clients.region, "",
-                         {s: i for s, i in subnets.items() if i.vpc_id in {v["VpcId"] for v in evaluated}})
+        read = early.snapshots(evaluated, {s: i for s, i in subnets.items()
+                                           if i.vpc_id in {v["VpcId"] for v in evaluated}})
         snaps.update(_with_dhcp_options(clients.ec2, read, by_vpc))
-        # Every chunk's zone reads are started before the first VPC is evaluated: Route 53's five
-        # requests a second are the scan's slowest bucket, so it should never sit idle.
+        # Every chunk's zone reads are started before the first VPC is evaluated (most were, as
+        # their workloads were built): Route 53's five requests a second are the slowest bucket.
         for v in evaluated:
-            ready = prepared[v["VpcId"]] = _prepare(clients, settings, v, by_vpc[v["VpcId"]])
-            if v["VpcId"] in snaps:
+            known = early.prepared(v, by_vpc[v["VpcId"]])
+            ready = prepared[v["VpcId"]] = known or _prepare(clients, settings, v, by_vpc[v["VpcId"]])
+            if known is None and v["VpcId"] in snaps:
                 _zones_ahead(clients, ready, snaps[v["VpcId"]], offers)
     for i, vpc_id in enumerate(order, start=1):
         described_vpc = described.get(vpc_id)
@@ -252,10 +254,16 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
 
 class _EarlyVpcs:
     """The workloads' VPCs, read as soon as discovery knows their subnets (`placed`), before it
-    reads their task definitions: the subnets, the VPCs, and the DNS attribute reads (two per VPC,
-    most of a scan's calls) of those the scan will evaluate, started on the read-ahead threads so
-    that they run while the task definitions are read. Each read is one `scan_workloads` makes
-    anyway; it asks here first (`subnets_of`, `vpcs_of`) and reads only what is not known."""
+    reads their task definitions: the subnets, the VPCs, the DNS attribute reads (two per VPC,
+    most of a scan's calls) and then the snapshots of those the scan will evaluate, all on the
+    read-ahead threads, so that they run while the task definitions are read. As soon as the last
+    workload of a VPC is built (`built`), its mode and needs are worked out and, when its plan will
+    want them, its private hosted zones are read (Route 53's five requests a second are the
+    slowest bucket: they start while other VPCs' task definitions are still being read).
+
+    Every read is one `scan_workloads` makes anyway: it asks here first (`subnets_of`, `vpcs_of`,
+    `snapshots`, `prepared`) and reads only what is not known, or what was read for a different set
+    of workloads than it ends up with (then the early one is not used)."""
 
     def __init__(self, clients: Clients, settings: Settings, vpc_ids: set[str] | None) -> None:
         self.clients, self.settings, self.vpc_ids = clients, settings, vpc_ids
@@ -263,20 +271,68 @@ class _EarlyVpcs:
         self.asked_subnets: set[str] = set()
         self.vpcs: dict[str, dict[str, Any]] = {}
         self.asked_vpcs: set[str] = set()
+        self._chunks: dict[tuple[str, ...], Future[dict[str, VpcSnapshot]]] = {}
+        self._chunk_of: dict[str, tuple[str, ...]] = {}
+        self._items: list[list[str]] = []  # the evaluated VPCs of each discovered item, in order
+        self._next = 0
+        self._pending: Counter[str] = Counter()
+        self._built: dict[str, list[tuple[Workload, str]]] = {}
+        self._prepared: dict[str, tuple[list[tuple[Workload, str]], _Prepared]] = {}
 
-    def placed(self, subnet_ids: set[str]) -> None:
+    def placed(self, items: list[tuple[str, ...]]) -> None:
         ec2 = self.clients.ec2
+        subnet_ids = {s for item in items for s in item}
         self.subnets, self.asked_subnets = describe_subnets(ec2, subnet_ids), set(subnet_ids)
         # A scoped scan evaluates (and describes) its VPCs; an unscoped one the workloads'.
         wanted = set(self.vpc_ids) if self.vpc_ids is not None else {i.vpc_id for i in self.subnets.values()}
         self.vpcs, self.asked_vpcs = describe_vpcs(ec2, wanted), wanted
-        start = getattr(ec2, "read_ahead", None)
-        if start is None:
+        start, ahead = getattr(ec2, "read_ahead", None), getattr(self.clients, "_ahead", None)
+        if start is None or ahead is None:
             return
-        for vpc_id in sorted(self.vpcs):
-            if effective_mode(self.settings, vpc_id, tags_of(self.vpcs[vpc_id].get("Tags"))) != "ignore":
+        by_item = [sorted({self.subnets[s].vpc_id for s in item if s in self.subnets} & wanted) for item in items]
+        hosting = {v for vpcs in by_item for v in vpcs}
+        # The chunks `scan_workloads` will read: its VPCs in order, 50 at a time, each chunk's
+        # evaluated ones (described, hosting a workload, not ignored); it takes these when they match.
+        order = sorted(wanted)
+        for i in range(0, len(order), VPCS_PER_READ):
+            chunk = tuple(v for v in order[i:i + VPCS_PER_READ] if v in self.vpcs and v in hosting
+                          and effective_mode(self.settings, v, tags_of(self.vpcs[v].get("Tags"))) != "ignore")
+            if not chunk:
+                continue
+            for vpc_id in chunk:
                 for attribute in DNS_ATTRIBUTES:
                     start("describe_vpc_attribute", VpcId=vpc_id, Attribute=attribute)
+            self._chunks[chunk] = ahead.submit("snapshots", lambda chunk=chunk: self._read(chunk))
+            self._chunk_of.update(dict.fromkeys(chunk, chunk))
+        for vpcs in by_item:
+            evaluated = [v for v in vpcs if v in self._chunk_of]
+            self._items.append(evaluated)
+            self._pending.update(evaluated)
+        self._built = {v: [] for v in self._pending}
+
+    def _read(self, chunk: tuple[str, ...]) -> dict[str, VpcSnapshot]:
+        # Provisional: the chunk's three reads, without waiting for its DNS attributes (still being
+        # read, paced to their bucket); `snapshots` puts them in. A plan's need of the zones (a
+        # service with no endpoint here) does not depend on them.
+        return read_vpcs(self.clients.ec2, [self.vpcs[v] for v in chunk], self.clients.region, "",
+                         {s: i for s, i in self.subnets.items() if i.vpc_id in chunk}, dns=lambda v: (True, True))
+
+    def built(self, w: Workload | None, cluster: str) -> None:
+        if self._next >= len(self._items):
+            return
+        vpcs = self._items[self._next]
+        self._next += 1
+        for vpc_id in vpcs:
+            if w is not None:
+                self._built[vpc_id].append((w, cluster))
+            self._pending[vpc_id] -= 1
+            if self._pending[vpc_id] == 0 and self._built[vpc_id]:
+                workloads = self._built[vpc_id]
+                ready = _prepare(self.clients, self.settings, self.vpcs[vpc_id], workloads)
+                self._prepared[vpc_id] = (list(workloads), ready)
+                snap = self._chunks[self._chunk_of[vpc_id]].result().get(vpc_id)
+                if snap is not None:
+                    _zones_ahead(self.clients, ready, snap, {})
 
     def subnets_of(self, subnet_ids: set[str]) -> dict[str, SubnetInfo]:
         known = {s: self.subnets[s] for s in subnet_ids if s in self.subnets}
@@ -287,6 +343,25 @@ class _EarlyVpcs:
         known = {v: self.vpcs[v] for v in vpc_ids if v in self.vpcs}
         rest = vpc_ids - self.asked_vpcs
         return {**known, **describe_vpcs(self.clients.ec2, rest)} if rest else known
+
+    def snapshots(self, vpcs: list[dict[str, Any]], subnets: Mapping[str, SubnetInfo]) -> dict[str, VpcSnapshot]:
+        """The chunk's snapshots: read early when the chunk is the one read early, else now."""
+        early = self._chunks.get(tuple(v["VpcId"] for v in vpcs))
+        if early is None:
+            return read_vpcs(self.clients.ec2, vpcs, self.clients.region, "", subnets)
+        out = {}
+        for vpc_id, snap in early.result().items():
+            support, hostnames = read_dns(self.clients.ec2, vpc_id)
+            # Subnets known only since (an EC2 workload's container instances'), as read_vpcs keeps them.
+            given = subnets if len(vpcs) == 1 else {k: i for k, i in subnets.items() if i.vpc_id == vpc_id}
+            out[vpc_id] = replace(snap, dns_support=support, dns_hostnames=hostnames,
+                                  subnets={**snap.subnets, **given})
+        return out
+
+    def prepared(self, vpc: dict[str, Any], workloads: list[tuple[Workload, str]]) -> _Prepared | None:
+        """The VPC's mode and needs as worked out early, when for the same workloads."""
+        early = self._prepared.get(vpc["VpcId"])
+        return early[1] if early is not None and early[0] == workloads else None
 
 
 def _with_dhcp_options(ec2: Any, snaps: dict[str, VpcSnapshot],
