@@ -35,6 +35,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import venvs  # tools/venvs.py: uv, else pip
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ".venv-custodian"
 REQUIREMENTS = "requirements-custodian.txt"
@@ -92,12 +94,8 @@ def ensure_venv(root: Path) -> Path:
     custodian = venv / "bin" / "custodian"
     if stamp.is_file() and stamp.read_text().strip() == wanted and custodian.is_file():
         return venv
-    if not (venv / "bin" / "python").is_file():
-        # The base interpreter, not the project venv's: c7n must not see the project's packages.
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(requirements)], check=True)
+    # Made from the base interpreter, not the project venv's: c7n must not see the project's packages.
+    venvs.install(venv, ["-r", str(requirements)])
     stamp.write_text(wanted + "\n")
     return venv
 
