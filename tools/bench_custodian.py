@@ -71,7 +71,9 @@ def _offline_env(endpoint_url: str, region: str) -> dict[str, str]:
     account id included). Profiles, config files and instance metadata are shut out so that no
     real credential or endpoint can be picked up from the machine.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # PYTHONDONTWRITEBYTECODE too: set on this machine, not in a user's shell, it would have our
+    # sources (an editable install, never compiled at install as c7n's are) compiled at every run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint_url,
