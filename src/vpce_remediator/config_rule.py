@@ -53,7 +53,6 @@ from vpce_remediator.config_event import (
     parse_item,
     stale,
 )
-from vpce_remediator.config_event import is_config_event as is_config_event
 from vpce_remediator.discovery import describe_vpcs, discover_service
 from vpce_remediator.engine import IGNORED, Settings
 from vpce_remediator.errors import BadInput
