@@ -168,7 +168,8 @@ def parse_invocation(event: Any) -> Invocation:
         raise BadInput("invokingEvent has no messageType")
     rule = event.get("configRuleName")
     invocation = Invocation(message, token, account,
-                            rule if isinstance(rule, str) and 0 < len(rule) <= RULE_NAME_MAX else "",
+                            rule if isinstance(rule, str) and 0 < len(rule) <= RULE_NAME_MAX
+                            and not _UNPRINTABLE.search(rule) else "",
                             event.get("eventLeftScope") is True, _timestamp(invoking.get("notificationCreationTime")))
     if message in WHOLE_REGION:
         return invocation

@@ -109,7 +109,14 @@ def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Set
         if item is not None:
             _evaluate_item(clients, settings, item, invocation.left_scope, run)
     ordering = invocation.created or datetime.now(UTC)
-    run.put_calls = ConfigReporter(clients.config, invocation.result_token).put(run.evaluations, ordering)
+    try:
+        run.put_calls = ConfigReporter(clients.config, invocation.result_token).put(run.evaluations, ordering)
+    except ClientError as e:
+        if error_code(e) != "InvalidResultTokenException":
+            raise
+        # A token is good for its own invocation only: no retry makes a damaged or copied one good.
+        raise BadInput("AWS Config refused the resultToken (InvalidResultTokenException): it is not the token "
+                       "of a current invocation of this rule (TESTMODE evaluates in test mode)") from e
     if security_hub and (run.findings_by_vpc or run.partial_findings or invocation.whole_region):
         # The periodic run sees every workload of the region: it also closes the findings of VPCs
         # that no longer host one (a change notification only sees its own VPC or service).

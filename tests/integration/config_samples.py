@@ -5,6 +5,8 @@ reaching moto:
 - `GetComplianceDetailsByConfigRule` is not implemented (NotImplementedError in process).
 - `GetResourceConfigHistory` models no EC2 or ECS type: it answers ResourceNotDiscoveredException
   for every item this rule evaluates, so an item that is in the history is answered here.
+- `PutEvaluations` works in test mode only (NotImplementedError otherwise): `TokensChecked` answers
+  a call with any other token as AWS answers a token that is not the invocation's.
 """
 from __future__ import annotations
 
@@ -110,3 +112,31 @@ class PutEvaluations:
     @property
     def by_id(self) -> dict[str, dict[str, Any]]:
         return {e["ComplianceResourceId"]: e for r in self.requests for e in r["Evaluations"]}
+
+
+class TokensChecked:
+    """PutEvaluations with a real (not TESTMODE) token answered InvalidResultTokenException, as AWS
+    answers a token that is not a current invocation's; test-mode calls still go to moto."""
+
+    def __init__(self, sessions: list[Any] | None = None) -> None:
+        self.sessions = sessions or handler_sessions()
+        self.refused = 0
+
+    def _answer(self, params: dict[str, Any], **_: Any) -> Any:
+        if json.loads(params.get("body") or b"{}").get("TestMode"):  # the serialised request (JSON protocol)
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        self.refused += 1
+        return AWSResponse("", 400, {}, None), {
+            "Error": {"Code": "InvalidResultTokenException", "Message": "The resultToken provided is invalid"},
+            "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    def __enter__(self) -> TokensChecked:
+        for s in self.sessions:
+            s.events.register("before-call.config.PutEvaluations", self._answer, unique_id=f"{id(self)}")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        for s in self.sessions:
+            s.events.unregister("before-call.config.PutEvaluations", self._answer, unique_id=f"{id(self)}")

@@ -13,7 +13,17 @@ from typing import Any
 import pytest
 from account import REGION
 from botocore.stub import ANY
-from config_samples import SAMPLES, WEB, AnswerOnly, PutEvaluations, build_estate, invoking, sample, sample_text
+from config_samples import (
+    SAMPLES,
+    WEB,
+    AnswerOnly,
+    PutEvaluations,
+    TokensChecked,
+    build_estate,
+    invoking,
+    sample,
+    sample_text,
+)
 
 from bench import LambdaContext  # the context Lambda passes, shared with make bench
 from vpce_remediator.cli import main
@@ -180,6 +190,20 @@ def test_no_result_token_is_one_clear_line_in_the_handler_and_the_cli(estate: di
     assert code == 2
     (line,) = [x for x in err.splitlines() if "bad event" in x]
     assert "no resultToken" in line and "EventBridge" not in err and "Traceback" not in err
+
+
+def test_a_token_config_refuses_is_one_clear_line(estate: dict[str, Any]) -> None:
+    """A copied or damaged resultToken: AWS answers InvalidResultTokenException, which no retry mends."""
+    from handlers.config import handler
+
+    event = sample("ecs-service-change", estate)
+    event["resultToken"] = "eyJlbmNyeXB0ZWREYXRhIjpbXX0="  # a real token's shape, of no current invocation
+
+    with TokensChecked() as checked:
+        result = handler(event, LambdaContext())
+
+    assert checked.refused == 1
+    assert result["status"] == "error" and "InvalidResultTokenException" in result["error"]
 
 
 def test_invoke_evaluates_in_the_events_region_unless_told_otherwise(estate: dict[str, Any], tmp_path: Path,
