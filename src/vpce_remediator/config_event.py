@@ -61,7 +61,7 @@ _ECS_ARN = r"arn:aws[a-z-]*:ecs:[a-z0-9-]{1,30}:[0-9]{12}:"
 _SERVICE_ARN = re.compile(rf"{_ECS_ARN}service/(?:{_ECS_NAME}/)?{_ECS_NAME}")
 _CLUSTER = re.compile(rf"(?:{_ECS_ARN}cluster/)?{_ECS_NAME}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
-RULE_NAME_MAX = 128  # organization rules' member copies carry a prefix and a suffix; Config says 1-128
+RULE_NAME_MAX = 128  # PutConfigRule's limit on ConfigRuleName
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,8 @@ class RuleRun:
 def evaluate_config_event(event: dict[str, Any], clients: Clients, settings: Settings,
                           security_hub: bool = False) -> RuleRun:
     """Evaluate a Config rule invocation, send the evaluations, and (optionally) Security Hub findings.
-    Raises `BadInput` for a malformed invocation, before any AWS call."""
+    Raises `BadInput` for a malformed invocation (read before any AWS call) and for a resultToken
+    Config refuses."""
     invocation = parse_invocation(event)
     run = RuleRun()
     if invocation.whole_region:

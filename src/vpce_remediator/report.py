@@ -155,10 +155,11 @@ class PreviousUnreadable(Exception):
 
 
 # Answers that leave the earlier evaluations unread but the run worth finishing: a member role from
-# before this read was granted, a TESTMODE invocation naming a rule that does not exist, or an
-# endpoint that does not implement the call (moto_server: a bare 500; in process: NotImplementedError).
-_PREVIOUS_UNREADABLE = ("AccessDenied", "AccessDeniedException", "NoSuchConfigRuleException", "404", "500",
-                        "NotImplemented", "UnknownOperationException")
+# before this read was granted, a TESTMODE invocation naming a rule that does not exist, a name the
+# read refuses (its reference says 1-64 characters, rule names may have 128), or an endpoint that
+# does not implement the call (moto_server: a bare 500; in process: NotImplementedError).
+_PREVIOUS_UNREADABLE = ("AccessDenied", "AccessDeniedException", "NoSuchConfigRuleException", "ValidationException",
+                        "InvalidParameterValueException", "404", "500", "NotImplemented", "UnknownOperationException")
 
 
 def evaluated_before(config: ConfigServiceClient, rule_name: str) -> list[tuple[str, str]]:
