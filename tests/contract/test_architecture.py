@@ -14,12 +14,7 @@ NOT_HELD_PURE = frozenset({
     "accounts", "act", "aws", "batch", "cli", "config_rule", "demo", "doctor", "engine", "lock", "report",
     "discovery", "fleet", "guardduty", "registries", "resolve", "scan", "snapshot", "trust",
     "errors", "render", "samples",  # boto-free today, but shaped by the doors
-    # Pure (the Config door's reading of an invocation): held below until it can join the pure
-    # contract in pyproject.toml, which another change is rewriting as this lands.
-    "config_event",
 })
-# Pure modules pyproject.toml's contract does not name yet: importing them loads no boto3 or botocore.
-PURE_PENDING = ("config_event",)
 
 
 def importlinter() -> dict[str, Any]:
@@ -55,15 +50,3 @@ def test_test_module_basenames_are_unique() -> None:
     names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
 
     assert sorted(n for n in set(names) if names.count(n) > 1) == []
-
-
-def test_the_pure_modules_not_yet_in_the_contract_import_no_boto() -> None:
-    import subprocess
-    import sys
-
-    for name in PURE_PENDING:
-        probe = (f"import sys; import vpce_remediator.{name}; "
-                 "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')) != [])")
-        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src")},
-                              capture_output=True, text=True)
-        assert done.returncode == 0, f"vpce_remediator.{name} imports boto3 or botocore: {done.stderr[-300:]}"
