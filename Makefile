@@ -1,11 +1,16 @@
-# Two commands set everything up on a fresh clone: `make demo` and `make test`.
+# Two commands set everything up on a fresh clone: `make demo` and `make test`. Each installs what it
+# needs and no more: `make demo` the package with the `demo` extra (moto, for the embedded account),
+# `make test` the `dev` extra (the demo's, plus pytest, mypy, ruff, cfn-lint...) and the AWS CLI.
+# tools/venvs.py makes every virtualenv, with uv (requirements-uv.txt) when it can, else with pip.
 # SAM (.venv-sam), checkov (.venv-tools), the AWS CLI (.venv-awscli, for the paste test) and Cloud
 # Custodian (.venv-custodian, for `make bench`) live in their own virtualenvs: each pins its own boto3
 # or botocore.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+STAMP := $(VENV)/.installed-dev
+MKVENV := $(PYTHON) tools/venvs.py
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 SAM := .venv-sam
@@ -19,26 +24,27 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test lint typecheck validate build deploy org-build org-deploy reliability bench custodian-venv clean
 
-# Rebuilt only when pyproject.toml changes, so a second `make test` starts at once.
+# Rebuilt only when pyproject.toml changes, so a second `make demo` or `make test` starts at once.
+# The dev extra holds the demo's, so its stamp stands for both.
+$(DEMO_STAMP): pyproject.toml
+	$(MKVENV) $(VENV) -e '.[demo]'
+	touch $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	$(MKVENV) $(VENV) -e '.[dev]'
+	touch $(DEMO_STAMP) $(STAMP)
 
 $(TOOLS_STAMP): requirements-tools.txt
-	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	$(MKVENV) $(TOOLS) -r requirements-tools.txt
 	touch $(TOOLS_STAMP)
 
 $(SAM_STAMP): requirements-sam.txt
-	test -x $(SAM)/bin/python || $(PYTHON) -m venv $(SAM)
-	$(SAM)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(MKVENV) $(SAM) -r requirements-sam.txt
 	touch $(SAM_STAMP)
 
 # The real AWS CLI (v1, from PyPI): tests/integration/test_paste.py pastes the printed fixes with it.
 $(AWSCLI_STAMP): requirements-awscli.txt
-	test -x $(AWSCLI)/bin/python || $(PYTHON) -m venv $(AWSCLI)
-	$(AWSCLI)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-awscli.txt
+	$(MKVENV) $(AWSCLI) -r requirements-awscli.txt
 	touch $(AWSCLI_STAMP)
 
 # Its own stamp holds the requirements' hash (tools/bench_custodian.py), so this is instant when done;
@@ -46,7 +52,7 @@ $(AWSCLI_STAMP): requirements-awscli.txt
 custodian-venv:
 	$(PYTHON) tools/bench_custodian.py --install-only
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/vpce-remediator demo
 
 # lint-imports: the import contracts in pyproject.toml (rules/ and the planner import no boto3, no
@@ -104,7 +110,7 @@ org-deploy: org-build
 bench:
 	$(MAKE) --no-print-directory -j3 $(STAMP) $(SAM_STAMP) custodian-venv
 	$(MAKE) --no-print-directory build
-	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench.py --update-readme
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) $(AWSCLI) .venv-custodian .aws-sam .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
+	rm -rf $(VENV) $(TOOLS) $(SAM) $(AWSCLI) .venv-custodian .uv .aws-sam .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

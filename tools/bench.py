@@ -46,6 +46,13 @@ BUDGETS: dict[str, tuple[float, str]] = {
     "wasted_write_calls": (0, "=="),
     "import_ratio_vs_boto3": (1.3, "<="),
     "peak_rss_mb": (128, "<="),
+    # Issue 16: under the AWS model (tools/aws_model.py), side by side with Cloud Custodian.
+    "scan_ratio_vs_custodian_0ms": (0.8, "<="),
+    "scan_ratio_vs_custodian_modelled": (0.35, "<="),
+    "scan_calls_per_vpc": (2.75, "<="),
+    "scan_wall_over_bucket_floor": (1.2, "<="),
+    "refused_requests_lost": (0, "=="),
+    "fresh_clone_demo_s": (30, "<="),
 }
 
 # Over budget, with the cause and the plan in README.md ("Performance"): reported, not a failure.
@@ -440,10 +447,19 @@ def _import_medians(python: str, path: str, runs: int, write_bytecode: bool = Tr
 # ---------------------------------------------------------------- 6: scale
 
 
-def scan_scale(counter: CallCounter, vpcs: int = 200, services_per_vpc: int = 2) -> dict[str, Any]:
+def scan_scale(counter: CallCounter, vpcs: int = 200, services_per_vpc: int = 2,
+               latency_ms: float = 40.0) -> dict[str, Any]:
     """`scan` over `vpcs` VPCs x 3 subnets with `services_per_vpc` Fargate services each, each with
     its own task definition. In moto, whose ListServices ignores maxResults (one page where AWS
-    would answer 100 services a page: 4 pages for 400)."""
+    would answer 100 services a page: 4 pages for 400).
+
+    Twice: as moto answers (0 ms), and under the AWS model (`latency_ms` a request and AWS's
+    buckets), pacing as against AWS. The modelled wall is set beside its bucket floor, the least
+    time the same requests could take under the buckets; and both answers must be the same (a
+    refused request whose result went missing would show as a difference)."""
+    import aws_model
+
+    from vpce_remediator import aws
     from vpce_remediator.aws import Clients
     from vpce_remediator.demo import ECR, container, create_service, private_vpc, register_task_definition
     from vpce_remediator.engine import Settings
@@ -462,22 +478,43 @@ def scan_scale(counter: CallCounter, vpcs: int = 200, services_per_vpc: int = 2)
     with counter.window() as made:
         result = scan_estate(Clients(region=REGION), Settings(mode="report"))
     wall = time.perf_counter() - started
+    model = aws_model.Model(latency_ms).install()
+    aws._session.cache_clear()  # sessions made from here on carry the model
+    try:
+        started = time.perf_counter()
+        modelled = scan_estate(Clients(region=REGION, pace=True), Settings(mode="report"))
+        modelled_wall = time.perf_counter() - started
+    finally:
+        model.uninstall()
+        aws._session.cache_clear()
+    seen = model.stats()
+    answer, modelled_answer = ({k: v for k, v in r.to_dict().items() if k != "api_calls"} for r in (result, modelled))
+    lost = sum(1 for a, b in zip(answer["vpcs"], modelled_answer["vpcs"], strict=False) if a != b) + \
+        abs(len(answer["vpcs"]) - len(modelled_answer["vpcs"]))
     workloads = sum(len(v.workloads) for v in result.vpcs)
     services = vpcs * services_per_vpc
     if not 0 < vpcs < 256:
         raise ValueError("one 10.N.0.0/16 per VPC: 1..255 VPCs")
+    floor = seen["bucket_floor_s"]
     return {"scan_vpcs": vpcs, "scan_services": services, "scan_workloads_found": workloads,
             "scan_calls": sum(made.values()), "scan_calls_per_service": round(sum(made.values()) / services, 3),
-            "scan_wall_s": round(wall, 2), "scan_by_operation": dict(sorted(made.items()))}
+            "scan_wall_s": round(wall, 2), "scan_by_operation": dict(sorted(made.items())),
+            "scan_latency_ms": latency_ms, "scan_wall_s_modelled": round(modelled_wall, 2),
+            "scan_bucket_floor_s": floor,
+            "scan_wall_over_bucket_floor": round(modelled_wall / floor, 3) if floor else None,
+            "scan_requests_modelled": seen["requests"], "scan_refused_modelled": seen["refused"],
+            "scan_busiest_buckets": seen["busiest_buckets"], "scan_lost_vpcs": lost}
 
 
 
 # ---------------------------------------------------------------- 3 again, for memory: a child process
 
 
-def storm_in_child(events: int = 1000, batch: int = 10) -> dict[str, Any]:
+def storm_in_child(events: int = 1000, batch: int = 10, latency_ms: float | None = None) -> dict[str, Any]:
     """The storm against a `moto_server`, the handler alone in a child process: its peak RSS is what
-    the Lambda would use (in-process moto would count the emulator's memory too)."""
+    the Lambda would use (in-process moto would count the emulator's memory too). With
+    `latency_ms`, the child runs under the AWS model and its figures are suffixed `_modelled`."""
+    import aws_model
     from moto_local import running_moto_server
 
     with running_moto_server() as url:
@@ -485,12 +522,25 @@ def storm_in_child(events: int = 1000, batch: int = 10) -> dict[str, Any]:
         state_table(client)
         launches = seed_launches(client, vpcs=2, per_vpc=5, endpoint_url=url)
         estate = json.dumps([{"net": launch.net, "task_definition": launch.task_definition} for launch in launches])
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        stats = str(ROOT / ".bench" / f"storm-model-{os.getpid()}.jsonl")
+        if latency_ms is not None:
+            Path(stats).parent.mkdir(parents=True, exist_ok=True)
+            env = aws_model.child_env(env, latency_ms, stats)
         out = subprocess.run([sys.executable, str(Path(__file__)), "--storm-worker", url, "--events", str(events),
-                              "--batch", str(batch)], input=estate, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+                              "--batch", str(batch)], input=estate, capture_output=True, text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"storm worker failed: {out.stderr.strip().splitlines()[-1:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    if latency_ms is None:
+        return result
+    seen = aws_model.read_stats(stats)
+    with contextlib.suppress(OSError):
+        os.unlink(stats)
+    keep = ("storm_events", "storm_calls_per_event", "storm_wall_s", "storm_calls_per_event_one_container",
+            "storm_wall_s_one_container")
+    return {**{f"{k}_modelled": result[k] for k in keep if k in result},
+            "storm_latency_ms": latency_ms, "storm_refused_modelled": seen["refused"]}
 
 
 def _storm_worker(url: str, events: int, batch: int) -> int:
@@ -521,10 +571,46 @@ def _peak_rss_kib() -> int:
 # ---------------------------------------------------------------- 7 and 8
 
 
-def custodian(vpcs: int = 20, repeats: int = 3) -> dict[str, Any]:
+def custodian(vpcs: int = 20, repeats: int = 3, latency_ms: float | None = None) -> dict[str, Any]:
     import bench_custodian
 
-    return bench_custodian.run(vpcs, repeats)
+    return bench_custodian.run(vpcs, repeats, latency_ms)
+
+
+def side_by_side_figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The budgeted side-by-side figures: ours / Custodian at 0 ms (20 VPCs) and under the model
+    (60 VPCs), our calls per VPC, and the requests the model refused whose answers went missing."""
+    out: dict[str, Any] = {}
+    plain, modelled = results.get("custodian"), results.get("custodian_modelled")
+    if plain:
+        out["scan_ratio_vs_custodian_0ms"] = plain["wall_ratio"]
+        out["scan_calls_per_vpc"] = plain["ours"]["api_calls_per_vpc"]
+    if modelled:
+        out["scan_ratio_vs_custodian_modelled"] = modelled["wall_ratio"]
+    lost = results.get("scan_lost_vpcs", 0) + sum(
+        side["ours"].get("runs_with_a_different_answer", 0) for side in (plain, modelled) if side)
+    if "scan_lost_vpcs" in results or plain or modelled:
+        out["refused_requests_lost"] = lost
+    return out
+
+
+def fresh_clone_demo() -> dict[str, Any]:
+    """The README's first command on a fresh clone of HEAD, setup included: `make demo` with an
+    empty installer cache (uv's, in a scratch folder), as a new user on this machine would run it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-clone-") as tmp:
+        clone = Path(tmp) / "vpce-remediator"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True)
+        env = {**os.environ, "UV_CACHE_DIR": str(Path(tmp) / "uv-cache")}
+        for key in ("VIRTUAL_ENV", "PYTHONPATH"):
+            env.pop(key, None)
+        started = time.perf_counter()
+        done = subprocess.run(["make", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+        wall = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"make demo on a fresh clone exited {done.returncode}: {done.stderr.strip()[-800:]}")
+    return {"fresh_clone_demo_s": round(wall, 1)}
 
 
 def package_size() -> dict[str, Any]:
@@ -557,9 +643,12 @@ def machine() -> dict[str, Any]:
     import boto3
     import moto
 
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.machine()}", "cpu": cpu or platform.processor(),
-            "cpus": os.cpu_count(), "boto3": boto3.__version__, "moto": moto.__version__}
+            "cpus": os.cpu_count(), "boto3": boto3.__version__, "moto": moto.__version__,
+            "commit": commit, "load": round(os.getloadavg()[0], 2)}
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -582,17 +671,51 @@ def table(results: dict[str, Any]) -> str:
                      "ok" if v["ok"] else "OVER (see README)" if "explained" in v else "OVER"))
     for key in ("calls_per_event_cold_with_state_table", "storm_calls_per_event_with_state_table",
                 "storm_calls_per_event_one_container", "storm_calls_per_event_with_state_table_one_container",
-                "import_ratio_handler_alone", "import_ratio_vs_boto3_working_tree", "scan_vpcs", "scan_services", "scan_calls", "scan_calls_per_service",
-                "scan_wall_s", "package_mb"):
+                "import_ratio_handler_alone", "import_ratio_vs_boto3_working_tree", "scan_vpcs", "scan_services",
+                "scan_calls", "scan_calls_per_service", "scan_wall_s", "scan_wall_s_modelled", "scan_bucket_floor_s",
+                "scan_refused_modelled", "storm_calls_per_event_modelled", "storm_wall_s_modelled", "package_mb"):
         if key in results:
             rows.append((key, f"{results[key]:g}", "", ""))
-    side = results.get("custodian")
-    if side:
+    for key in ("custodian", "custodian_modelled"):
+        side = results.get(key)
+        if not side:
+            continue
+        where = f"{side['estate']['vpcs']} VPCs, {side.get('latency_ms', 0):g} ms"
         for who in ("ours", "custodian"):
-            rows.append((f"side by side: {who}", f"{side[who]['wall_s']:g} s, {side[who]['api_calls']} calls",
-                         "", f"{len(side[who]['vpc_ids_flagged'])} of the estate's VPCs flagged"))
+            refused = side[who].get("modelled", {}).get("refused")
+            rows.append((f"side by side ({where}): {who}", f"{side[who]['wall_s']:g} s, {side[who]['api_calls']} calls",
+                         "", f"{len(side[who]['vpc_ids_flagged'])} of the estate's VPCs flagged"
+                         + (f", {refused} requests refused by the buckets" if refused is not None else "")))
     width = [max(len(str(r[i])) for r in rows) for i in range(4)]
     return "\n".join("  ".join(str(c).ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows)
+
+
+README = ROOT / "README.md"
+_BEGIN, _END = "<!-- bench table: written by `make bench` (tools/bench.py --update-readme) -->", "<!-- end of bench table -->"
+
+
+def readme_block(results: dict[str, Any]) -> str:
+    """The README's Performance table and the line saying where and when it was measured."""
+    m = results["machine"]
+    took = results.get("bench_seconds", {}).get("total")
+    return "\n".join([
+        _BEGIN,
+        f"The last run ({m['date']}, {m['cpus']}-core {m['system']}, {m['cpu']}, Python {m['python']}, boto3 "
+        f"{m['boto3']}, moto {m['moto']}{', at ' + m['commit'] if m.get('commit') else ''}; "
+        f"{took:.0f} s of benchmarks; load average {m.get('load', '?')} at the start):" if took is not None else
+        f"The last run ({m['date']}):",
+        "", "```", table(results), "```", _END])
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> bool:
+    """Replace the table between the markers in README.md; False when the markers are missing."""
+    text = readme.read_text()
+    if _BEGIN not in text or _END not in text:
+        return False
+    head, rest = text.split(_BEGIN, 1)
+    _, tail = rest.split(_END, 1)
+    readme.write_text(head + readme_block(results) + tail)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -601,6 +724,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller scale and side-by-side estates")
     parser.add_argument("--skip-custodian", action="store_true")
     parser.add_argument("--skip-package", action="store_true")
+    parser.add_argument("--skip-fresh-clone", action="store_true", help="do not time `make demo` on a fresh clone")
+    parser.add_argument("--latency-ms", type=float, default=40.0,
+                        help="the AWS model's latency per request for the modelled figures (default 40)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the table into README.md's Performance section (make bench does)")
+    parser.add_argument("--readme-only", action="store_true",
+                        help="only write README.md's table from --out's results, measuring nothing")
     parser.add_argument("--storm-worker", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=10, help=argparse.SUPPRESS)
@@ -608,6 +738,11 @@ def main(argv: list[str] | None = None) -> int:
     _offline_environment()
     if args.storm_worker:
         return _storm_worker(args.storm_worker, args.events, args.batch)
+    if args.readme_only:
+        if not update_readme(json.loads(Path(args.out).read_text())):
+            print("README.md has no bench table markers", file=sys.stderr)
+            return 1
+        return 0
 
     from moto import mock_aws
 
@@ -627,19 +762,28 @@ def main(argv: list[str] | None = None) -> int:
             with mock_aws():
                 step(name, lambda s=scenario: s(counter))  # type: ignore[misc]
         with mock_aws():
-            step("scan at scale", lambda: scan_scale(counter, vpcs=50 if args.quick else 200))
+            step("scan at scale, 0 ms and modelled",
+                 lambda: scan_scale(counter, vpcs=50 if args.quick else 200, latency_ms=args.latency_ms))
     step("storm", storm_in_child)
+    step("storm, modelled", lambda: storm_in_child(events=200, latency_ms=args.latency_ms))
     step("import times", import_times)
     if not args.skip_package:
         step("package", package_size)
     if not args.skip_custodian:
-        step("Cloud Custodian side by side", lambda: {"custodian": custodian(5 if args.quick else 20)})
+        step("Cloud Custodian side by side, 0 ms", lambda: {"custodian": custodian(5 if args.quick else 20)})
+        step("Cloud Custodian side by side, modelled",
+             lambda: {"custodian_modelled": custodian(15 if args.quick else 60, latency_ms=args.latency_ms)})
+    if not args.skip_fresh_clone:
+        step("fresh clone make demo", fresh_clone_demo)
+    results.update(side_by_side_figures(results))
     results["budgets"] = verdicts(results)
     results["bench_seconds"] = {**timings, "total": round(time.perf_counter() - started, 1)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     print(table(results))
+    if args.update_readme and not update_readme(results):
+        print("README.md has no bench table markers: not updated", file=sys.stderr)
     print(f"\nwritten to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
           f"in {results['bench_seconds']['total']:.0f} s")
     over = [k for k, v in results["budgets"].items() if not v["ok"]]

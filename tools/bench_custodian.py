@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -33,6 +34,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import venvs  # tools/venvs.py: uv, else pip
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ".venv-custodian"
@@ -68,7 +71,9 @@ def _offline_env(endpoint_url: str, region: str) -> dict[str, str]:
     account id included). Profiles, config files and instance metadata are shut out so that no
     real credential or endpoint can be picked up from the machine.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # PYTHONDONTWRITEBYTECODE too: set on this machine, not in a user's shell, it would have our
+    # sources (an editable install, never compiled at install as c7n's are) compiled at every run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ENDPOINT_URL": endpoint_url,
@@ -91,12 +96,8 @@ def ensure_venv(root: Path) -> Path:
     custodian = venv / "bin" / "custodian"
     if stamp.is_file() and stamp.read_text().strip() == wanted and custodian.is_file():
         return venv
-    if not (venv / "bin" / "python").is_file():
-        # The base interpreter, not the project venv's: c7n must not see the project's packages.
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(requirements)], check=True)
+    # Made from the base interpreter, not the project venv's: c7n must not see the project's packages.
+    venvs.install(venv, ["-r", str(requirements)])
     stamp.write_text(wanted + "\n")
     return venv
 
@@ -150,20 +151,41 @@ class Recorder:
 # ---------------------------------------------------------------- the two runs
 
 
-def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path, latency_ms: float | None = None,
+           model: dict[str, Any] | None = None) -> tuple[float, str]:
+    """One run of `cmd`; with `latency_ms`, under the AWS model (tools/aws_model.py), whose stats
+    (requests, refused, bucket floor) are added up into `model`."""
+    stats = ""
+    if latency_ms is not None:
+        import aws_model
+
+        stats = tempfile.mktemp(prefix="aws-model-", suffix=".jsonl")
+        env = aws_model.child_env(env, latency_ms, stats)
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - started
+    if stats:
+        import aws_model
+
+        seen = aws_model.read_stats(stats)
+        with contextlib.suppress(OSError):
+            os.unlink(stats)
+        if model is not None:
+            for key in ("requests", "refused", "processes"):
+                model[key] = model.get(key, 0) + seen[key]
+            model["bucket_floor_s"] = max(model.get("bucket_floor_s", 0.0), seen["bucket_floor_s"])
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
     return wall, done.stdout
 
 
-def _scan_cmd(endpoint_url: str, region: str) -> list[str]:
+def _scan_cmd(endpoint_url: str, region: str, pace: bool = False) -> list[str]:
     # The project venv's console script beside this interpreter, else the one on PATH.
     script = Path(sys.executable).with_name("vpce-remediator")
     exe = str(script) if script.is_file() else (shutil.which("vpce-remediator") or "vpce-remediator")
-    return [exe, "scan", "--mode", "report", "--json", "--region", region, "--endpoint-url", endpoint_url]
+    # --pace under the model: it has AWS's buckets, so the scan keeps to them as against AWS.
+    return [exe, "scan", "--mode", "report", "--json", "--region", region, "--endpoint-url", endpoint_url,
+            *(["--pace"] if pace else [])]
 
 
 def _custodian_cmd(venv: Path, region: str, out: Path) -> list[str]:
@@ -205,37 +227,47 @@ def _why_differ(only_ours: list[str], only_custodian: list[str], statuses: dict[
 
 
 def side_by_side(endpoint_url: str, region: str, workdir: Path, repeats: int = 3,
-                 estate: list[str] | None = None) -> dict[str, Any]:
+                 estate: list[str] | None = None, latency_ms: float | None = None) -> dict[str, Any]:
     """Run our scan and Custodian against an already seeded moto_server at `endpoint_url`.
 
     Each tool runs once with moto's recorder on (counting its requests), then `repeats` times with
     it off, alternating the two; wall time is the median of those, so the recorder's file writes
     do not weigh on it. `estate`, when given (seed()'s VPC ids), is where the flagged sets are
     compared; otherwise every VPC either tool saw. The state is only read: report mode, no actions.
+    With `latency_ms`, both tools run under the AWS model (that latency per request and AWS's
+    buckets, tools/aws_model.py), and what it refused is reported per tool.
     """
     url = _local(endpoint_url)
     workdir.mkdir(parents=True, exist_ok=True)
     venv = ensure_venv(ROOT)
     env = _offline_env(url, region)
     out = workdir / "custodian-output"
-    ours_cmd, custodian_cmd = _scan_cmd(url, region), _custodian_cmd(venv, region, out)
+    ours_cmd = _scan_cmd(url, region, pace=latency_ms is not None)
+    custodian_cmd = _custodian_cmd(venv, region, out)
     recorder = Recorder(url)
+    ours_model: dict[str, Any] = {}
+    custodian_model: dict[str, Any] = {}
 
     recorder.start()
-    first_ours, stdout = _timed(ours_cmd, env, ROOT)
+    first_ours, stdout = _timed(ours_cmd, env, ROOT, latency_ms, ours_model)
     ours_calls = recorder.stop()
     report = json.loads(stdout)
     recorder.start()
-    first_custodian, _ = _timed(custodian_cmd, env, workdir)
+    first_custodian, _ = _timed(custodian_cmd, env, workdir, latency_ms, custodian_model)
     custodian_calls = recorder.stop()
     custodian_vpcs = _custodian_flagged(out)
 
     ours_walls, custodian_walls = [first_ours], [first_custodian]
+    reports = [report]
     if repeats > 0:
         ours_walls, custodian_walls = [], []
         for _ in range(repeats):
-            ours_walls.append(_timed(ours_cmd, env, ROOT)[0])
-            custodian_walls.append(_timed(custodian_cmd, env, workdir)[0])
+            wall, stdout = _timed(ours_cmd, env, ROOT, latency_ms, ours_model)
+            ours_walls.append(wall)
+            reports.append(json.loads(stdout))
+            custodian_walls.append(_timed(custodian_cmd, env, workdir, latency_ms, custodian_model)[0])
+    # A refused request that was lost would show as a run whose answer differs from the first's.
+    answers = {json.dumps({k: v for k, v in r.items() if k != "api_calls"}, sort_keys=True) for r in reports}
 
     ours_vpcs, statuses = _ours_flagged(report)
     self_reported = int(report.get("api_calls", {}).get("total", -1))
@@ -251,16 +283,23 @@ def side_by_side(endpoint_url: str, region: str, workdir: Path, repeats: int = 3
         "region": region,
         # Our scan evaluates only VPCs that run a workload; Custodian every VPC in the region.
         "ours_vpc_statuses": dict(sorted(Counter(statuses.values()).items())),
+        "latency_ms": latency_ms if latency_ms is not None else 0,
+        "model": "none (moto as it answers)" if latency_ms is None else
+                 f"{latency_ms:g} ms a request and AWS's token buckets (tools/aws_model.py)",
         "ours": {
             "wall_s": round(ours_wall, 3), "wall_runs_s": [round(w, 3) for w in ours_walls],
             "api_calls": ours_total, "api_calls_self_reported": self_reported,
             "api_calls_match": ours_total == self_reported,
+            "api_calls_per_vpc": round(ours_total / len(estate), 3) if estate else None,
+            "runs_with_a_different_answer": len(answers) - 1,
+            **({"modelled": ours_model} if ours_model else {}),
             "by_operation": dict(sorted(ours_calls.items())),
             "vpcs_flagged": len(in_ours), "vpc_ids_flagged": in_ours,
         },
         "custodian": {
             "version": _custodian_version(venv), "policy": str(POLICY.relative_to(ROOT)),
             "wall_s": round(custodian_wall, 3), "wall_runs_s": [round(w, 3) for w in custodian_walls],
+            **({"modelled": custodian_model} if custodian_model else {}),
             "api_calls": custodian_total, "by_operation": dict(sorted(custodian_calls.items())),
             "vpcs_flagged": len(in_custodian), "vpc_ids_flagged": in_custodian,
             "flagged_outside_estate": outside,
@@ -349,8 +388,9 @@ def seed(endpoint_url: str, n_vpcs: int = 20, region: str = REGION,
 # ---------------------------------------------------------------- python tools/bench_custodian.py
 
 
-def run(vpcs: int = 20, repeats: int = 3) -> dict[str, Any]:
-    """Install Custodian if needed, seed `vpcs` VPCs on a fresh moto_server, compare both tools."""
+def run(vpcs: int = 20, repeats: int = 3, latency_ms: float | None = None) -> dict[str, Any]:
+    """Install Custodian if needed, seed `vpcs` VPCs on a fresh moto_server, compare both tools
+    (under the AWS model with `latency_ms`)."""
     from moto_local import running_moto_server
 
     started = time.perf_counter()
@@ -364,7 +404,8 @@ def run(vpcs: int = 20, repeats: int = 3) -> dict[str, Any]:
             seeded = time.perf_counter()
             estate = seed(url, vpcs)
             seed_s = time.perf_counter() - seeded
-            result = side_by_side(url, REGION, workdir, repeats=repeats, estate=list(estate["vpcs"]))
+            result = side_by_side(url, REGION, workdir, repeats=repeats, estate=list(estate["vpcs"]),
+                                  latency_ms=latency_ms)
     expected = estate["expected_flagged"]
     result["estate"] = {"vpcs": vpcs, "subnets_per_vpc": 3, "services": estate["services"],
                         "seeded_to_be_flagged": len(expected),
@@ -379,12 +420,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--vpcs", type=int, default=20, help="VPCs to seed (3 subnets, 2 services each)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each tool (median reported)")
+    parser.add_argument("--latency-ms", type=float, help="run both under the AWS model with this latency")
     parser.add_argument("--install-only", action="store_true", help="make .venv-custodian and stop")
     args = parser.parse_args(argv)
     if args.install_only:
         ensure_venv(ROOT)
         return 0
-    print(json.dumps(run(args.vpcs, args.repeats), indent=2))
+    print(json.dumps(run(args.vpcs, args.repeats, args.latency_ms), indent=2))
     return 0
 
 

@@ -7,6 +7,7 @@ duplicate endpoints, lost events. Exits 1 if any of those is not zero.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import random
@@ -37,11 +38,11 @@ def _offline_environment() -> None:
         os.environ[key] = "testing"
     os.environ["AWS_DEFAULT_REGION"] = REGION
     os.environ.pop("AWS_PROFILE", None)
-    import logging
     import warnings
 
     # The table is the output, not each record's log line (Powertools sets a level per logger).
-    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("vpce-remediator")] + ["vpce-remediator"]:
+    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith(("vpce-remediator", "vpce_remediator"))] + [
+            "vpce-remediator", "vpce_remediator"]:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
     warnings.simplefilter("ignore")
@@ -130,6 +131,79 @@ def _random_slot(event: dict[str, Any], rng: random.Random) -> tuple[Any, Any]:
         if not isinstance(child, dict | list) or not child or rng.random() < 0.35:
             return node, key
         node = child
+
+
+def damaged_config_events(n: int = 300, seed: int = 17) -> list[Row]:
+    """AWS Config rule invocations (events/config/, the estate's ids in place) with 1-3 values removed
+    or replaced, inside the decoded invokingEvent too, through the Config rule's Lambda handler."""
+    from bench import LambdaContext  # the context Lambda passes (a sibling module)
+    from handlers.config import handler, logger
+
+    rng = random.Random(seed)
+    samples = sorted((EVENTS_DIR / "config").glob("*.json"))
+    exceptions = 0
+    calls: list[str] = []
+    level = logger.log_level
+    logger.setLevel(logging.CRITICAL)  # the table is the output (Powertools sets its level on import)
+    with mock_aws():
+        net = _estate(lambda name: boto3.client(name, region_name=REGION))
+        junk: list[Any] = [None, 0, -1, 3.5, True, "", "💥", "x" * 5000, [], {}, [net["subnets"][0]] * 300,
+                           "AWS::EC2::VPC", "AWS::ECS::Service", "ResourceDeleted", "ResourceNotRecorded",
+                           "OversizedConfigurationItemChangeNotification", "ScheduledNotification", net["vpc"],
+                           net["sg"], net["service"], f"arn:aws:ecs:{REGION}:123456789012:service/prod/$(reboot)",
+                           {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": net["sg"]}]
+        session = Clients().session  # the Lambda's: every client the handler makes is made on it
+        session.events.register("before-call", lambda model, **_: calls.append(
+            f"{model.service_model.service_name}.{model.name}"), unique_id="reliability-config")
+        # moto's PutEvaluations knows test mode only (NotImplementedError otherwise): a damaged token
+        # is answered as AWS answers a token of no current invocation.
+        session.events.register("before-call.config.PutEvaluations", _refuse_real_tokens,
+                                unique_id="reliability-config-token")
+        try:
+            for _ in range(n):
+                try:
+                    handler(_damaged_config_event(rng, samples, net, junk), LambdaContext())
+                except Exception:  # noqa: BLE001 - counting what escapes is the point
+                    exceptions += 1
+        finally:
+            session.events.unregister("before-call", unique_id="reliability-config")
+            session.events.unregister("before-call.config.PutEvaluations", unique_id="reliability-config-token")
+            logger.setLevel(level)
+    # A Config rule sends its evaluations (and Security Hub findings); any other write is a bug.
+    writes = sum(1 for c in calls if c.split(".", 1)[1].startswith(("Create", "Modify", "Authorize", "Delete", "Put"))
+                 and c != "config.PutEvaluations")
+    return [("damaged Config events", n, "unhandled exceptions", exceptions),
+            ("damaged Config events", n, "writes beyond PutEvaluations", writes)]
+
+
+def _damaged_config_event(rng: random.Random, samples: list[Any], net: dict[str, Any], junk: list[Any]) -> Any:
+    text = rng.choice(samples).read_text()
+    for old, new in (("vpc-0a1b2c3d4e5f60001", net["vpc"]), ("sg-0a1b2c3d4e5f60021", net["sg"]),
+                     ("subnet-0a1b2c3d4e5f60011", net["subnets"][0]), ("subnet-0a1b2c3d4e5f60012", net["subnets"][1])):
+        text = text.replace(old, new)
+    event = json.loads(text)
+    event["invokingEvent"] = json.loads(event["invokingEvent"])  # damaged inside, as well as around
+    for _ in range(rng.randint(1, 3)):
+        node, key = _random_slot(event, rng)
+        if isinstance(node, dict) and rng.random() < 0.3:
+            node.pop(key, None)
+        else:
+            node[key] = rng.choice(junk)
+    if isinstance(event.get("invokingEvent"), dict) and rng.random() < 0.9:
+        event["invokingEvent"] = json.dumps(event["invokingEvent"])  # as Config sends it, mostly
+        if rng.random() < 0.1:
+            event["invokingEvent"] = event["invokingEvent"][: rng.randint(0, len(event["invokingEvent"]))]
+    return event
+
+
+def _refuse_real_tokens(params: dict[str, Any], **_: Any) -> Any:
+    if json.loads(params.get("body") or b"{}").get("TestMode"):  # the serialised request
+        return None
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse("", 400, {}, None), {
+        "Error": {"Code": "InvalidResultTokenException", "Message": "The resultToken provided is invalid"},
+        "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
 def duplicate_deliveries(n: int = 200) -> list[Row]:
@@ -325,13 +399,20 @@ class _Http:
     content = b""
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Every scenario, or only those named (`tools/reliability.py damaged_config_events`)."""
+    names = sys.argv[1:] if argv is None else argv
+    unknown = sorted(set(names) - {s.__name__ for s in SCENARIOS})
+    if unknown:
+        print(f"unknown scenario(s) {', '.join(unknown)}; one of: {', '.join(s.__name__ for s in SCENARIOS)}",
+              file=sys.stderr)
+        return 2
     _offline_environment()
     started = time.monotonic()
     rows: list[Row] = []
-    for scenario in (damaged_events, duplicate_deliveries, concurrent_runs, throttles, own_events, drift,
-                     hostile_strings, nonretryable_write_errors, forged_tags, mode_tag_spellings):
-        rows += scenario()
+    for scenario in SCENARIOS:
+        if not names or scenario.__name__ in names:
+            rows += scenario()
     width = max(len(r[0]) for r in rows)
     print(f"{'scenario':<{width}}  {'tried':>6}  {'what must not happen':<30} {'happened':>8}")
     for name, tried, what, bad in rows:
@@ -339,6 +420,10 @@ def main() -> int:
     print(f"({time.monotonic() - started:.0f} s)")
     return 0 if all(r[3] == 0 for r in rows) else 1
 
+
+SCENARIOS: tuple[Callable[[], list[Row]], ...] = (
+    damaged_events, damaged_config_events, duplicate_deliveries, concurrent_runs, throttles, own_events,
+             drift, hostile_strings, nonretryable_write_errors, forged_tags, mode_tag_spellings)
 
 if __name__ == "__main__":
     sys.exit(main())

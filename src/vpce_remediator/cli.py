@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,7 +53,8 @@ if TYPE_CHECKING:  # the CLI imports the engine when a command runs, so --help s
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vpce-remediator", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    inv = sub.add_parser("invoke", help="run the engine on one EventBridge event file")
+    inv = sub.add_parser("invoke", help="run the engine on one EventBridge event or AWS Config rule invocation "
+                                        "file (a Config one in its own Region unless --region says otherwise)")
     inv.add_argument("event_file", help="EventBridge 'AWS API Call via CloudTrail' event, or an AWS Config "
                                         "rule invocation (JSON); - for stdin")
     inv.add_argument("--mode", default="report", choices=("report", "remediate", "opt-in"))
@@ -153,7 +155,8 @@ def _invoke(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from vpce_remediator.aws import Clients
-    from vpce_remediator.config_rule import evaluate_config_event, is_config_event
+    from vpce_remediator.config_event import is_config_event
+    from vpce_remediator.config_rule import evaluate_config_event
     from vpce_remediator.engine import Settings, evaluate_event
     from vpce_remediator.render import fix_list, render_evaluations, summary
 
@@ -165,17 +168,21 @@ def _invoke(args: argparse.Namespace) -> int:
         event = json.loads(text)
     except ValueError as e:
         return _fail(2, f"{args.event_file} is not JSON: {e}", args.json)
-    region = args.region or (event.get("region") if isinstance(event, dict) else None)
+    config_event = is_config_event(event)
+    region, source = _event_region(args.region, event, config_event)
     try:
-        clients = Clients(region=region if isinstance(region, str) else None, profile=args.profile,
+        clients = Clients(region=region, profile=args.profile,
                           endpoint_url=args.endpoint_url, pace=args.endpoint_url is None)
         settings = Settings(mode=args.mode, enforce_on_nat_routed=args.enforce_on_nat_routed_subnets,
                             max_endpoints_per_vpc=args.max_endpoints_per_vpc,
                             endpoint_policy=args.endpoint_policy,
                             cross_region_endpoints=args.cross_region_endpoints)
-        if is_config_event(event):
+        if config_event:
             # A Config rule invocation: evaluations (sent with PutEvaluations; a resultToken of
-            # TESTMODE sends them in test mode) instead of the event contract.
+            # TESTMODE sends them in test mode) instead of the event contract. Its Region is the
+            # rule's: evaluating another Region's resources would answer NOT_APPLICABLE silently.
+            print(f"vpce-remediator: evaluating in Region {shlex.quote(str(clients.region))} ({source}"
+                  f"{'' if args.region else '; --region overrides it'})", file=sys.stderr)
             run = evaluate_config_event(event, clients, settings)
             print(json.dumps(run.to_dict(), indent=2) if args.json else render_evaluations(run))
             return 0
@@ -188,6 +195,20 @@ def _invoke(args: argparse.Namespace) -> int:
     result["fix"] = fix_list(outcome.findings)  # the findings' commands as one list to paste, in order
     print(json.dumps(result, indent=2) if args.json else summary(outcome))
     return 0
+
+
+def _event_region(given: str | None, event: object, config_event: bool) -> tuple[str | None, str]:
+    """The Region to evaluate in, and why: --region, else what the event says (a Config invocation
+    in its rule's ARN or its item, an EventBridge event in `region`), else the configured one."""
+    from vpce_remediator.config_event import event_region
+
+    if given:
+        return given, "--region"
+    if config_event:
+        said = event_region(event)
+        return (said[0], f"from the event's {said[1]}") if said else (None, "the event names none: your configured one")
+    region = event.get("region") if isinstance(event, dict) else None
+    return (region if isinstance(region, str) else None), "the event's"
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -302,25 +302,39 @@ class Discovery:
     clusters: int = 0
 
 
-def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None = None) -> Discovery:
+def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None = None,
+             placed: Callable[[list[tuple[str, ...]]], None] | None = None,
+             built: Callable[[Workload | None, str], None] | None = None) -> Discovery:
     """Every ECS service and running standalone task of the region as engine workloads, with the
     name of its cluster. With `subnet_ids`, an awsvpc workload in none of them is passed over
     before its task definition is read; one without awsvpc subnets (bridge or host networking) is
     kept only when its cluster's instances run in them: a workload placed nowhere belongs to no
-    VPC, not to every one (an unscoped scan lists it once, as not placed)."""
+    VPC, not to every one (an unscoped scan lists it once, as not placed).
+
+    Two passes: the ECS reads that find the workloads and their awsvpc subnets, then the task
+    definitions that make them workloads. Between the two, `placed(subnets of each)` hears where
+    they run (the awsvpc subnets of each service, then of each task, in the order they are made
+    workloads), so that a scan can start reading those VPCs while the task definitions are read;
+    `built(workload or None, cluster)` then hears of each in that order (None: not made one). With
+    a client that reads ahead (a scan's), the describe and task definition reads of a pass are all
+    started at once and taken in order, so the result is the same as one after another."""
     ecs = clients.ecs
     region = clients.region
     tds = TaskDefinitions(ecs)
     clusters = [a for page in paginate(ecs, "list_clusters", PaginationConfig=_PAGE) for a in page.get("clusterArns", [])]
     found = Discovery(clusters=len(clusters))
+    services: list[tuple[str, Mapping[str, Any]]] = []  # (cluster name, DescribeServices item)
     tasks: list[Mapping[str, Any]] = []
     for i, cluster in enumerate(clusters, start=1):
         arns = [a for page in paginate(ecs, "list_services", cluster=cluster, PaginationConfig=_PAGE)
                 for a in page.get("serviceArns", [])]
-        _add_services(clients, cluster, arns, tds, found, subnet_ids)
+        services += [(cluster.rsplit("/", 1)[-1], s) for s in _described_services(ecs, cluster, arns)
+                     if s.get("status") != "INACTIVE" and _in_scope(_service_subnets(s), subnet_ids)]
         arns = [a for page in paginate(ecs, "list_tasks", cluster=cluster, desiredStatus="RUNNING",
                                        PaginationConfig=_PAGE) for a in page.get("taskArns", [])]
-        for chunk in _chunks(arns, _TASKS_PER_DESCRIBE):
+        chunks = list(_chunks(arns, _TASKS_PER_DESCRIBE))
+        _read_ahead(ecs, "describe_tasks", [{"cluster": cluster, "tasks": chunk} for chunk in chunks])
+        for chunk in chunks:
             # A service's tasks are the service's business: it is evaluated as one workload.
             tasks += [t for t in ecs.describe_tasks(cluster=cluster, tasks=chunk).get("tasks", [])
                       if not str(t.get("group", "")).startswith("service:")
@@ -328,6 +342,15 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
                       and _in_scope(_task_subnets(t), subnet_ids)]
         progress(i, len(clusters), "clusters")
     enis = _task_interfaces(clients.ec2, tasks)
+    if placed is not None:
+        placed([tuple(_service_subnets(s)) for _, s in services] + [tuple(_task_subnets(t)) for t in tasks])
+    refs = dict.fromkeys([str(s.get("taskDefinition", "")) for _, s in services]
+                         + [str(t.get("taskDefinitionArn", "")) for t in tasks])
+    _read_ahead(ecs, "describe_task_definition", [{"taskDefinition": ref} for ref in refs if ref])
+    for name, s in services:
+        made = _add_service(clients, name, s, tds, found, subnet_ids)
+        if built is not None:
+            built(made, name)
     for t in tasks:
         w = _task_workload(t, clients, tds, enis)
         cluster = t["clusterArn"].rsplit("/", 1)[-1]
@@ -336,7 +359,24 @@ def discover(clients: Clients, progress: Progress, subnet_ids: set[str] | None =
                                                 "task", region, t.get("taskDefinitionArn", ""), cluster))
         elif _placed_in(w, subnet_ids):
             found.workloads.append((w, cluster))
+        if built is not None:
+            built(w if w is not None and _placed_in(w, subnet_ids) else None, cluster)
     return found
+
+
+def _read_ahead(client: Any, operation: str, calls: list[dict[str, Any]]) -> None:
+    """Start these reads now when the client reads ahead (a scan's: `scan.ReadAhead`); the code
+    that follows makes the same calls and gets their answers. Any other client: nothing."""
+    start = getattr(client, "read_ahead", None)
+    if start is not None and len(calls) > 1:
+        for kwargs in calls:
+            start(operation, **kwargs)
+
+
+def _described_services(ecs: Any, cluster: str, arns: list[str]) -> list[Mapping[str, Any]]:
+    chunks = list(_chunks(arns, _SERVICES_PER_DESCRIBE))
+    _read_ahead(ecs, "describe_services", [{"cluster": cluster, "services": chunk} for chunk in chunks])
+    return [s for chunk in chunks for s in ecs.describe_services(cluster=cluster, services=chunk).get("services", [])]
 
 
 def discover_service(clients: Clients, service: str, cluster: str | None = None) -> Discovery:
@@ -360,16 +400,22 @@ def _add_services(clients: Clients, cluster: str, arns: list[str], tds: TaskDefi
     """Describe services 10 a call; each live one (in `subnet_ids`, when given) becomes a workload
     (or an unreadable one)."""
     name = cluster.rsplit("/", 1)[-1]
-    for chunk in _chunks(arns, _SERVICES_PER_DESCRIBE):
-        for s in clients.ecs.describe_services(cluster=cluster, services=chunk).get("services", []):
-            if s.get("status") == "INACTIVE" or not _in_scope(_service_subnets(s), subnet_ids):
-                continue
-            w = service_workload(s, clients.region, _account(s["serviceArn"]), clients, tds)
-            if w is None:
-                found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
-                                                    clients.region, s.get("taskDefinition", ""), name))
-            elif _placed_in(w, subnet_ids):
-                found.workloads.append((w, name))
+    for s in _described_services(clients.ecs, cluster, arns):
+        if s.get("status") != "INACTIVE" and _in_scope(_service_subnets(s), subnet_ids):
+            _add_service(clients, name, s, tds, found, subnet_ids)
+
+
+def _add_service(clients: Clients, cluster: str, s: Mapping[str, Any], tds: TaskDefinitions, found: Discovery,
+                 subnet_ids: set[str] | None) -> Workload | None:
+    """The service as a workload, added to `found` (or as unreadable); returned when added."""
+    w = service_workload(s, clients.region, _account(s["serviceArn"]), clients, tds)
+    if w is None:
+        found.unreadable.append(_unreadable(s["serviceArn"], s.get("serviceName", "?"), "service",
+                                            clients.region, s.get("taskDefinition", ""), cluster))
+    elif _placed_in(w, subnet_ids):
+        found.workloads.append((w, cluster))
+        return w
+    return None
 
 
 def _service_subnets(service: Mapping[str, Any]) -> list[str]:

@@ -447,11 +447,8 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
     the one that reads the VPC's Route 53 Profile (None: Profiles are not read), `quotas` the
     Service Quotas client (None: the quota is not read, and creates run until EC2 refuses one),
     `efs` the EFS client (None: file systems are not read, and not judged)."""
-    scope = settings.policy_scope(snap.account)
-
     def again(snap: VpcSnapshot) -> Plan:
-        return plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc,
-                                scope, settings.cross_region_endpoints)
+        return first_plan(needs, snap, settings)
 
     plan = again(snap)
     if plan.needs_offers or (plan.needs_zones and route53 is not None):
@@ -474,6 +471,13 @@ def plan_vpc(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settin
         snap = snap.with_quota(read_interface_quota(quotas(), snap.vpc_id))
         plan = again(snap)
     return snap, plan
+
+
+def first_plan(needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings) -> Plan:
+    """The plan over `snap` as read, before any read it asks for: what `plan_vpc` starts from and
+    plans again from (a scan makes it ahead to start the zone reads its VPCs will want)."""
+    return plan_remediation(list(needs), snap, settings.enforce_on_nat_routed, settings.max_endpoints_per_vpc,
+                            settings.policy_scope(snap.account), settings.cross_region_endpoints)
 
 
 def plan_trusted(ec2: Any, needs: Sequence[WorkloadNeeds], snap: VpcSnapshot, settings: Settings,

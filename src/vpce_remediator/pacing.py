@@ -87,7 +87,18 @@ def process_pacer(account: str = "", region: str = "", bucket: str = "ec2:endpoi
         return pacer
 
 
+# Our share of a read bucket: most of its burst, and its refill a little under AWS's. A request
+# reaches AWS a moment after its token is taken here, and concurrent requests by varying moments
+# (signing, the GIL, the network): at exactly AWS's rate that jitter alone gets some refused, and
+# each refusal costs a backoff of up to seconds. The margin also leaves room for other callers.
+READ_BURST_SHARE = 0.8
+READ_REFILL_SHARE = 0.95
+
+
 def read_pacer(account: str, region: str, service: str, operation: str) -> Pacer | None:
     """The pacer a read waits on, or None when its bucket is not paced."""
     found = read_bucket(service, operation)
-    return None if found is None else process_pacer(account, region, *found)
+    if found is None:
+        return None
+    name, (burst, refill) = found
+    return process_pacer(account, region, name, (max(1.0, burst * READ_BURST_SHARE), refill * READ_REFILL_SHARE))

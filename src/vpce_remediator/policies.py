@@ -13,6 +13,7 @@ import fnmatch
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from rules.partitions import PartitionId, partition_id
@@ -55,6 +56,16 @@ class RequestContext:
         return self.values.get(key)
 
 
+@lru_cache(maxsize=256)
+def _parsed(policy: str) -> Any:
+    """An endpoint policy document, parsed once: the planner asks each endpoint's policy about every
+    call of every workload using it. None when it is not JSON. Read only: never changed by a caller."""
+    try:
+        return json.loads(policy)
+    except ValueError:
+        return None
+
+
 def policy_allows(policy: str | None, action: str, resource: str | None,
                   context: RequestContext | None = None) -> bool:
     """Whether an endpoint policy lets `action` on `resource` through; no policy is the full-access
@@ -64,9 +75,8 @@ def policy_allows(policy: str | None, action: str, resource: str | None,
     `context=None`: principals and conditions are assumed met, and a conditioned Deny is ignored."""
     if not policy:
         return True
-    try:
-        doc = json.loads(policy)
-    except ValueError:
+    doc = _parsed(policy)
+    if doc is None:
         return True
     allowed = denied = False
     for s in _as_list(doc.get("Statement", [])) if isinstance(doc, dict) else []:

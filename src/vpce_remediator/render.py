@@ -80,4 +80,5 @@ def render_evaluations(run: RuleRun) -> str:
     lines = [f"AWS Config evaluations ({run.put_calls} PutEvaluations call(s)):"]
     for e in run.evaluations:
         lines.append(f"  {e.compliance:<15} {e.resource_type} {e.resource_id}: {e.annotation}")
+    lines += [f"note: {n}" for n in run.notes]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -158,37 +158,48 @@ def read_vpc(ec2: Any, vpc: Mapping[str, Any], region: str, account: str,
     return read_vpcs(ec2, [vpc], region, account, known_subnets)[vpc["VpcId"]]
 
 
+# The two VPC attributes private DNS needs, one `DescribeVpcAttribute` each (a scan starts them early).
+DNS_ATTRIBUTES = ("enableDnsSupport", "enableDnsHostnames")
 # EC2 takes up to 200 values per filter; fewer keeps each page's answer, and the memory, modest.
 VPCS_PER_READ = 50
 
 
+def read_dns(ec2: Any, vpc_id: str) -> tuple[bool, bool]:
+    """The VPC's enableDnsSupport and enableDnsHostnames: one `DescribeVpcAttribute` each."""
+    support, hostnames = DNS_ATTRIBUTES
+    return (bool(ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=support)["EnableDnsSupport"]["Value"]),
+            bool(ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=hostnames)["EnableDnsHostnames"]["Value"]))
+
+
 def read_vpcs(ec2: Any, vpcs: Iterable[Mapping[str, Any]], region: str, account: str,
-              known_subnets: Mapping[str, SubnetInfo]) -> dict[str, VpcSnapshot]:
+              known_subnets: Mapping[str, SubnetInfo],
+              dns: Callable[[str], tuple[bool, bool]] | None = None) -> dict[str, VpcSnapshot]:
     """Snapshots of several described VPCs, read together: the endpoint, route-table and
     security-group reads are filtered on the whole set (one paginated call each per
     `VPCS_PER_READ` VPCs), so a scan's calls grow with pages, not with VPCs. Only the two DNS
-    attributes are read per VPC: `DescribeVpcAttribute` takes one VPC and one attribute.
+    attributes are read per VPC: `DescribeVpcAttribute` takes one VPC and one attribute. `dns`
+    gives them instead (a scan's provisional snapshots, before the attributes are in).
     """
     described = {v["VpcId"]: v for v in vpcs}
     ids = sorted(described)
     out: dict[str, VpcSnapshot] = {}
     for i in range(0, len(ids), VPCS_PER_READ):
         chunk = ids[i:i + VPCS_PER_READ]
-        out.update(_read_chunk(ec2, [described[v] for v in chunk], region, account, known_subnets))
+        out.update(_read_chunk(ec2, [described[v] for v in chunk], region, account, known_subnets,
+                               dns or (lambda v: read_dns(ec2, v))))
     return out
 
 
 def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: str,
-                known_subnets: Mapping[str, SubnetInfo]) -> dict[str, VpcSnapshot]:
+                known_subnets: Mapping[str, SubnetInfo],
+                dns_of: Callable[[str], tuple[bool, bool]]) -> dict[str, VpcSnapshot]:
     ids = [v["VpcId"] for v in vpcs]
     vpc_filter = [{"Name": "vpc-id", "Values": ids}]
 
     def owner(item: Mapping[str, Any]) -> str:
         return str(item.get("VpcId") or (ids[0] if len(ids) == 1 else ""))
 
-    dns = {v: (ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"],
-               ec2.describe_vpc_attribute(VpcId=v, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"])
-           for v in ids}
+    dns = {v: dns_of(v) for v in ids}
     endpoints: dict[str, list[EndpointInfo]] = {v: [] for v in ids}
     for page in paginate(ec2, "describe_vpc_endpoints", Filters=vpc_filter):
         for e in page.get("VpcEndpoints", []):

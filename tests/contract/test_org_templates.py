@@ -172,6 +172,7 @@ def test_the_member_role_reports_only_as_its_own_account() -> None:
         f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
     assert by_sid["ReadOwnFindings"]["Resource"] == f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default"
     assert by_sid["RefreshConfigRule"]["Resource"] == f"arn:aws:config:{REGION}:{ACCOUNT}:config-rule/*"
+    assert by_sid["ReadOwnRuleEvaluations"]["Resource"] == f"arn:aws:config:{REGION}:{ACCOUNT}:config-rule/*"
     # PutEvaluations and GetResourceConfigHistory have no resource type: "*" is the only resource.
     assert by_sid["ReportToConfig"]["Resource"] == "*"
     assert all(s.get("Sid") and "*" not in "".join(_actions(s))

@@ -58,11 +58,8 @@ COMMAND = re.compile(r"^\s*(?:\[\d+\]\s*)?\$ (aws .+)$")
 def _build_awscli() -> str | None:
     """Build .venv-awscli as `make` does; None when done, else why it could not be."""
     try:
-        if not (AWSCLI_VENV / "bin" / "python").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True, capture_output=True)
-        subprocess.run([str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "-r", str(REQUIREMENTS)], check=True, capture_output=True,
-                       timeout=300)
+        subprocess.run([sys.executable, str(ROOT / "tools" / "venvs.py"), str(AWSCLI_VENV), "-r", str(REQUIREMENTS)],
+                       check=True, capture_output=True, timeout=300)
         (AWSCLI_VENV / ".installed").touch()
     except (OSError, subprocess.SubprocessError) as e:
         return f"could not build {AWSCLI_VENV.name} from {REQUIREMENTS.name}: {e}"
