@@ -44,10 +44,10 @@ DEFAULT_ROLE_NAME = "vpce-remediator-member"
 # each), so threads hide the waiting; every pair has its own buckets, so more threads throttle
 # nothing. What bounds it is this process: a pair in flight holds its clients (~2.5 MB) and
 # parsing the answers is CPU work under one GIL (~0.1 s of CPU a pair, over a third of it making
-# the pair's five clients). Measured by tools/bench_org.py (20 accounts x 2 Regions, 40 ms a
-# request, a 2-core machine): 8 workers 9.2 s and 120 MB, 16 8.2 s and 145 MB, 32 7.8 s and
-# 190 MB; there the run is CPU-bound past 16, while at AWS's answer times from a laptop (100 ms
-# and more) 32 still halves the waiting.
+# the pair's five clients). Measured on tools/bench_org.py's estate (20 accounts x 2 Regions,
+# 2-core machine): at 40 ms a request the run is CPU-bound from 8 workers on (6.3 to 6.8 s for
+# 8, 16 or 32); at 150 ms, as from a laptop far from the Region, 8 workers take 13.1 s, 16 9.1 s,
+# 32 8.1 s; peak memory 120, 147 and 200 MB.
 DEFAULT_MAX_WORKERS = 32
 MAX_WORKERS = 64
 
