@@ -248,6 +248,14 @@ def c7n_org_facts(venv: Path) -> dict[str, Any]:
     return facts
 
 
+def ours_workers() -> int:
+    """The fleet scan's default worker count, from the checkout's sources, as our runs see it."""
+    probe = "from vpce_remediator.fleet import DEFAULT_MAX_WORKERS; print(DEFAULT_MAX_WORKERS)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120,
+                          env=ours_env(dict(os.environ)))
+    return int(done.stdout.strip())
+
+
 # ---------------------------------------------------------------- comparing
 
 
@@ -321,12 +329,11 @@ def run(accounts: int = 20, regions: Sequence[str] = REGIONS, latency_ms: float 
     compare both tools at 0 ms (model off) and at `latency_ms` (model on)."""
     from moto_local import running_moto_server
 
-    from vpce_remediator.fleet import DEFAULT_MAX_WORKERS
-
     started = time.perf_counter()
     venv = ensure_venv(ROOT)  # before anything is timed: a cold install takes a while
     install_s = time.perf_counter() - started
     facts = c7n_org_facts(venv)
+    workers = ours_workers()
     with tempfile.TemporaryDirectory(prefix="bench-org-") as tmp:
         workdir = Path(tmp)
         with running_moto_server(env={"MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording")},
@@ -340,8 +347,9 @@ def run(accounts: int = 20, regions: Sequence[str] = REGIONS, latency_ms: float 
                    "seeded_to_be_flagged": len(estate.expected), "seed_s": round(estate.seed_s, 2)},
         "ours": {"command": "vpce-remediator scan --accounts ... --regions ... --role-name ... --mode report --json"
                             " (--pace under the model)",
-                 "parallelism": f"threads: fleet.DEFAULT_MAX_WORKERS = {DEFAULT_MAX_WORKERS} account-Regions at once "
-                                "in one process (--max-workers not given)"},
+                 "workers": workers,
+                 "parallelism": f"threads: fleet.DEFAULT_MAX_WORKERS = {workers} account-Regions at once in one "
+                                "process (--max-workers not given)"},
         "c7n_org": {**facts, "command": "c7n-org run -c accounts.yml -s OUT -u bench/custodian-policy.yml "
                                         "--cache-period 0 --cache-path DIR",
                     "parallelism": f"processes: {facts['workers']} workers (ProcessPoolExecutor), each account-Region "
