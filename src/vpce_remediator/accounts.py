@@ -14,13 +14,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules.partitions import partition_of
+from rules.records import record
 from vpce_remediator.aws import Clients, error_code, error_message
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
@@ -45,7 +45,7 @@ class AccountUnreachable(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@record
 class MemberRole:
     """The role the central engine assumes in each member account, and the ExternalId its trust
     policy may require."""

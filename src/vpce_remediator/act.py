@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from rules.partitions import short_name, split_service_name
+from rules.records import field, mutable_record, record
 from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
@@ -74,7 +74,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 CROSS_REGION_PERMISSION = "vpce:AllowMultiRegion"
 
 
-@dataclass
+@mutable_record
 class Pacer:
     """Our own share of EC2's endpoint-mutation bucket (4 tokens, refilling 0.3 a second, shared by
     CreateVpcEndpoint, ModifyVpcEndpoint and DeleteVpcEndpoints across the account): never spend
@@ -115,7 +115,7 @@ def process_pacer(account: str = "", region: str = "") -> Pacer:
         return _PROCESS_PACERS.setdefault((account, region), Pacer())
 
 
-@dataclass(frozen=True)
+@record
 class ActionResult:
     action: Action
     status: str  # created, modified, exists, failed, planned

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from rules.records import replace
 from vpce_remediator.accounts import AccountUnreachable, MemberAccounts
 from vpce_remediator.aws import READ_ACTIONS, Clients
 from vpce_remediator.discovery import discover_service

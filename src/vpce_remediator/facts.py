@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from rules.records import field, record, replace
 
 OWNER_TAG = ("managed-by", "vpce-remediator")
 MODE_TAG = "vpce-remediator:mode"
@@ -31,7 +32,7 @@ GONE_STATES = frozenset({"deleting", "deleted", "expired"})
 IpFamily = Literal["ipv4", "dualstack", "ipv6"]  # a subnet's address families, in EC2's own words
 
 
-@dataclass(frozen=True)
+@record
 class SubnetInfo:
     id: str
     vpc_id: str
@@ -48,7 +49,7 @@ class SubnetInfo:
         return "ipv4"
 
 
-@dataclass(frozen=True)
+@record
 class RouteTableInfo:
     id: str
     main: bool
@@ -59,7 +60,7 @@ class RouteTableInfo:
     egress6_target: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class SgRule:
     """One security group rule, ingress or egress, as the rules need it."""
 
@@ -78,7 +79,7 @@ class SgRule:
         return self.allows_tcp(443)
 
 
-@dataclass(frozen=True)
+@record
 class SecurityGroupInfo:
     id: str
     name: str
@@ -89,7 +90,7 @@ class SecurityGroupInfo:
     egress: tuple[SgRule, ...] | None = None  # None: not read (not accused)
 
 
-@dataclass(frozen=True)
+@record
 class EndpointInfo:
     id: str
     service_name: str
@@ -128,7 +129,7 @@ class EndpointInfo:
         return self.state.lower() in GONE_STATES
 
 
-@dataclass(frozen=True)
+@record
 class ServiceOffer:
     """What `DescribeVpcEndpointServices` says about one service in this region."""
 
@@ -146,7 +147,7 @@ class ServiceOffer:
         return "ipv6" in self.ip_types
 
 
-@dataclass(frozen=True)
+@record
 class AclEntry:
     number: int
     egress: bool
@@ -157,14 +158,14 @@ class AclEntry:
     to_port: int = 65535
 
 
-@dataclass(frozen=True)
+@record
 class NetworkAcl:
     id: str
     subnet_ids: tuple[str, ...]
     entries: tuple[AclEntry, ...]
 
 
-@dataclass(frozen=True)
+@record
 class PrivateZone:
     """A private hosted zone associated with the VPC, directly or through a Route 53 Profile."""
 
@@ -200,7 +201,7 @@ class PrivateZone:
 MOUNT_TARGET_LIVE_STATES = frozenset({"creating", "available", "updating"})
 
 
-@dataclass(frozen=True)
+@record
 class MountTarget:
     """One EFS mount target as `DescribeMountTargets` and `DescribeMountTargetSecurityGroups` say."""
 
@@ -219,7 +220,7 @@ class MountTarget:
         return self.state.lower() in MOUNT_TARGET_LIVE_STATES
 
 
-@dataclass(frozen=True)
+@record
 class FileSystem:
     """An EFS file system a workload's volumes name, and its mount targets."""
 
@@ -230,7 +231,7 @@ class FileSystem:
     unread: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class DhcpOptions:
     """The VPC's DHCP option set (`DescribeDhcpOptions`), as far as name resolution goes."""
 
@@ -245,7 +246,7 @@ class DhcpOptions:
         return next((values for key, values in self.configurations if key == "domain-name-servers"), ())
 
 
-@dataclass(frozen=True)
+@record
 class PrefixList:
     id: str
     cidrs: tuple[str, ...]  # empty when the API did not say (moto)
@@ -260,7 +261,7 @@ GATEWAY_ENDPOINTS_QUOTA = ("L-1B52E74A", 20)
 INTERFACE_QUOTA_TYPES = frozenset({"Interface", "GatewayLoadBalancer"})
 
 
-@dataclass(frozen=True)
+@record
 class EndpointQuota:
     """The quota the VPC's interface endpoints count against, as Service Quotas applies it."""
 
@@ -271,7 +272,7 @@ class EndpointQuota:
     unread: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class VpcSnapshot:
     vpc_id: str
     region: str

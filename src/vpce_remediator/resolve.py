@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from rules import Workload
+from rules.records import field, mutable_record
 from rules.workload import EC2
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (
@@ -39,7 +39,7 @@ from vpce_remediator.snapshot import describe_subnets, subnet_info
 from vpce_remediator.triggers import Trigger
 
 
-@dataclass
+@mutable_record
 class Resolved:
     """The workloads behind a trigger, and the subnets they run in."""
 

@@ -8,11 +8,11 @@ one row. Nothing here calls AWS.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 
+from rules.records import record
 from vpce_remediator.errors import BadInput
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -20,7 +20,7 @@ DETAIL_TYPE = "AWS API Call via CloudTrail"
 STR, STRS, BOOL = "string", "list of strings", "boolean"
 
 
-@dataclass(frozen=True)
+@record
 class TriggerSpec:
     kind: str  # task, service, cluster, subnet, drift: how `resolve` finds the workloads
     fields: dict[str, tuple[str, tuple[str, ...]]]  # field -> (type, JMESPath expressions)
@@ -116,7 +116,7 @@ TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Trigger:
     """What an event says happened, with the ids to re-read from the API."""
 
@@ -150,7 +150,7 @@ class Trigger:
         return f"{self.source.split('.')[0]}:{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class Ignored:
     """An event this tool deliberately does nothing with, and why."""
 

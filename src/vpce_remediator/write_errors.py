@@ -23,7 +23,8 @@ A code not in the table: retried when EC2 answered 5xx, reported as `write-refus
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from rules.records import record
 
 RETRY, CONSISTENCY, PERMISSION = "retry", "consistency", "permission"
 
@@ -83,7 +84,7 @@ MESSAGE_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What to do with one failed write: `RETRY`, `PERMISSION`, or the finding kind to raise."""
 
