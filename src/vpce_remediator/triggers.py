@@ -28,8 +28,9 @@ class TriggerSpec:
 
 
 # EC2 ids as CloudTrail writes them in request and response, in flat, "items"/"item" or
-# {"tag": 1, "content": "vpce-…"} shapes alike (vpce-svc-… service ids are not endpoints).
-_EC2_ID = re.compile(r"^(?:vpce|vpc|sg|rtb|rtbassoc|subnet)-[0-9a-f]{8,17}$")
+# {"tag": 1, "content": "vpce-…"} shapes alike (vpce-svc-… service ids are not endpoints). A source,
+# compiled (and cached by `re`) when a drift record is first harvested, not at every cold start.
+_EC2_ID = r"^(?:vpce|vpc|sg|rtb|rtbassoc|subnet)-[0-9a-f]{8,17}$"
 MAX_HARVESTED = 200  # a record naming more is damaged or hostile: the first 200 are enough
 
 
@@ -236,7 +237,7 @@ def _harvest(node: Any, found: list[str], depth: int = 0) -> None:
     if len(found) >= MAX_HARVESTED or depth > 20:
         return
     if isinstance(node, str):
-        if _EC2_ID.match(node):
+        if re.match(_EC2_ID, node):
             found.append(node)
     elif isinstance(node, dict):
         for value in node.values():
