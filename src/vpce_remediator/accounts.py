@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from rules.partitions import partition_of
 from rules.records import record
 from vpce_remediator.aws import Clients, error_code, error_message
+from vpce_remediator.errors import AccountUnreachable as AccountUnreachable  # raised here, and imported from here
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # IAM role names (and an optional path): the role ARN is built from it and the event's account.
@@ -33,16 +34,6 @@ SESSION_SECONDS = 3600  # AssumeRole's default, asked for explicitly
 # STS answers that a retry can help: the account is not unreachable, the call was.
 _RETRYABLE = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
                         "InternalError", "InternalFailure"})
-
-
-class AccountUnreachable(Exception):
-    """The member role of an account cannot be assumed (no role yet, trust refused, not an account
-    id): the account is not evaluated, and nothing is written for it."""
-
-    def __init__(self, account: str, reason: str) -> None:
-        super().__init__(f"account {account}: {reason}")
-        self.account = account
-        self.reason = reason
 
 
 @record

@@ -33,7 +33,6 @@ from vpce_remediator.plan import (
     Plan,
 )
 from vpce_remediator.trust import proven_by_name
-from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -180,6 +179,8 @@ def apply_plan(ec2: EC2Client, plan: Plan, snap: VpcSnapshot, pacer: Pacer | Non
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))
         except ClientError as e:
+            from vpce_remediator.write_errors import PERMISSION, RETRY, classify  # a failed write only: not at import
+
             status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
             verdict = classify(error_code(e), error_message(e), status,
                                just_created=bool(created_groups) and (
