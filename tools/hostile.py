@@ -21,10 +21,11 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from rules import Workload, required_endpoints
+from rules.records import replace
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
     EndpointInfo,

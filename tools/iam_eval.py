@@ -24,12 +24,13 @@ import json
 import re
 import string
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rules.records import replace
 from vpce_remediator.act import apply_plan
 from vpce_remediator.engine import MODES, Settings, effective_mode
 from vpce_remediator.facts import MODE_TAG, OWN_SG_NAME, OWNER_TAG, SecurityGroupInfo, VpcSnapshot

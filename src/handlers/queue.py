@@ -1,12 +1,14 @@
 """Lambda entry point: a batch of SQS records, each an EventBridge CloudTrail event -> the engine."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vpce_remediator.batch import BatchRun
+
+if TYPE_CHECKING:  # a type only: its module is not worth a cold start's import
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="vpce-remediator")
 

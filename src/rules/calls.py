@@ -7,10 +7,10 @@ signed by an AWS-owned account rather than the workload (ECR's presigned layer U
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rules.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Call:
     service: str  # endpoint short name the call goes through
     action: str

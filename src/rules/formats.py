@@ -21,34 +21,46 @@ _SECRET_NAME = r"[A-Za-z0-9/_+=.@-]{1,512}"
 _PARAMETER_NAME = r"[A-Za-z0-9_.\-/]{1,2048}"
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 
-_RE: dict[str, re.Pattern[str]] = {
-    "region": re.compile(_REGION),
-    "account": re.compile(_ACCOUNT),
+# Compiled when first used (`_pattern`): compiling them all cost ~1 ms of every cold start, and an
+# event uses a few, or none when it has nothing to fix.
+_SOURCES: dict[str, str] = {
+    "region": _REGION,
+    "account": _ACCOUNT,
     # arn:partition:service:region:account:resource; region and account may be empty (S3, IAM).
-    "arn": re.compile(rf"arn:{_PARTITION}:[a-z0-9-]{{1,64}}:(?:{_REGION})?:(?:{_ACCOUNT}|aws)?:[!-~]{{1,1900}}"),
+    "arn": rf"arn:{_PARTITION}:[a-z0-9-]{{1,64}}:(?:{_REGION})?:(?:{_ACCOUNT}|aws)?:[!-~]{{1,1900}}",
     # Secrets Manager: ...:secret:NAME-SUFFIX, optionally :json-key:version-stage:version-id (ECS).
-    "secret_arn": re.compile(rf"arn:{_PARTITION}:secretsmanager:{_REGION}:{_ACCOUNT}:secret:{_SECRET_NAME}"
-                             r"(?::[A-Za-z0-9_+=.@/-]*){0,3}"),
-    "secret_name": re.compile(_SECRET_NAME),
-    "parameter_arn": re.compile(rf"arn:{_PARTITION}:ssm:{_REGION}:{_ACCOUNT}:parameter/?{_PARAMETER_NAME}"),
-    "parameter_name": re.compile(_PARAMETER_NAME),
-    "log_group": re.compile(r"[.\-_/#A-Za-z0-9]{1,512}"),
-    "ecr_repository": re.compile(_ECR_PATH),
-    "ecr_prefix": re.compile(_ECR_PATH),
-    "hostname": re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})+"),
-    "endpoint_service": re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*"),
-    "iam_action": re.compile(r"[a-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}"),
-    "stream_name": re.compile(r"[a-zA-Z0-9_.-]{1,128}"),
-    "bucket_name": re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    "secret_arn": rf"arn:{_PARTITION}:secretsmanager:{_REGION}:{_ACCOUNT}:secret:{_SECRET_NAME}"
+                  r"(?::[A-Za-z0-9_+=.@/-]*){0,3}",
+    "secret_name": _SECRET_NAME,
+    "parameter_arn": rf"arn:{_PARTITION}:ssm:{_REGION}:{_ACCOUNT}:parameter/?{_PARAMETER_NAME}",
+    "parameter_name": _PARAMETER_NAME,
+    "log_group": r"[.\-_/#A-Za-z0-9]{1,512}",
+    "ecr_repository": _ECR_PATH,
+    "ecr_prefix": _ECR_PATH,
+    "hostname": rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})+",
+    "endpoint_service": r"[a-z0-9]+(?:[.-][a-z0-9]+)*",
+    "iam_action": r"[a-z0-9-]{1,64}:[A-Za-z0-9*]{1,128}",
+    "stream_name": r"[a-zA-Z0-9_.-]{1,128}",
+    "bucket_name": r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
     # EFS API reference, CreateMountTarget FileSystemId (the id form; ECS takes the id).
-    "efs_file_system": re.compile(r"fs-[0-9a-f]{8,40}"),
+    "efs_file_system": r"fs-[0-9a-f]{8,40}",
 }
 
 _EC2_PREFIXES = ("vpc", "subnet", "sg", "vpce", "rtb", "acl", "pl", "dopt")
 
 
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(kind: str) -> re.Pattern[str]:
+    pattern = _COMPILED.get(kind)
+    if pattern is None:
+        pattern = _COMPILED[kind] = re.compile(_SOURCES[kind])
+    return pattern
+
+
 def _matches(kind: str, value: str, lo: int = 1, hi: int = 4096) -> bool:
-    return lo <= len(value) <= hi and _RE[kind].fullmatch(value) is not None
+    return lo <= len(value) <= hi and _pattern(kind).fullmatch(value) is not None
 
 
 def is_region(value: str) -> bool:

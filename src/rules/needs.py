@@ -8,10 +8,10 @@ appears, so a finding can say which container and which setting asked for the en
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Final
 
 from rules.partitions import dns_suffix, serves_across_regions
+from rules.records import record
 from rules.refs import parse_arn, parse_image, pull_through_upstream
 from rules.workload import EC2, FARGATE, MANAGED_INSTANCES, ContainerSpec, EndpointType, LogConfig, Workload
 
@@ -93,7 +93,7 @@ _ADOT_DEFAULT_CONFIG = "/etc/otel-config.yaml"
 _SERVICE_CONNECT_PROXY = "Service Connect proxy"
 
 
-@dataclass(frozen=True)
+@record
 class EndpointNeed:
     """One endpoint service a workload needs, and every reason it needs it."""
 
@@ -102,7 +102,7 @@ class EndpointNeed:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class WorkloadProblem:
     """Something no endpoint in the workload's VPC and region can serve."""
 
@@ -118,7 +118,7 @@ class WorkloadProblem:
         return dict(self.params).get(name, "")
 
 
-@dataclass(frozen=True)
+@record
 class Requirements:
     needs: tuple[EndpointNeed, ...]
     problems: tuple[WorkloadProblem, ...]
@@ -128,7 +128,7 @@ class Requirements:
         return next((n for n in self.needs if n.service == service), None)
 
 
-@dataclass(frozen=True)
+@record
 class NeedRule:
     """A workload feature and the endpoint services it requires."""
 
@@ -141,14 +141,14 @@ class NeedRule:
     by_agent: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ProblemRule:
     id: str
     match: Callable[[Workload], Iterable[WorkloadProblem]]
     by_agent: bool = False  # as NeedRule.by_agent
 
 
-@dataclass(frozen=True)
+@record
 class NoteRule:
     id: str
     match: Callable[[Workload], Iterable[str]]

@@ -17,15 +17,16 @@ it answers wins (snapshot.offers_from keeps AWS's name); this table names what i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final, Literal
+
+from rules.records import record
 
 PartitionId = Literal["aws", "aws-cn", "aws-us-gov", "aws-eusc", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"]
 
 DEFAULT_PREFIX: Final = "com.amazonaws"
 
 
-@dataclass(frozen=True)
+@record
 class Partition:
     id: PartitionId
     dns_suffix: str  # `outputs.dnsSuffix`: service hosts are SERVICE.REGION.<this>

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from rules.partitions import dns_suffixes
+from rules.records import record
 
 # Private ECR: ACCOUNT.dkr.ecr[-fips].REGION.DNS-SUFFIX/repo, in every partition's DNS suffix
 # (amazonaws.com, amazonaws.com.cn, amazonaws.eu, c2s.ic.gov, sc2s.sgov.gov...: rules/partitions.py),
@@ -38,7 +38,7 @@ PUBLIC_REGISTRIES: dict[str, tuple[str, str, bool]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ImageRef:
     """Where an image is pulled from."""
 
@@ -75,7 +75,7 @@ def parse_image(image: str) -> ImageRef:
     return ImageRef(image, host, "public" if pull_through_upstream(host) is not None else "other")
 
 
-@dataclass(frozen=True)
+@record
 class Arn:
     partition: str
     service: str

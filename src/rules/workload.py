@@ -5,8 +5,9 @@ alone) and read by the rules. Nothing here talks to AWS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Final, Literal, cast, get_args
+
+from rules.records import field, record, replace
 
 # ECS's launch types. EXTERNAL (ECS Anywhere) runs outside the VPC, so no rule asks anything of it.
 # "?": not known (a workload whose task definition cannot be read, or a launch type ECS added since).
@@ -28,7 +29,7 @@ WorkloadKind = Literal["task", "service", "cluster", "subnet"]
 EndpointType = Literal["Interface", "Gateway"]
 
 
-@dataclass(frozen=True)
+@record
 class LogConfig:
     """A `logConfiguration` (a container's, or a service's Service Connect proxy's): the driver, its
     options, and its `secretOptions` as (option name, `valueFrom`) pairs."""
@@ -44,7 +45,7 @@ class LogConfig:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class ContainerSpec:
     """One container definition, reduced to what touches the network path."""
 
@@ -63,7 +64,7 @@ class ContainerSpec:
     variable_names: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ExecConfig:
     """ECS Exec as configured on the task and its cluster."""
 
@@ -72,7 +73,7 @@ class ExecConfig:
     log_to_cloudwatch_group: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Workload:
     """An ECS task, service or cluster's container instances, with the network it runs in."""
 

@@ -14,14 +14,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules.partitions import partition_of
+from rules.records import record
 from vpce_remediator.aws import Clients, error_code, error_message
+from vpce_remediator.errors import AccountUnreachable as AccountUnreachable  # raised here, and imported from here
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # IAM role names (and an optional path): the role ARN is built from it and the event's account.
@@ -35,17 +36,7 @@ _RETRYABLE = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceed
                         "InternalError", "InternalFailure"})
 
 
-class AccountUnreachable(Exception):
-    """The member role of an account cannot be assumed (no role yet, trust refused, not an account
-    id): the account is not evaluated, and nothing is written for it."""
-
-    def __init__(self, account: str, reason: str) -> None:
-        super().__init__(f"account {account}: {reason}")
-        self.account = account
-        self.reason = reason
-
-
-@dataclass(frozen=True)
+@record
 class MemberRole:
     """The role the central engine assumes in each member account, and the ExternalId its trust
     policy may require."""

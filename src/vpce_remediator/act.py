@@ -8,12 +8,12 @@ retried create returns the same endpoint instead of a second one; tag everything
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from rules.partitions import short_name, split_service_name
+from rules.records import record
 from vpce_remediator.aws import error_code, error_message, paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.fixes import client_token  # one token scheme for API calls and printed commands
@@ -32,7 +32,6 @@ from vpce_remediator.plan import (
     Plan,
 )
 from vpce_remediator.trust import proven_by_name
-from vpce_remediator.write_errors import PERMISSION, RETRY, classify
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -73,7 +72,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 CROSS_REGION_PERMISSION = "vpce:AllowMultiRegion"
 
 
-@dataclass(frozen=True)
+@record
 class ActionResult:
     action: Action
     status: str  # created, modified, exists, failed, planned
@@ -138,6 +137,8 @@ def apply_plan(ec2: EC2Client, plan: Plan, snap: VpcSnapshot, pacer: Pacer | Non
                 _modify(ec2, action, own_sg)
                 results.append(ActionResult(action, "modified", action.resource_id))
         except ClientError as e:
+            from vpce_remediator.write_errors import PERMISSION, RETRY, classify  # a failed write only: not at import
+
             status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
             verdict = classify(error_code(e), error_message(e), status,
                                just_created=bool(created_groups) and (

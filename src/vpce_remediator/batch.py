@@ -17,18 +17,19 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from vpce_remediator.accounts import AccountUnreachable, MemberAccounts, members_from_env
 from vpce_remediator.aws import Clients
 from vpce_remediator.engine import Settings, evaluate_trigger
-from vpce_remediator.errors import BadInput
+from vpce_remediator.errors import AccountUnreachable, BadInput
 from vpce_remediator.lock import VpcLock
 from vpce_remediator.plan import Finding
-from vpce_remediator.report import SecurityHubReporter, request_config_refresh
 from vpce_remediator.triggers import Ignored, Trigger, parse_event, workload_key
+
+if TYPE_CHECKING:
+    from vpce_remediator.accounts import MemberAccounts
 
 logger = Logger(service="vpce-remediator", child=True)
 
@@ -190,7 +191,7 @@ class BatchRun:
                    security_hub=os.environ.get("SECURITY_HUB", "true").lower() == "true",
                    idempotency_table=table, context=context, memory=CONTAINER_MEMORY,
                    shared=SharedVerdicts(clients.dynamodb, table, CONTAINER_MEMORY.seconds) if table else None,
-                   members=members_from_env(clients))
+                   members=_members_from_env(clients))
 
     def process(self, body: str) -> dict[str, Any]:
         """Evaluate one record body; raises `BadInput` when it is not an EventBridge event."""
@@ -275,6 +276,11 @@ class BatchRun:
         account's findings are imported with its own credentials (`BatchImportFindings` takes
         only findings of the calling account), so Security Hub's administrator aggregates them.
         """
+        if not any(f for by_vpc in self.findings.values() for f in by_vpc.values()):
+            return {}  # nothing to import or refresh
+        # Imported here, not with the module: a batch without findings needs none of it.
+        from vpce_remediator.report import SecurityHubReporter, request_config_refresh
+
         done: dict[str, Any] = {}
         reported: dict[str, dict[str, int]] = {}
         for (account, region), by_vpc in sorted(self.findings.items()):
@@ -334,6 +340,16 @@ def unreachable(e: AccountUnreachable, trigger: Trigger) -> dict[str, Any]:
     return {"status": "ignored", "reason": f"not evaluated: {e}",
             "event": {"id": trigger.event_id, "name": trigger.name, "source": trigger.source},
             "account": e.account, "api_calls": {"total": 0, "by_operation": {}}}
+
+
+def _members_from_env(clients: Clients) -> MemberAccounts | None:
+    """`accounts.members_from_env`, imported only when the central stack sets `MEMBER_ROLE_NAME`:
+    a single-account stack's cold start loads none of the organization path."""
+    if not os.environ.get("MEMBER_ROLE_NAME"):
+        return None
+    from vpce_remediator.accounts import members_from_env
+
+    return members_from_env(clients)
 
 
 def _event_key(event: Any) -> str:

@@ -33,12 +33,13 @@ Scenarios:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from rules.records import replace
 from vpce_remediator.accounts import AccountUnreachable, MemberAccounts
 from vpce_remediator.aws import READ_ACTIONS, Clients, error_code
 from vpce_remediator.config_event import (

@@ -16,12 +16,12 @@ call, `DescribeTasks` 100 tasks a call, task definitions read once per ARN.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules import ContainerSpec, ExecConfig, LogConfig, Workload
+from rules.records import field, mutable_record, record
 from rules.workload import EC2, FARGATE, UNKNOWN_LAUNCH, WorkloadKind, as_launch_type
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.triggers import Trigger
@@ -65,7 +65,7 @@ class TaskDefinitions:
         return self.cache[ref]
 
 
-@dataclass(frozen=True)
+@record
 class InstanceNetwork:
     """Where a cluster's EC2 container instances are: their subnets and security groups, and
     whether every one of them has a public IP (None: not known)."""
@@ -293,7 +293,7 @@ def _container(c: dict[str, Any]) -> ContainerSpec:
 # ---------------------------------------------------------------- every workload of a region
 
 
-@dataclass
+@mutable_record
 class Discovery:
     """What `discover` found: workloads with their cluster's name, and those it could not read."""
 

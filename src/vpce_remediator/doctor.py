@@ -12,13 +12,14 @@ when a plan asks);
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules import GATEWAY, INTERFACE, Workload, placed_requirements, required_endpoints
 from rules.partitions import service_name
+from rules.records import replace
 from vpce_remediator.act import DENIED
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (

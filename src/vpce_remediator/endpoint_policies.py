@@ -20,10 +20,10 @@ per service (`VpcEndpointPolicySupported`): where it says no, none is sent.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from rules.guardduty import AGENT_REGISTRY_ACCOUNTS, agent_repository_arn
+from rules.records import record
 from vpce_remediator.policies import RequestContext, layer_bucket_arn, partition
 
 ORGANIZATION: Final = "organization"
@@ -47,7 +47,7 @@ RESOURCELESS_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class PolicyScope:
     """Whose principals and resources the remediator's endpoints admit.
 

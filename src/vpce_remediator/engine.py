@@ -13,13 +13,13 @@ import logging
 import os
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules import GATEWAY, INTERFACE, Workload, placed_requirements, required_endpoints
 from rules.partitions import is_aws_service_name, short_name
+from rules.records import field, record, replace
 from rules.workload import EndpointType
 from vpce_remediator.act import (
     API_CALL,
@@ -81,7 +81,7 @@ log = logging.getLogger(__name__)
 COMPLIANT, REMEDIATED, NON_COMPLIANT, IGNORED = "compliant", "remediated", "non_compliant", "ignored"
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     mode: str = "report"
     enforce_on_nat_routed: bool = False
@@ -193,7 +193,7 @@ def verdict(findings: Sequence[Finding], results: Sequence[ActionResult]) -> str
     return COMPLIANT
 
 
-@dataclass(frozen=True)
+@record
 class VpcOutcome:
     """One VPC evaluated: its mode, the plan, what was done and what is still wrong; or why it was
     not evaluated (`ignored`)."""
@@ -210,7 +210,7 @@ class VpcOutcome:
         return IGNORED if self.ignored is not None else verdict(self.findings, self.results)
 
 
-@dataclass(frozen=True)
+@record
 class RequiredEndpoint:
     """A required endpoint as the contract reports it: the plan's state, or what was just done."""
 
@@ -223,7 +223,7 @@ class RequiredEndpoint:
     served_by: str = ""  # a hub's zone or an S3 interface endpoint, when that is what serves it
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     """The result of one event (or one VPC or workload of a scan), serialised by `to_dict` as the
     documented JSON contract."""
@@ -400,7 +400,7 @@ def vpc_mode(clients: Clients, settings: Settings, vpc_id: str, tags: Mapping[st
     return mode, settings, None
 
 
-@dataclass(frozen=True)
+@record
 class VpcEvaluation:
     outcome: VpcOutcome
     snapshot: VpcSnapshot  # what it was judged on (read again under the lock when it acted)

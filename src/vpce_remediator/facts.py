@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
+
+from rules.records import field, record, replace
 
 OWNER_TAG = ("managed-by", "vpce-remediator")
 MODE_TAG = "vpce-remediator:mode"
@@ -32,7 +33,7 @@ GONE_STATES = frozenset({"deleting", "deleted", "expired"})
 IpFamily = Literal["ipv4", "dualstack", "ipv6"]  # a subnet's address families, in EC2's own words
 
 
-@dataclass(frozen=True)
+@record
 class SubnetInfo:
     id: str
     vpc_id: str
@@ -49,7 +50,7 @@ class SubnetInfo:
         return "ipv4"
 
 
-@dataclass(frozen=True)
+@record
 class RouteTableInfo:
     id: str
     main: bool
@@ -60,7 +61,7 @@ class RouteTableInfo:
     egress6_target: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class SgRule:
     """One security group rule, ingress or egress, as the rules need it."""
 
@@ -79,7 +80,7 @@ class SgRule:
         return self.allows_tcp(443)
 
 
-@dataclass(frozen=True)
+@record
 class SecurityGroupInfo:
     id: str
     name: str
@@ -90,7 +91,7 @@ class SecurityGroupInfo:
     egress: tuple[SgRule, ...] | None = None  # None: not read (not accused)
 
 
-@dataclass(frozen=True)
+@record
 class EndpointInfo:
     id: str
     service_name: str
@@ -129,7 +130,7 @@ class EndpointInfo:
         return self.state.lower() in GONE_STATES
 
 
-@dataclass(frozen=True)
+@record
 class ServiceOffer:
     """What `DescribeVpcEndpointServices` says about one service in this region."""
 
@@ -147,7 +148,7 @@ class ServiceOffer:
         return "ipv6" in self.ip_types
 
 
-@dataclass(frozen=True)
+@record
 class AclEntry:
     number: int
     egress: bool
@@ -158,14 +159,14 @@ class AclEntry:
     to_port: int = 65535
 
 
-@dataclass(frozen=True)
+@record
 class NetworkAcl:
     id: str
     subnet_ids: tuple[str, ...]
     entries: tuple[AclEntry, ...]
 
 
-@dataclass(frozen=True)
+@record
 class PrivateZone:
     """A private hosted zone associated with the VPC, directly or through a Route 53 Profile."""
 
@@ -201,7 +202,7 @@ class PrivateZone:
 MOUNT_TARGET_LIVE_STATES = frozenset({"creating", "available", "updating"})
 
 
-@dataclass(frozen=True)
+@record
 class MountTarget:
     """One EFS mount target as `DescribeMountTargets` and `DescribeMountTargetSecurityGroups` say."""
 
@@ -220,7 +221,7 @@ class MountTarget:
         return self.state.lower() in MOUNT_TARGET_LIVE_STATES
 
 
-@dataclass(frozen=True)
+@record
 class FileSystem:
     """An EFS file system a workload's volumes name, and its mount targets."""
 
@@ -231,7 +232,7 @@ class FileSystem:
     unread: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class DhcpOptions:
     """The VPC's DHCP option set (`DescribeDhcpOptions`), as far as name resolution goes."""
 
@@ -246,7 +247,7 @@ class DhcpOptions:
         return next((values for key, values in self.configurations if key == "domain-name-servers"), ())
 
 
-@dataclass(frozen=True)
+@record
 class PrefixList:
     id: str
     cidrs: tuple[str, ...]  # empty when the API did not say (moto)
@@ -261,7 +262,7 @@ GATEWAY_ENDPOINTS_QUOTA = ("L-1B52E74A", 20)
 INTERFACE_QUOTA_TYPES = frozenset({"Interface", "GatewayLoadBalancer"})
 
 
-@dataclass(frozen=True)
+@record
 class EndpointQuota:
     """The quota the VPC's interface endpoints count against, as Service Quotas applies it."""
 
@@ -272,7 +273,7 @@ class EndpointQuota:
     unread: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class VpcSnapshot:
     vpc_id: str
     region: str

@@ -26,11 +26,11 @@ import re
 import shlex
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 from rules import formats
+from rules.records import record
 
 TAGS = ("--tag-specifications 'ResourceType={rtype},Tags=[{{Key=managed-by,Value=vpce-remediator}}]'")
 _EP_TAGS = TAGS.replace("{rtype}", "vpc-endpoint")
@@ -282,7 +282,7 @@ _ECR_VPCE = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoint
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]  # Security Hub's labels
 
 
-@dataclass(frozen=True)
+@record
 class ProblemKind:
     title: str
     severity: Severity
@@ -388,7 +388,7 @@ PROBLEMS: dict[str, ProblemKind] = dict([
 # ---------------------------------------------------------------- quoting
 
 
-@dataclass(frozen=True)
+@record
 class Shell:
     """A shell fragment placed unquoted, such as `"$(aws ... --output text)"`. Build it with
     `shell`, never from a string someone else wrote: `render` trusts it as it is."""
@@ -399,7 +399,7 @@ class Shell:
 NO_ARG = Shell("")  # an optional argument left out
 
 
-@dataclass(frozen=True)
+@record
 class Json:
     """A JSON argument (a policy, --ip-permissions, a replication configuration): dumped, then
     quoted as one argument."""
@@ -607,7 +607,7 @@ def malformed(name: str, value: Value) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class Fix:
     """The commands of a fix, and the values left out because they are malformed."""
 
@@ -735,9 +735,13 @@ def tcp_permissions(port: int, cidrs: tuple[str, ...] = (), group_ids: tuple[str
     return Json([perm] if len(perm) > 3 else [])
 
 
-for _kind, _templates in _FIX_TEMPLATES.items():  # a bad template fails at import, not in a finding
-    for _template in _templates:
-        _fields(_template)
-for _template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG,
-                  SECURITY_GROUPS_ARG):
-    _fields(_template)
+def check_templates() -> None:
+    """Parse every template here, so that a bad one (`TemplateError`) fails a test rather than a
+    finding. Not at import: the ~56 of them cost ~1 ms of every cold start, and each is parsed (and
+    checked) when a finding first uses it."""
+    for templates in _FIX_TEMPLATES.values():
+        for template in templates:
+            _fields(template)
+    for template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG,
+                     SECURITY_GROUPS_ARG):
+        _fields(template)

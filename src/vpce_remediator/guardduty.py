@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules import Workload, required_endpoints
 from rules.guardduty import MANAGED_TAG, agent_deployed
+from rules.records import replace
 from rules.workload import FARGATE
 from vpce_remediator.aws import Clients, error_code
 

@@ -8,11 +8,11 @@ again, so a compliant VPC costs no `DescribeVpcEndpointServices` call.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import FEATURE_CALLS
 from rules.partitions import service_name, short_name
+from rules.records import field, mutable_record, record, replace
 from rules.workload import EndpointType
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import AWS_DEFAULT, PolicyScope, arn, same_policy
@@ -116,13 +116,13 @@ _NOT_READ = _NotRead()
 Offer = ServiceOffer | None | _NotRead
 
 
-@dataclass(frozen=True)
+@record
 class WorkloadNeeds:
     workload: Workload
     requirements: Requirements
 
 
-@dataclass(frozen=True)
+@record
 class Action:
     """One change the remediator may make; `fix` is the same change as CLI commands."""
 
@@ -141,7 +141,7 @@ class Action:
     service_region: str = ""  # a cross-Region create's ServiceRegion ("": the VPC's own Region)
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     resource_type: str
     resource_id: str
@@ -151,7 +151,7 @@ class Finding:
     service: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class ServiceState:
     service: str
     type: str
@@ -161,7 +161,7 @@ class ServiceState:
     served_by: str = ""  # what serves it when no endpoint here does: a hub's zone, an S3 interface endpoint
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What the planner found wanting for one workload, subnet and service, and on which hop (the
     hop names and problem kinds of `reach`): what the agreement test holds against doctor's."""
@@ -173,7 +173,7 @@ class Verdict:
     problem: str
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     vpc_id: str
     services: tuple[ServiceState, ...]
@@ -200,7 +200,7 @@ class Plan:
     needs_dhcp: bool = False
 
 
-@dataclass
+@mutable_record
 class _Need:
     reasons: list[str] = field(default_factory=list)
     subnets: set[str] = field(default_factory=set)  # enforced workload subnets

@@ -12,11 +12,11 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
 from rules.partitions import PartitionId, partition_id
+from rules.records import field, record
 
 Partition = PartitionId
 
@@ -33,7 +33,7 @@ def layer_bucket_arn(region: str) -> str:
     return f"arn:{partition(region)}:s3:::prod-{region}-starport-layer-bucket/*"
 
 
-@dataclass(frozen=True)
+@record
 class RequestContext:
     """The condition keys of one request (lower-cased names). A key in neither `values` nor
     `unknown` is absent from the request, as `aws:ResourceAccount` is for an action without a

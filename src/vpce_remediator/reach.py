@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rules import GATEWAY, INTERFACE, Requirements, Workload, WorkloadProblem
 from rules.calls import CHECKED_ON_FOREIGN_ENDPOINTS
 from rules.formats import is_ecr_repository, is_efs_file_system_id, safe_repr
 from rules.partitions import CROSS_REGION_UNSUPPORTED_AZ_IDS, dns_suffix, service_name, short_name
+from rules.records import record, replace
 from rules.refs import parse_image
 from vpce_remediator import prices
 from vpce_remediator.endpoint_policies import PolicyScope
@@ -138,7 +138,7 @@ _EPHEMERAL_FIX = (1024, 65535)
 _REPOSITORY_CALLS = frozenset({"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"})
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One hop for one service from one subnet: pass, warn (works, but mind this) or fail.
     `problem` is the finding kind a warn or fail stands for ("" when it is only information)."""
@@ -417,7 +417,7 @@ def ingress_source(snap: VpcSnapshot, workload_groups: Sequence[str], cidrs: Seq
     return tcp_permissions(port, cidrs=tuple(cidrs)), ", ".join(cidrs)
 
 
-@dataclass(frozen=True)
+@record
 class Egress:
     """Whether the workload's groups let TCP out to a target (443, or 2049 to EFS), and how to open it."""
 
@@ -506,7 +506,7 @@ def registry_accounts(workloads: Iterable[Workload], region: str) -> tuple[str, 
     return tuple(sorted({arn.split(":")[4] for w in workloads for arn in ecr_repositories(w, region)}))
 
 
-@dataclass(frozen=True)
+@record
 class ZoneCover:
     """How the private hosted zones of the VPC answer for a service's names."""
 
@@ -571,7 +571,7 @@ def s3_interface_path(snap: VpcSnapshot, service: str) -> EndpointInfo | None:
     return speaking(candidates)
 
 
-@dataclass(frozen=True)
+@record
 class CrossRegionLeg:
     """One cross-Region interface endpoint a workload problem needs (`WorkloadProblem.cross_region`)."""
 
@@ -582,7 +582,7 @@ class CrossRegionLeg:
     wanting: str  # "" when it carries the workload's traffic from every one of its subnets; else why not
 
 
-@dataclass(frozen=True)
+@record
 class CrossRegionCover:
     legs: tuple[CrossRegionLeg, ...]
 
@@ -796,7 +796,7 @@ def fs_label(file_system_id: str) -> str:
     return file_system_id if is_efs_file_system_id(file_system_id) else safe_repr(file_system_id)
 
 
-@dataclass(frozen=True)
+@record
 class NfsPath(Check):
     """A check of one hop (mount-target or nfs) of one file system from one workload subnet, with the
     file system's own id (its `service` is `efs_service` of it, escaped for printing)."""
@@ -925,7 +925,7 @@ def resolver_addresses(snap: VpcSnapshot) -> tuple[str, ...]:
     return _RESOLVER_LINK_LOCAL + (str(base.network_address + 2),)
 
 
-@dataclass(frozen=True)
+@record
 class CustomDns:
     """The VPC's DHCP options name DNS servers that are not the Route 53 Resolver."""
 

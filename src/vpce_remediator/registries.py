@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rules import Workload
+from rules.records import replace
 from rules.refs import PUBLIC_REGISTRIES, parse_image
 from vpce_remediator.aws import Clients, error_code
 from vpce_remediator.guardduty import with_guardduty

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
 from rules.partitions import split_service_name
+from rules.records import record
 from vpce_remediator.aws import error_code
 from vpce_remediator.fixes import PROBLEMS
 from vpce_remediator.plan import Finding
@@ -114,7 +114,7 @@ COMPLIANT_ANNOTATION = ("required VPC endpoints present; checked: DNS, AZs, rout
                         "security groups, endpoint policies; not network ACLs (vpce-remediator doctor checks them)")
 
 
-@dataclass(frozen=True)
+@record
 class Evaluation:
     resource_type: str
     resource_id: str

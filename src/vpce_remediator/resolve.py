@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from rules import Workload
+from rules.records import field, mutable_record
 from rules.workload import EC2
 from vpce_remediator.aws import Clients, error_code, paginate
 from vpce_remediator.discovery import (
@@ -39,7 +39,7 @@ from vpce_remediator.snapshot import describe_subnets, subnet_info
 from vpce_remediator.triggers import Trigger
 
 
-@dataclass
+@mutable_record
 class Resolved:
     """The workloads behind a trigger, and the subnets they run in."""
 
@@ -74,7 +74,8 @@ def resolve(trigger: Trigger, clients: Clients, lock: VpcLock | None = None) -> 
 
 
 # A container instance as a record names it (an ARN or its id): anything else is not sent to ECS.
-_CONTAINER_INSTANCE = re.compile(r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:container-instance/)?[A-Za-z0-9_/-]{1,255}$")
+# Compiled (and cached by `re`) at the first EC2 launch type task, not at every cold start.
+_CONTAINER_INSTANCE = r"^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:container-instance/)?[A-Za-z0-9_/-]{1,255}$"
 
 
 def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolved:
@@ -99,7 +100,7 @@ def _resolve_task(t: Trigger, clients: Clients, tds: TaskDefinitions) -> Resolve
                                     "capacity provider: no subnet to evaluate")
     # An EC2 awsvpc task: the agent pulls, fetches secrets and ships awslogs from its instance.
     instances = instance_network(clients, tds, t.cluster, [a for a in t.container_instances
-                                                           if _CONTAINER_INSTANCE.match(a)]) \
+                                                           if re.match(_CONTAINER_INSTANCE, a)]) \
         if launch == EC2 and t.subnets else None
     workload = build_workload("task", arn, name, t.region, t.account, launch, td, subnets=subnets,
                               groups=t.security_groups,

@@ -20,11 +20,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TextIO
 
 from rules import Workload, required_endpoints
+from rules.records import replace
 from vpce_remediator.act import ActionResult
 from vpce_remediator.aws import Clients
 from vpce_remediator.discovery import Discovery, Progress, describe_vpcs, discover, vpc_subnet_ids

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from rules.formats import is_efs_file_system_id
+from rules.records import replace
 from vpce_remediator.aws import error_code, paginate
 from vpce_remediator.facts import (
     INTERFACE_ENDPOINTS_QUOTA,

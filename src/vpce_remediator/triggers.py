@@ -8,11 +8,11 @@ one row. Nothing here calls AWS.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 
+from rules.records import record
 from vpce_remediator.errors import BadInput
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -20,7 +20,7 @@ DETAIL_TYPE = "AWS API Call via CloudTrail"
 STR, STRS, BOOL = "string", "list of strings", "boolean"
 
 
-@dataclass(frozen=True)
+@record
 class TriggerSpec:
     kind: str  # task, service, cluster, subnet, drift: how `resolve` finds the workloads
     fields: dict[str, tuple[str, tuple[str, ...]]]  # field -> (type, JMESPath expressions)
@@ -28,8 +28,9 @@ class TriggerSpec:
 
 
 # EC2 ids as CloudTrail writes them in request and response, in flat, "items"/"item" or
-# {"tag": 1, "content": "vpce-…"} shapes alike (vpce-svc-… service ids are not endpoints).
-_EC2_ID = re.compile(r"^(?:vpce|vpc|sg|rtb|rtbassoc|subnet)-[0-9a-f]{8,17}$")
+# {"tag": 1, "content": "vpce-…"} shapes alike (vpce-svc-… service ids are not endpoints). A source,
+# compiled (and cached by `re`) when a drift record is first harvested, not at every cold start.
+_EC2_ID = r"^(?:vpce|vpc|sg|rtb|rtbassoc|subnet)-[0-9a-f]{8,17}$"
 MAX_HARVESTED = 200  # a record naming more is damaged or hostile: the first 200 are enough
 
 
@@ -116,7 +117,7 @@ TRIGGERS: dict[tuple[str, str], TriggerSpec] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Trigger:
     """What an event says happened, with the ids to re-read from the API."""
 
@@ -150,7 +151,7 @@ class Trigger:
         return f"{self.source.split('.')[0]}:{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class Ignored:
     """An event this tool deliberately does nothing with, and why."""
 
@@ -236,7 +237,7 @@ def _harvest(node: Any, found: list[str], depth: int = 0) -> None:
     if len(found) >= MAX_HARVESTED or depth > 20:
         return
     if isinstance(node, str):
-        if _EC2_ID.match(node):
+        if re.match(_EC2_ID, node):
             found.append(node)
     elif isinstance(node, dict):
         for value in node.values():

@@ -17,9 +17,9 @@ endpoints' (so a group someone made under that name for instances is refused).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rules.records import field, mutable_record
 from vpce_remediator.aws import paginate
 from vpce_remediator.facts import LIVE_STATES, OWN_SG_DESCRIPTION, OWN_SG_NAME, OWNER_TAG, VpcSnapshot
 from vpce_remediator.lock import VpcLock
@@ -71,7 +71,7 @@ class ProofTrust:
         return snap.owning((), provable_group(ec2, snap))
 
 
-@dataclass
+@mutable_record
 class RecordedTrust:
     """The stack's state table: what the tool recorded. One GetItem per VPC evaluation; a second
     one only when a later snapshot shows a claim (tag or name) the first read did not know, since

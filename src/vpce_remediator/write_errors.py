@@ -23,7 +23,8 @@ A code not in the table: retried when EC2 answered 5xx, reported as `write-refus
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from rules.records import record
 
 RETRY, CONSISTENCY, PERMISSION = "retry", "consistency", "permission"
 
@@ -75,15 +76,16 @@ WRITE_ERRORS: dict[str, str] = {
     "SecurityGroupsPerInterfaceLimitExceeded": "security-group-quota-reached",
 }
 
-# (code, pattern in EC2's message) -> finding kind: refinements the code alone cannot tell.
-MESSAGE_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("UnauthorizedOperation", re.compile(r"does not support shared VPCs", re.I), "shared-vpc-participant"),
-    ("InvalidParameter", re.compile(r"conflicting DNS domain", re.I), "private-dns-conflict"),
-    ("InvalidParameterValue", re.compile(r"conflicting DNS domain", re.I), "private-dns-conflict"),
+# (code, pattern in EC2's message, case-insensitive) -> finding kind: refinements the code alone
+# cannot tell. Sources, compiled (and cached by `re`) at the first failed write, not at every cold start.
+MESSAGE_RULES: tuple[tuple[str, str, str], ...] = (
+    ("UnauthorizedOperation", r"does not support shared VPCs", "shared-vpc-participant"),
+    ("InvalidParameter", r"conflicting DNS domain", "private-dns-conflict"),
+    ("InvalidParameterValue", r"conflicting DNS domain", "private-dns-conflict"),
 )
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What to do with one failed write: `RETRY`, `PERMISSION`, or the finding kind to raise."""
 
@@ -96,7 +98,7 @@ def classify(code: str, message: str = "", http_status: int = 400, just_created:
     """The table's answer for one error; `just_created`: the group it names was made by this run."""
     clean = safe_message(message)
     for rule_code, pattern, kind in MESSAGE_RULES:
-        if code == rule_code and pattern.search(message or ""):
+        if code == rule_code and re.search(pattern, message or "", re.IGNORECASE):
             return Verdict(kind, code, clean)
     handling = WRITE_ERRORS.get(code)
     if handling is None:
@@ -106,10 +108,10 @@ def classify(code: str, message: str = "", http_status: int = 400, just_created:
     return Verdict(handling, code, clean)
 
 
-_UNSAFE = re.compile(r"[^\x20-\x7e]+")
+_UNSAFE = r"[^\x20-\x7e]+"
 
 
 def safe_message(message: str, limit: int = 300) -> str:
     """EC2's message as one printable line (no control characters), cut to `limit` characters."""
-    line = _UNSAFE.sub(" ", message or "").strip()
+    line = re.sub(_UNSAFE, " ", message or "").strip()
     return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -12,7 +12,6 @@ quotas), so each code is played two ways:
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -22,6 +21,7 @@ from botocore.stub import Stubber
 from write_error_faults import MESSAGES, nonretryable_in_dlq, reported_cases, trial
 
 from rules import Workload, required_endpoints
+from rules.records import replace
 from vpce_remediator.act import apply_plan
 from vpce_remediator.engine import act_or_report
 from vpce_remediator.facts import (

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules import Workload, placed_requirements, required_endpoints
+from rules.records import replace
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
     DhcpOptions,

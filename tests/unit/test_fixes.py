@@ -16,6 +16,7 @@ from vpce_remediator.fixes import (
     Shell,
     TemplateError,
     Value,
+    check_templates,
     fix_commands,
     fix_for,
     ingress_443,
@@ -58,6 +59,11 @@ PARAMS: dict[str, Value] = {
     "groups_arg": security_groups_arg(("sg-0ddd4444",)), "dhcp_options_id": "dopt-0fff6666",
     "dhcp_configurations": Json([{"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]}]),
 }
+
+
+def test_every_template_is_well_formed() -> None:
+    """Not checked at import (a cold start's cost): here, and when a finding first uses one."""
+    check_templates()
 
 
 @pytest.mark.parametrize("kind", sorted(PROBLEMS))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from rules import Workload, required_endpoints
+from rules.records import replace
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.facts import (
     AclEntry,

@@ -7,7 +7,6 @@ and for every gateway; aws-eusc and the ISO partitions have prefixes of their ow
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from rules.partitions import (
     short_name,
     split_service_name,
 )
+from rules.records import replace
 from rules.refs import parse_image
 from rules.workload import ContainerSpec, LogConfig
 from vpce_remediator.endpoint_policies import ACCOUNT, PolicyScope

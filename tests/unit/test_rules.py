@@ -10,7 +10,7 @@ import ast
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,6 +34,7 @@ from rules.needs import (
     REGIONS_NEEDING_ECS_ENDPOINTS,
     NeedRule,
 )
+from rules.records import replace
 
 IF, GW = INTERFACE, GATEWAY
 REGION = "us-east-1"

@@ -8,7 +8,6 @@ ListResourceRecordSets. No call leaves the process (the stubbed clients raise on
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -17,6 +16,7 @@ from botocore.stub import Stubber
 from test_agreement import HEALTHY, REGION, VPC, gateway, interface, vpc, workload
 
 from rules import required_endpoints
+from rules.records import replace
 from vpce_remediator.facts import PrivateZone
 from vpce_remediator.plan import WorkloadNeeds, plan_remediation
 from vpce_remediator.snapshot import read_central_zones
