@@ -44,7 +44,7 @@ BUDGETS: dict[str, tuple[float, str]] = {
     "storm_calls_per_event": (0.1, "<="),
     "create_vpc_endpoint_calls": (6, "=="),
     "wasted_write_calls": (0, "=="),
-    "import_ratio_vs_boto3": (1.3, "<="),
+    "import_ratio_vs_boto3": (1.15, "<="),  # issue 16: the artifact on Python 3.13
     "peak_rss_mb": (128, "<="),
     # Issue 16: under the AWS model (tools/aws_model.py), side by side with Cloud Custodian.
     "scan_ratio_vs_custodian_0ms": (0.8, "<="),
@@ -58,9 +58,20 @@ BUDGETS: dict[str, tuple[float, str]] = {
 
 # Over budget, with the cause and the plan in README.md ("Performance"): reported, not a failure.
 EXPLAINED: dict[str, str] = {
-    "import_ratio_vs_boto3": "it sits on the budget (1.15 to 1.29 seen on a 2-core machine): our code adds ~100 ms to "
-                             "boto3's ~400, ~40 ms of it building the engine's ~37 frozen dataclasses and ~20 ms "
-                             "Powertools' logger; plan: make the hot-path data types plain classes or NamedTuples",
+    "scan_calls_per_vpc": "2.75 was measured before the scan read what a right report needs: the private hosted "
+                          "zones of a VPC missing an interface service (a hub's endpoint may serve it; 5 of the 20 "
+                          "VPCs, one ListHostedZonesByVPC each) and the endpoint quota (once per scan); without "
+                          "them it makes the same 55 calls (README, Performance)",
+    "scan_ratio_vs_custodian_modelled": "Route 53 takes 5 requests a second per account: the 60-VPC estate's 15 zone "
+                                        "reads need 2 s whatever the concurrency (bucket_floor_s), reads Custodian "
+                                        "does not make (README, Performance)",
+    "scan_ratio_vs_custodian_0ms": "at 0 ms both tools are CPU and start-up: ours plans every workload's needs over "
+                                   "every endpoint, route and group (README, Performance)",
+    "org_scan_ratio_vs_c7n_org": "CPU-bound in one process on 2 cores: ~0.1 s of CPU per account-Region, 70% of it "
+                                 "botocore (five clients per pair and their requests), beside moto_server's own CPU "
+                                 "(README, Performance)",
+    "scan_wall_over_bucket_floor": "the zone reads start only as each VPC's workloads are built, after the task "
+                                   "definitions' bucket has run dry (README, Performance)",
 }
 
 # The tool's own DynamoDB table (VPC locks, idempotency records): a cost of ours, not a call on the
