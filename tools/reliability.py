@@ -13,7 +13,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -100,12 +100,7 @@ def damaged_events(n: int = 300, seed: int = 7) -> list[Row]:
         batch = BatchRun(clients, Settings(mode="remediate"))
         for i in range(n):
             event = load_event(rng.choice(samples))
-            for _ in range(rng.randint(1, 3)):
-                node, key = _random_slot(event, rng)
-                if isinstance(node, dict) and rng.random() < 0.3:
-                    node.pop(key, None)
-                else:
-                    node[key] = rng.choice(junk)
+            _damage(event, rng, junk)
             body = json.dumps(event)
             if rng.random() < 0.1:
                 body = body[: rng.randint(1, len(body))]
@@ -118,6 +113,16 @@ def damaged_events(n: int = 300, seed: int = 7) -> list[Row]:
         exceptions += sum(1 for e in batch.errors if not isinstance(e, BadInput))
         writes = len(clients.write_calls())
     return [("damaged events", n, "unhandled exceptions", exceptions), ("damaged events", n, "AWS writes", writes)]
+
+
+def _damage(event: Any, rng: random.Random, junk: Sequence[Any]) -> None:
+    """1 to 3 of the event's values removed (a dict's, sometimes) or replaced by junk, in place."""
+    for _ in range(rng.randint(1, 3)):
+        node, key = _random_slot(event, rng)
+        if isinstance(node, dict) and rng.random() < 0.3:
+            node.pop(key, None)
+        else:
+            node[key] = rng.choice(junk)
 
 
 def _random_slot(event: dict[str, Any], rng: random.Random) -> tuple[Any, Any]:
@@ -183,12 +188,7 @@ def _damaged_config_event(rng: random.Random, samples: list[Any], net: dict[str,
         text = text.replace(old, new)
     event = json.loads(text)
     event["invokingEvent"] = json.loads(event["invokingEvent"])  # damaged inside, as well as around
-    for _ in range(rng.randint(1, 3)):
-        node, key = _random_slot(event, rng)
-        if isinstance(node, dict) and rng.random() < 0.3:
-            node.pop(key, None)
-        else:
-            node[key] = rng.choice(junk)
+    _damage(event, rng, junk)
     if isinstance(event.get("invokingEvent"), dict) and rng.random() < 0.9:
         event["invokingEvent"] = json.dumps(event["invokingEvent"])  # as Config sends it, mostly
         if rng.random() < 0.1:

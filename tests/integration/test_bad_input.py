@@ -12,6 +12,7 @@ from account import REGION
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
+from mutation import value_paths
 from test_queue_handler import sqs_record
 
 from vpce_remediator.aws import Clients
@@ -29,17 +30,6 @@ JUNK = st.recursive(
     max_leaves=12)
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def damaged(draw: st.DrawFn) -> str:
     """A sample event with 1-3 values replaced or removed, or plain junk, or broken JSON."""
@@ -50,7 +40,7 @@ def damaged(draw: st.DrawFn) -> str:
         return json.dumps(draw(JUNK))
     event = load_event(draw(st.sampled_from(SAMPLES)))
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(event)
+        paths = value_paths(event)
         path = draw(st.sampled_from(paths))
         parent = event
         for key in path[:-1]:

@@ -18,6 +18,7 @@ from account import REGION
 from config_samples import SAMPLES, WEB, TokensChecked, build_estate, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutation import value_paths
 
 from bench import LambdaContext
 
@@ -45,17 +46,6 @@ def junk(net: dict[str, Any]) -> st.SearchStrategy[Any]:
         max_leaves=12)
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def damaged(draw: st.DrawFn, net: dict[str, Any]) -> Any:
     """A Config sample with 1-3 values removed or replaced (its invokingEvent decoded for that), or junk."""
@@ -68,7 +58,7 @@ def damaged(draw: st.DrawFn, net: dict[str, Any]) -> Any:
         return event
     event["invokingEvent"] = json.loads(event["invokingEvent"])
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(event)
+        paths = value_paths(event)
         # Half the time a field of the invocation or of its invokingEvent (resultToken, accountId,
         # messageType, configurationItem...): a deep item has so many fields that they would hide those.
         shallow = [p for p in paths if len(p) == 1 or (p[0] == "invokingEvent" and len(p) == 2)]
