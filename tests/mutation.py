@@ -14,3 +14,11 @@ def value_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
         for i, v in enumerate(node):
             out += value_paths(v, (*prefix, i))
     return out
+
+
+def parent_of(doc: Any, path: tuple[Any, ...]) -> Any:
+    """The dict or list holding the value at `path` (a path `value_paths` gave)."""
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    return parent

@@ -12,7 +12,7 @@ from account import REGION
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
-from mutation import value_paths
+from mutation import parent_of, value_paths
 from test_queue_handler import sqs_record
 
 from vpce_remediator.aws import Clients
@@ -42,9 +42,7 @@ def damaged(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(1, 3))):
         paths = value_paths(event)
         path = draw(st.sampled_from(paths))
-        parent = event
-        for key in path[:-1]:
-            parent = parent[key]
+        parent = parent_of(event, path)
         if isinstance(parent, dict) and draw(st.booleans()):
             parent.pop(path[-1], None)
         else:

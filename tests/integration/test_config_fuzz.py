@@ -18,7 +18,7 @@ from account import REGION
 from config_samples import SAMPLES, WEB, TokensChecked, build_estate, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mutation import value_paths
+from mutation import parent_of, value_paths
 
 from bench import LambdaContext
 
@@ -65,9 +65,7 @@ def damaged(draw: st.DrawFn, net: dict[str, Any]) -> Any:
         if not paths:
             break
         path = draw(st.sampled_from(shallow if shallow and draw(st.booleans()) else paths))
-        parent = event
-        for key in path[:-1]:
-            parent = parent[key]
+        parent = parent_of(event, path)
         if isinstance(parent, dict) and draw(st.booleans()):
             parent.pop(path[-1], None)
         else:

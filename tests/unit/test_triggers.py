@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutation import value_paths
 
 from vpce_remediator.errors import BadInput
 from vpce_remediator.samples import EVENTS_DIR, load_event
@@ -416,16 +417,9 @@ _DELETE = object()
 _BASE = {name: load_event(name, fresh_id=False) for name in SAMPLES}
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def _paths(value: Any) -> list[tuple[Any, ...]]:
     """Every path into a JSON value, the value itself included (the empty path)."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
+    return [(), *value_paths(value)]
 
 
 _PATHS = {name: _paths(event) for name, event in _BASE.items()}
