@@ -735,13 +735,11 @@ def tcp_permissions(port: int, cidrs: tuple[str, ...] = (), group_ids: tuple[str
     return Json([perm] if len(perm) > 3 else [])
 
 
-def check_templates() -> None:
+def check_templates() -> dict[str, int]:
     """Parse every template here, so that a bad one (`TemplateError`) fails a test rather than a
     finding. Not at import: the ~56 of them cost ~1 ms of every cold start, and each is parsed (and
-    checked) when a finding first uses it."""
-    for templates in _FIX_TEMPLATES.values():
-        for template in templates:
-            _fields(template)
-    for template in (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG,
-                     SECURITY_GROUPS_ARG):
-        _fields(template)
+    checked) when a finding first uses it. Returns each template's count of placeholders."""
+    shared = (OWN_SG_LOOKUP, PULL_THROUGH_CREDENTIAL, PREFIX_LIST_LOOKUP, PREFIX_LIST_443, IP_ADDRESS_TYPE_ARG,
+              SECURITY_GROUPS_ARG)
+    templates = [t for group in _FIX_TEMPLATES.values() for t in group] + list(shared)
+    return {t: sum(1 for _, name in _fields(t) if name is not None) for t in templates}

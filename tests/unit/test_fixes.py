@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from vpce_remediator.fixes import (
+    _FIX_TEMPLATES,
     FORMATS,
     PROBLEMS,
     PULL_THROUGH_CREDENTIAL,
@@ -16,6 +17,7 @@ from vpce_remediator.fixes import (
     Shell,
     TemplateError,
     Value,
+    _fields,
     check_templates,
     fix_commands,
     fix_for,
@@ -63,7 +65,14 @@ PARAMS: dict[str, Value] = {
 
 def test_every_template_is_well_formed() -> None:
     """Not checked at import (a cold start's cost): here, and when a finding first uses one."""
-    check_templates()
+    checked = check_templates()
+
+    # Every fix template was parsed (none skipped), and each fills in at least one real value.
+    assert len(checked) >= sum(len(t) for t in _FIX_TEMPLATES.values())
+    assert all(n > 0 for n in checked.values()), [t for t, n in checked.items() if n == 0]
+    # And the check refuses what it is there to refuse: a placeholder inside quotes.
+    with pytest.raises(TemplateError):
+        _fields("aws ec2 describe-vpcs --filters 'Name=vpc-id,Values={vpc_id}'")
 
 
 @pytest.mark.parametrize("kind", sorted(PROBLEMS))
