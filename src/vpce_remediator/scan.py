@@ -54,6 +54,7 @@ from vpce_remediator.snapshot import (
     DNS_ATTRIBUTES,
     VPCS_PER_READ,
     describe_subnets,
+    kept_subnets,
     read_dhcp_options,
     read_dns,
     read_vpc,
@@ -226,11 +227,9 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
     order = sorted(by_vpc)
     snaps: dict[str, VpcSnapshot] = {}
     prepared: dict[str, _Prepared] = {}
-    for start in range(0, len(order), VPCS_PER_READ):
-        chunk = order[start:start + VPCS_PER_READ]
+    for chunk in evaluated_chunks(order, described, {v for v, ws in by_vpc.items() if ws}, settings):
         # One read of endpoints, route tables and security groups for the chunk's evaluated VPCs.
-        evaluated = [described[v] for v in chunk if v in described and by_vpc[v]
-                     and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
+        evaluated = [described[v] for v in chunk]
         read = early.snapshots(evaluated, {s: i for s, i in subnets.items()
                                            if i.vpc_id in {v["VpcId"] for v in evaluated}})
         snaps.update(_with_dhcp_options(clients.ec2, read, by_vpc))
@@ -251,6 +250,19 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
         report(i, len(by_vpc), "VPCs")
     return ScanResult(clients.region, settings.mode, found.clusters, tuple(scans), tuple(unplaced),
                       _since(before, clients.calls))
+
+
+def evaluated_chunks(order: list[str], described: Mapping[str, Mapping[str, Any]], hosting: set[str],
+                     settings: Settings) -> list[list[str]]:
+    """The VPCs of `order` a scan reads, 50 at a time (`VPCS_PER_READ`): of each 50, those that
+    exist (`described`), host a workload and are not ignored; chunks left empty are dropped."""
+    chunks = []
+    for start in range(0, len(order), VPCS_PER_READ):
+        chunk = [v for v in order[start:start + VPCS_PER_READ] if v in described and v in hosting
+                 and effective_mode(settings, v, tags_of(described[v].get("Tags"))) != "ignore"]
+        if chunk:
+            chunks.append(chunk)
+    return chunks
 
 
 class _EarlyVpcs:
@@ -292,14 +304,9 @@ class _EarlyVpcs:
             return
         by_item = [sorted({self.subnets[s].vpc_id for s in item if s in self.subnets} & wanted) for item in items]
         hosting = {v for vpcs in by_item for v in vpcs}
-        # The chunks `scan_workloads` will read: its VPCs in order, 50 at a time, each chunk's
-        # evaluated ones (described, hosting a workload, not ignored); it takes these when they match.
-        order = sorted(wanted)
-        for i in range(0, len(order), VPCS_PER_READ):
-            chunk = tuple(v for v in order[i:i + VPCS_PER_READ] if v in self.vpcs and v in hosting
-                          and effective_mode(self.settings, v, tags_of(self.vpcs[v].get("Tags"))) != "ignore")
-            if not chunk:
-                continue
+        # The chunks `scan_workloads` will read (it takes these when they match).
+        for ids in evaluated_chunks(sorted(wanted), self.vpcs, hosting, self.settings):
+            chunk = tuple(ids)
             for vpc_id in chunk:
                 for attribute in DNS_ATTRIBUTES:
                     start("describe_vpc_attribute", VpcId=vpc_id, Attribute=attribute)
@@ -354,7 +361,7 @@ class _EarlyVpcs:
         for vpc_id, snap in early.result().items():
             support, hostnames = read_dns(self.clients.ec2, vpc_id)
             # Subnets known only since (an EC2 workload's container instances'), as read_vpcs keeps them.
-            given = subnets if len(vpcs) == 1 else {k: i for k, i in subnets.items() if i.vpc_id == vpc_id}
+            given = kept_subnets(subnets, vpc_id, alone=len(vpcs) == 1)
             out[vpc_id] = replace(snap, dns_support=support, dns_hostnames=hostnames,
                                   subnets={**snap.subnets, **given})
         return out

@@ -271,8 +271,7 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             vpc_id=vpc_id, region=region, account=account, owner=str(vpc.get("OwnerId", "")),
             cidrs=cidrs or (vpc["CidrBlock"],),
             tags=tags_of(vpc.get("Tags")), dns_support=bool(dns[vpc_id][0]), dns_hostnames=bool(dns[vpc_id][1]),
-            # One VPC keeps every subnet it was given (the event path's); several keep their own.
-            subnets=subnets if len(vpcs) == 1 else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id},
+            subnets=kept_subnets(subnets, vpc_id, alone=len(vpcs) == 1),
             route_tables=tables[vpc_id], endpoints=tuple(endpoints[vpc_id]), security_groups=groups[vpc_id],
             prefix_lists={e.service_name: PrefixList(prefix_routes[e.id], ())
                           for e in endpoints[vpc_id] if e.id in prefix_routes},
@@ -280,6 +279,12 @@ def _read_chunk(ec2: Any, vpcs: list[Mapping[str, Any]], region: str, account: s
             dhcp_options_id=str(vpc.get("DhcpOptionsId") or ""), primary_cidr=str(vpc.get("CidrBlock") or ""),
         )
     return out
+
+
+def kept_subnets(subnets: Mapping[str, SubnetInfo], vpc_id: str, alone: bool) -> dict[str, SubnetInfo]:
+    """The subnets a snapshot keeps: read alone, every one it was given (the event path's); read
+    with other VPCs, its own."""
+    return dict(subnets) if alone else {k: v for k, v in subnets.items() if v.vpc_id == vpc_id}
 
 
 def describe_endpoint_services(ec2: Any, service_names: Iterable[str]) -> list[dict[str, Any]]:
