@@ -161,6 +161,15 @@ def is_cidr(value: str) -> bool:
     return True
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Untrusted text (account names, AWS messages, event values) as it may be printed on a
+    terminal: every C0 and C1 control character replaced by "?"."""
+    return _UNPRINTABLE.sub("?", text)
+
+
 def safe_repr(value: str, limit: int = 60) -> str:
     """The value for a message: ASCII-escaped (no newline, quote or control character survives
     unescaped), cut at `limit` characters."""

@@ -297,7 +297,7 @@ class BatchRun:
             done["security_hub"] = reported[next(iter(reported))] if self.members is None else reported
         # A single-account stack asks its own rule to run again; an organization rule's member
         # rules are named by Config per account, and its periodic run covers them.
-        if self.config_rule and self.members is None and any(f for v in self.findings.values() for f in v.values()):
+        if self.config_rule and self.members is None:  # there are findings: the return above
             done["config_refresh"] = request_config_refresh(self.clients.config, self.config_rule)
         if done:
             logger.info("batch reported", extra=done)

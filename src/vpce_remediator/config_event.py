@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from rules.formats import is_region
+from rules.formats import is_region, printable
 from vpce_remediator.errors import BadInput
 
 SERVICE = "AWS::ECS::Service"
@@ -51,7 +51,6 @@ STATUSES = (OK, DISCOVERED, NOT_RECORDED, DELETED, DELETED_NOT_RECORDED)
 CONTAINED_IN_VPC = "Is contained in Vpc"
 
 _RESOURCE_TYPE = re.compile(r"[A-Za-z0-9]{1,64}::[A-Za-z0-9]{1,64}::[A-Za-z0-9]{1,64}")
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The id formats of the EC2 types in scope (EC2 API reference: 8 or 17 hex digits).
 _EC2_IDS = {VPC: "vpc", "AWS::EC2::Subnet": "subnet", "AWS::EC2::VPCEndpoint": "vpce", "AWS::EC2::SecurityGroup": "sg"}
 _VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
@@ -169,7 +168,7 @@ def parse_invocation(event: Any) -> Invocation:
     rule = event.get("configRuleName")
     invocation = Invocation(message, token, account,
                             rule if isinstance(rule, str) and 0 < len(rule) <= RULE_NAME_MAX
-                            and not _UNPRINTABLE.search(rule) else "",
+                            and printable(rule) == rule else "",
                             event.get("eventLeftScope") is True, _timestamp(invoking.get("notificationCreationTime")))
     if message in WHOLE_REGION:
         return invocation
@@ -194,7 +193,7 @@ def parse_item(raw: Any, where: str) -> ConfigItem:
     if not isinstance(rtype, str) or not _RESOURCE_TYPE.fullmatch(rtype):
         raise BadInput(f"{where}.resourceType {shown(rtype)} is not a resource type (AWS::EC2::VPC, ...)"
                        if rtype is not None else f"{where} has no resourceType")
-    if not isinstance(rid, str) or not 0 < len(rid) <= 768 or _UNPRINTABLE.search(rid):
+    if not isinstance(rid, str) or not 0 < len(rid) <= 768 or printable(rid) != rid:
         raise BadInput(f"{where}.resourceId {shown(rid)} is not a resource id" if rid is not None
                        else f"{where} has no resourceId")
     prefix = _EC2_IDS.get(rtype)
@@ -269,7 +268,7 @@ def stale(before: Iterable[tuple[str, str]], now: Iterable[tuple[str, str]],
 
 def shown(value: Any) -> str:
     """An untrusted value as an error message may quote it: repr'd, printable, at most 80 characters."""
-    return repr(_UNPRINTABLE.sub("?", str(value))[:80])
+    return repr(printable(str(value))[:80])
 
 
 def _configuration(value: Any) -> Mapping[str, Any]:

@@ -5,8 +5,8 @@ some OUs and of every OU nested under them) or from a list; each account x Regio
 `scan.scan_estate` with that account's clients (`accounts.MemberAccounts`: the member role,
 assumed with the caller's credentials), and the pairs run in a bounded thread pool. AWS's
 throttle buckets are per account and Region, so the pairs do not compete for tokens (the endpoint
-write pacer is per account and Region too, `act.process_pacer`); within one pair the scan keeps
-its own sequential, page-bounded reads.
+pacers are per account and Region too, `pacing`); within one pair the scan reads ahead on its own
+few threads per API (`scan.ReadAhead`), each read paced to its bucket.
 
 An account whose role cannot be assumed, or whose role (or the caller's credentials) is refused
 on the pair's first call, is an `unreachable` entry; any other AWS error stopping a pair's scan is
@@ -25,13 +25,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rules.formats import printable
 from rules.partitions import PARTITIONS
 from vpce_remediator.accounts import ACCOUNT_ID, ROLE_NAME, AccountUnreachable, MemberAccounts, session_from
 from vpce_remediator.aws import Clients, error_code, error_message, paginate
 from vpce_remediator.engine import COMPLIANT, IGNORED, NON_COMPLIANT, REMEDIATED, Settings
 from vpce_remediator.errors import BadInput
 from vpce_remediator.lock import VpcBusy, VpcLock
-from vpce_remediator.scan import STATUSES, ScanResult, scan_estate, vpc_label, workload_line
+from vpce_remediator.scan import STATUSES, ScanResult, calls_since, scan_estate, silent, vpc_label, workload_line
 
 # What the caller (the central account, not the member role) needs beyond sts:GetCallerIdentity,
 # which needs no permission: the organization's accounts for --org (ListAccounts; the two others
@@ -63,7 +64,6 @@ EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")  # sts:AssumeRole's External
 REFUSED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
                      "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken",
                      "ExpiredTokenException"})
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Progress = Callable[[int, int, str], None]
 
@@ -129,12 +129,7 @@ def worker_count(value: str) -> int:
 
 
 def _quote(values: Sequence[str]) -> str:
-    return ", ".join(repr(_printable(v)[:80]) for v in values)
-
-
-def _printable(text: str) -> str:
-    """Untrusted text (account names, AWS messages) as it may be printed on a terminal."""
-    return _UNPRINTABLE.sub("?", text)
+    return ", ".join(repr(printable(v)[:80]) for v in values)
 
 
 # ---------------------------------------------------------------- the organization
@@ -284,7 +279,7 @@ def scan_fleet(base: Clients, members: MemberAccounts, settings: Settings, regio
         accounts = [a.id for a in listed if a.state == ACTIVE]
         skipped = [a for a in listed if a.state != ACTIVE]
     pairs = [(a, r) for a in accounts for r in regions]
-    report = progress or _silent
+    report = progress or silent
     entries: list[FleetEntry | None] = [None] * len(pairs)
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(pairs))), thread_name_prefix="fleet") as pool:
         futures: dict[Future[FleetEntry], int] = {
@@ -299,7 +294,7 @@ def scan_fleet(base: Clients, members: MemberAccounts, settings: Settings, regio
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return FleetResult(settings.mode, members.role.name, caller, tuple(regions),
-                       tuple(e for e in entries if e is not None), tuple(skipped), _since(before, base.calls))
+                       tuple(e for e in entries if e is not None), tuple(skipped), calls_since(before, base.calls))
 
 
 def _scan_pair(base: Clients, members: MemberAccounts, settings: Settings, lock: VpcLock | None, caller: str,
@@ -313,9 +308,9 @@ def _scan_pair(base: Clients, members: MemberAccounts, settings: Settings, lock:
     try:
         result = scan_estate(clients, settings, None, None, lock)
     except ClientError as e:
-        calls = _since(before, clients.calls)
+        calls = calls_since(before, clients.calls)
         who = "the member role" if via == VIA_ROLE else "your credentials"
-        code, message = error_code(e), _printable(error_message(e))[:200]
+        code, message = error_code(e), printable(error_message(e))[:200]
         # AWS answers a refusal with HTTP 403 whatever the protocol's error code (moto, too, sends
         # some services' refusals without a code botocore can read: the status stays).
         refused = code in REFUSED or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403
@@ -326,8 +321,8 @@ def _scan_pair(base: Clients, members: MemberAccounts, settings: Settings, lock:
         return FleetEntry(account, region, FAILED, via, name=name, api_calls=calls,
                           reason=f"AWS error {code or '?'} on {e.operation_name}: {message}")
     except (BotoCoreError, VpcBusy) as e:
-        return FleetEntry(account, region, FAILED, via, name=name, api_calls=_since(before, clients.calls),
-                          reason=f"{type(e).__name__}: {_printable(str(e))[:200]}")
+        return FleetEntry(account, region, FAILED, via, name=name, api_calls=calls_since(before, clients.calls),
+                          reason=f"{type(e).__name__}: {printable(str(e))[:200]}")
     return FleetEntry(account, region, SCANNED, via, scan=result, name=name, api_calls=dict(result.api_calls))
 
 
@@ -341,14 +336,6 @@ def caller_clients(base: Clients, region: str) -> Clients:
     session = session_from(base, {"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key,
                                    "SessionToken": frozen.token}, region)
     return Clients(region=region, endpoint_url=base.endpoint_url, pace=base.pace, session=session)
-
-
-def _since(before: Counter[str], now: Counter[str]) -> dict[str, int]:
-    return {op: n - before.get(op, 0) for op, n in now.items() if n - before.get(op, 0)}
-
-
-def _silent(done: int, total: int, what: str) -> None:
-    return None
 
 
 # ---------------------------------------------------------------- output
@@ -398,7 +385,7 @@ def render(result: FleetResult) -> str:
 def _row(e: FleetEntry) -> tuple[str, ...]:
     label = _account_label(e.account, e.name)
     if e.scan is None:
-        return (label, e.region, *(("-",) * 6), f"{e.status}: {_printable(e.reason or '')}")
+        return (label, e.region, *(("-",) * 6), f"{e.status}: {printable(e.reason or '')}")
     c = e.counts()
     note = "your own account: scanned with your credentials" if e.via == VIA_CALLER else ""
     return (label, e.region, str(len(e.scan.vpcs)), str(sum(c.values())),
@@ -406,4 +393,4 @@ def _row(e: FleetEntry) -> tuple[str, ...]:
 
 
 def _account_label(account: str, name: str) -> str:
-    return account + (f" ({_printable(name)[:40]})" if name else "")
+    return account + (f" ({printable(name)[:40]})" if name else "")

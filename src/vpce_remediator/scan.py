@@ -183,7 +183,7 @@ def scan_estate(clients: Clients, settings: Settings, vpc_ids: set[str] | None =
     before = Counter(clients.calls)
     ahead = ReadAhead()
     view = _ScanClients(clients, ahead if read_ahead else None)
-    report = progress or _silent
+    report = progress or silent
     try:
         # Scanning a few VPCs: their subnets (one read) spare the task definitions of workloads elsewhere.
         scope = None if vpc_ids is None else vpc_subnet_ids(view.ec2, vpc_ids)
@@ -192,7 +192,7 @@ def scan_estate(clients: Clients, settings: Settings, vpc_ids: set[str] | None =
         result = scan_workloads(view, settings, found, vpc_ids, report, lock, early)
     finally:
         ahead.close()
-    return replace(result, api_calls=_since(before, clients.calls))
+    return replace(result, api_calls=calls_since(before, clients.calls))
 
 
 def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_ids: set[str] | None = None,
@@ -202,7 +202,7 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
     VPC once. A workload none of whose subnets still exists is listed as not evaluated, with why.
     `early`: what was read of their VPCs while they were discovered (only the rest is read here)."""
     before = Counter(clients.calls)
-    report = progress or _silent
+    report = progress or silent
     early = early or _EarlyVpcs(clients, settings, vpc_ids)
     subnets = early.subnets_of({s for w, _ in found.workloads for s in (*w.subnet_ids, *w.instance_subnet_ids)})
     unplaced: list[WorkloadScan] = []
@@ -249,7 +249,7 @@ def scan_workloads(clients: Clients, settings: Settings, found: Discovery, vpc_i
                                    snaps.get(vpc_id), prepared.get(vpc_id)))
         report(i, len(by_vpc), "VPCs")
     return ScanResult(clients.region, settings.mode, found.clusters, tuple(scans), tuple(unplaced),
-                      _since(before, clients.calls))
+                      calls_since(before, clients.calls))
 
 
 def evaluated_chunks(order: list[str], described: Mapping[str, Mapping[str, Any]], hosting: set[str],
@@ -386,11 +386,12 @@ def _with_dhcp_options(ec2: Any, snaps: dict[str, VpcSnapshot],
             for v, snap in snaps.items()}
 
 
-def _silent(done: int, total: int, what: str) -> None:
+def silent(done: int, total: int, what: str) -> None:
     return None
 
 
-def _since(before: Counter[str], now: Counter[str]) -> dict[str, int]:
+def calls_since(before: Counter[str], now: Counter[str]) -> dict[str, int]:
+    """The calls counted in `now` beyond those in `before`, by operation (the ones made since)."""
     return {op: n - before.get(op, 0) for op, n in now.items() if n - before.get(op, 0)}
 
 
