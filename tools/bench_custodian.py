@@ -159,7 +159,8 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path, latency_ms: float | N
     if latency_ms is not None:
         import aws_model
 
-        stats = tempfile.mktemp(prefix="aws-model-", suffix=".jsonl")
+        handle, stats = tempfile.mkstemp(prefix="aws-model-", suffix=".jsonl")  # the processes append to it
+        os.close(handle)
         env = aws_model.child_env(env, latency_ms, stats)
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
